@@ -1,0 +1,154 @@
+//! `smelt server`: the tracking server (MLflow REST API and artifact proxy).
+
+use std::time::Duration;
+
+use clap::Args;
+use smelt_tracking::server::{self, ServerConfig};
+
+use crate::config::{default_artifacts_destination, local_store_uri, redact, smelt_home};
+use crate::error::hinted;
+
+/// How long in-flight requests get to finish after a shutdown signal.
+const GRACE: Duration = Duration::from_secs(30);
+
+/// `smelt server --help`.
+pub const LONG_ABOUT: &str = "\
+Run the tracking server: MLflow's REST API (so `mlflow` clients work with
+MLFLOW_TRACKING_URI=http://HOST:PORT) and its artifact proxy.
+
+With no flags everything lives in $SMELT_HOME (default ./.smelt): the SQLite
+database smelt.db and the artifacts/ folder. Nothing to install.
+
+  smelt server
+  smelt server --port 8080 --host 0.0.0.0
+
+Scaled out, several servers share a PostgreSQL database and an S3 bucket (the
+S3 endpoint and keys come from the usual AWS_* variables):
+
+  smelt server --backend-store-uri postgresql://postgres@127.0.0.1:5432/test \\
+               --artifacts-destination s3://bucket/prefix
+
+The server stops gracefully on Ctrl-C or SIGTERM, finishing requests in flight.";
+
+/// The server's flags, named as `mlflow server` names them.
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// Interface to listen on (0.0.0.0 for every interface)
+    #[arg(long, env = "SMELT_HOST", default_value = "127.0.0.1")]
+    host: String,
+
+    /// Port to listen on (0 picks a free one)
+    #[arg(short, long, env = "SMELT_PORT", default_value_t = 5000)]
+    port: u16,
+
+    /// Tracking database: sqlite:///path/smelt.db or postgresql://user@host:port/db
+    /// [default: sqlite://$SMELT_HOME/smelt.db]
+    #[arg(long, env = "SMELT_DATABASE_URL", value_name = "URI")]
+    backend_store_uri: Option<String>,
+
+    /// Artifact root recorded for new experiments when artifacts are not proxied
+    /// (--no-serve-artifacts) [default: the artifacts destination]
+    #[arg(long, value_name = "URI")]
+    default_artifact_root: Option<String>,
+
+    /// Where the artifact proxy stores files: a folder, file:// or s3://bucket/prefix
+    /// [default: $SMELT_HOME/artifacts]
+    #[arg(long, env = "SMELT_ARTIFACTS", value_name = "URI")]
+    artifacts_destination: Option<String>,
+
+    /// Proxy artifact uploads and downloads (the default): new experiments get
+    /// mlflow-artifacts:/ locations, so clients need no storage credentials
+    #[arg(long, overrides_with = "no_serve_artifacts")]
+    serve_artifacts: bool,
+
+    /// Don't proxy artifacts: clients write to --default-artifact-root themselves
+    #[arg(long, overrides_with = "serve_artifacts")]
+    no_serve_artifacts: bool,
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
+pub async fn run(args: &ServerArgs) -> anyhow::Result<()> {
+    let home = smelt_home();
+    std::fs::create_dir_all(&home).map_err(|e| {
+        hinted(
+            format!("cannot create the data directory {}: {e}", home.display()),
+            "set SMELT_HOME to a writable folder",
+        )
+    })?;
+    let non_empty = |value: &Option<String>| value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+    let config = ServerConfig {
+        host: args.host.trim().to_string(),
+        port: args.port,
+        backend_store_uri: non_empty(&args.backend_store_uri).unwrap_or_else(|| local_store_uri(&home)),
+        artifacts_destination: non_empty(&args.artifacts_destination)
+            .unwrap_or_else(|| default_artifacts_destination(&home)),
+        default_artifact_root: non_empty(&args.default_artifact_root),
+        serve_artifacts: !args.no_serve_artifacts,
+    };
+    tracing::info!(?config, "starting the tracking server");
+
+    let bound = server::bind(&config).await.map_err(|e| {
+        let hint = if e.message.contains("cannot listen") {
+            format!("pick another port with --port, or stop the process using {}", config.port)
+        } else {
+            "check --backend-store-uri / SMELT_DATABASE_URL and --artifacts-destination / SMELT_ARTIFACTS".to_string()
+        };
+        hinted(e.message, hint)
+    })?;
+    let address = bound.local_addr()?;
+    let artifacts = if config.serve_artifacts {
+        redact(&config.artifacts_destination)
+    } else {
+        let root = config.default_artifact_root.as_deref().unwrap_or(&config.artifacts_destination);
+        format!("{} (not proxied)", redact(root))
+    };
+    println!(
+        "smelt server listening on http://{address} (store: {}, artifacts: {artifacts})",
+        redact(&config.backend_store_uri)
+    );
+
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async move {
+        shutdown_signal().await;
+        eprintln!("smelt server: shutting down (finishing requests in flight)");
+        let _ = stopping_tx.send(());
+    };
+    let serve = bound.serve(shutdown);
+    tokio::pin!(serve);
+    tokio::select! {
+        result = &mut serve => result?,
+        () = async {
+            if stopping_rx.await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(GRACE).await;
+        } => {
+            eprintln!("smelt server: requests still open after {}s; stopping anyway", GRACE.as_secs());
+        }
+    }
+    Ok(())
+}
+
+/// Completes on Ctrl-C or (on Unix) SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,90 @@
+//! The `smelt` command: a thin front over the tracking crate.
+//!
+//! `main` parses the command line, sets up logging and a runtime, hands the
+//! parsed command to its module under [`commands`], and turns any error into
+//! one `error: …` line (plus a `hint: …` line where one helps) and exit code 1.
+//! Usage errors are clap's, with exit code 2.
+
+mod commands;
+mod config;
+mod error;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::GlobalArgs;
+
+const LONG_ABOUT: &str = "\
+Smelt: an MLflow-compatible ML platform in one binary.
+
+Start a tracking server with `smelt server`, point MLflow clients (or other smelt
+commands) at it, and browse experiments, runs, models and artifacts from here.
+
+Every command that reads tracking data uses --tracking-uri, else the
+SMELT_TRACKING_URI or MLFLOW_TRACKING_URI environment variable, else the local
+store in $SMELT_HOME (default ./.smelt): sqlite://$SMELT_HOME/smelt.db.
+
+Listings print tables; add --json to get JSON for scripts.";
+
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(name = "smelt", version, about = "Smelt: an MLflow-compatible ML platform", long_about = LONG_ABOUT)]
+#[command(propagate_version = true, max_term_width = 100)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the tracking server (MLflow REST API and artifact proxy)
+    #[command(long_about = commands::server::LONG_ABOUT)]
+    Server(commands::server::ServerArgs),
+    /// List, show, create, rename, delete and restore experiments
+    #[command(subcommand)]
+    Experiments(commands::experiments::ExperimentsCommand),
+    /// List, search and show runs
+    #[command(subcommand)]
+    Runs(commands::runs::RunsCommand),
+    /// Registered models, their versions and aliases
+    #[command(subcommand)]
+    Models(commands::models::ModelsCommand),
+    /// List and download run and model artifacts
+    #[command(subcommand)]
+    Artifacts(commands::artifacts::ArtifactsCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    config::init_tracing(cli.global.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let global = cli.global;
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Server(args) => commands::server::run(&args).await,
+            Command::Experiments(command) => commands::experiments::run(&global, command).await,
+            Command::Runs(command) => commands::runs::run(&global, command).await,
+            Command::Models(command) => commands::models::run(&global, command).await,
+            Command::Artifacts(command) => commands::artifacts::run(&global, command).await,
+        }
+    });
+    // Don't wait for stray background tasks (open HTTP connections and the like).
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            error::report(&error, &global);
+            ExitCode::FAILURE
+        }
+    }
+}

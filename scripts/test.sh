@@ -1,0 +1,262 @@
+#!/usr/bin/env bash
+# Test everything: the Rust workspace (cargo nextest) and the Python
+# compatibility suite (official mlflow client against `smelt server`).
+#
+#   scripts/test.sh                 # all stages
+#   scripts/test.sh -k registry -x  # extra arguments go to pytest
+#
+# Environment knobs:
+#   SMELT_VENV          venv for the Python side   (default ~/.cache/smelt/venv)
+#   CARGO_TARGET_DIR    cargo target dir           (default ./target)
+#   SMELT_MOTO_PORT     first port tried for moto  (default 5077)
+#   SMELT_SKIP_NEXTEST  1 = build the binaries but skip the Rust tests
+#   SMELT_TEST_LOGS     where peer logs go         (default: a fresh temp dir)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+VENV="${SMELT_VENV:-$HOME/.cache/smelt/venv}"
+REQS="$ROOT/tests/python/requirements.txt"
+MLFLOW_VERSION="3.17.2"
+LOGS="${SMELT_TEST_LOGS:-$(mktemp -d "${TMPDIR:-/tmp}/smelt-test.XXXXXX")}"
+mkdir -p "$LOGS"
+
+export MLFLOW_DISABLE_TELEMETRY=true
+export DO_NOT_TRACK=true
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+export PIP_NO_INPUT=1
+
+log() { printf '\n==> %s\n' "$*"; }
+
+# ---------------------------------------------------------------- stages ----
+STAGE_NAMES=()
+STAGE_RESULTS=()
+STAGE_SECS=()
+FAILED=0
+
+# run_stage NAME CMD...: run CMD in a subshell with `set -e` in force (bash
+# ignores -e inside functions called from `if`/`||`, so we don't do that),
+# record pass/fail and duration. Returns CMD's status.
+run_stage() {
+    local name="$1"; shift
+    local start=$SECONDS rc=0
+    log "$name"
+    set +e
+    (set -e; "$@")
+    rc=$?
+    set -e
+    STAGE_NAMES+=("$name")
+    STAGE_SECS+=("$((SECONDS - start))")
+    if [ "$rc" -eq 0 ]; then
+        STAGE_RESULTS+=("ok")
+    else
+        STAGE_RESULTS+=("FAILED (exit $rc)")
+        FAILED=1
+    fi
+    return "$rc"
+}
+
+skip_stage() {
+    STAGE_NAMES+=("$1"); STAGE_RESULTS+=("skipped: $2"); STAGE_SECS+=("0")
+}
+
+summary() {
+    printf '\n==> summary\n'
+    local i
+    for i in "${!STAGE_NAMES[@]}"; do
+        printf '  %-28s %-22s %5ss\n' "${STAGE_NAMES[$i]}" "${STAGE_RESULTS[$i]}" "${STAGE_SECS[$i]}"
+    done
+    printf '  logs: %s\n' "$LOGS"
+}
+
+# ----------------------------------------------------------------- peers ----
+MOTO_PID=""
+cleanup() {
+    if [ -n "$MOTO_PID" ] && kill -0 "$MOTO_PID" 2>/dev/null; then
+        kill "$MOTO_PID" 2>/dev/null || true
+        wait "$MOTO_PID" 2>/dev/null || true
+    fi
+}
+
+venv_current() {
+    [ -x "$VENV/bin/python" ] || return 1
+    [ -f "$VENV/.smelt-requirements.sha256" ] || return 1
+    [ "$(cat "$VENV/.smelt-requirements.sha256")" = "$(sha256sum "$REQS" | cut -d' ' -f1)" ] || return 1
+    "$VENV/bin/python" - "$MLFLOW_VERSION" <<'EOF' >/dev/null 2>&1
+import importlib.metadata as md, sys
+assert md.version("mlflow") == sys.argv[1]
+import boto3, moto, pytest, requests  # noqa: F401
+EOF
+}
+
+setup_venv() {
+    if venv_current; then
+        echo "reusing $VENV (mlflow $MLFLOW_VERSION)"
+        return 0
+    fi
+    if ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
+        echo "creating venv $VENV"
+        rm -rf "$VENV"
+        mkdir -p "$(dirname "$VENV")"
+        python3 -m venv "$VENV"
+    fi
+    echo "installing $(grep -cv '^\s*\(#\|$\)' "$REQS") pinned packages (mlflow takes ~1.5 min)"
+    "$VENV/bin/python" -m pip install -q -r "$REQS"
+    "$VENV/bin/python" -c "import importlib.metadata as md; v = md.version('mlflow'); assert v == '$MLFLOW_VERSION', v; print('mlflow', v)"
+    sha256sum "$REQS" | cut -d' ' -f1 >"$VENV/.smelt-requirements.sha256"
+}
+
+port_free() {
+    python3 - "$1" <<'EOF'
+import socket, sys
+s = socket.socket()
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)
+EOF
+}
+
+start_moto() {
+    local port="${SMELT_MOTO_PORT:-5077}" last
+    last=$((port + 100))
+    until port_free "$port"; do
+        port=$((port + 1))
+        if [ "$port" -gt "$last" ]; then echo "no free port for moto_server" >&2; return 1; fi
+    done
+    "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$LOGS/moto.log" 2>&1 &
+    MOTO_PID=$!
+    export SMELT_TEST_S3_ENDPOINT="http://127.0.0.1:$port"
+    export SMELT_TEST_S3_BUCKET=smelt-test
+    export AWS_ACCESS_KEY_ID=testing
+    export AWS_SECRET_ACCESS_KEY=testing
+    export AWS_DEFAULT_REGION=us-east-1
+    export AWS_ENDPOINT_URL="$SMELT_TEST_S3_ENDPOINT"
+    export AWS_ALLOW_HTTP=true
+    # Wait until moto answers, then create the bucket.
+    if ! "$VENV/bin/python" - "$SMELT_TEST_S3_ENDPOINT" "$SMELT_TEST_S3_BUCKET" "$MOTO_PID" <<'EOF'
+import os, sys, time
+import boto3
+from botocore.config import Config
+
+endpoint, bucket, pid = sys.argv[1], sys.argv[2], int(sys.argv[3])
+s3 = boto3.client("s3", endpoint_url=endpoint,
+                  config=Config(retries={"max_attempts": 1}, connect_timeout=1, read_timeout=5))
+deadline = time.monotonic() + 30
+while True:
+    try:
+        s3.list_buckets()
+        break
+    except Exception as e:  # not up yet
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            sys.exit(f"moto_server (pid {pid}) exited")
+        if time.monotonic() > deadline:
+            sys.exit(f"moto_server did not answer within 30 s: {e}")
+        time.sleep(0.25)
+try:
+    s3.create_bucket(Bucket=bucket)
+except s3.exceptions.BucketAlreadyOwnedByYou:
+    pass
+print(f"moto_server up at {endpoint}, bucket {bucket!r} ready")
+EOF
+    then
+        echo "--- moto.log ---" >&2; tail -n 30 "$LOGS/moto.log" >&2 || true
+        return 1
+    fi
+}
+
+check_postgres() {
+    export SMELT_TEST_POSTGRES="${SMELT_TEST_POSTGRES:-postgresql://postgres@127.0.0.1:5432/test}"
+    if pg_isready -q -d "$SMELT_TEST_POSTGRES" 2>/dev/null; then
+        echo "postgres ready: $SMELT_TEST_POSTGRES"
+        return 0
+    fi
+    # The machine normally starts PostgreSQL before we run; start it if it stopped.
+    if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+        echo "postgres not answering; trying to start the local cluster"
+        local v
+        for v in /etc/postgresql/*; do
+            pg_ctlcluster --skip-systemctl-redirect "$(basename "$v")" main start 2>&1 || true
+        done
+        local i
+        for i in $(seq 1 30); do
+            pg_isready -q -d "$SMELT_TEST_POSTGRES" 2>/dev/null && { echo "postgres ready"; return 0; }
+            sleep 1
+        done
+    fi
+    echo "postgres is not reachable at $SMELT_TEST_POSTGRES" >&2
+    return 1
+}
+
+# Runs in the main shell (it exports variables and records MOTO_PID), so every
+# step checks its own status instead of relying on `set -e`.
+peers() {
+    local start=$SECONDS ok=1
+    log "peers (moto, postgres)"
+    start_moto || ok=0
+    check_postgres || ok=0
+    STAGE_NAMES+=("peers (moto, postgres)")
+    STAGE_SECS+=("$((SECONDS - start))")
+    if [ "$ok" = 1 ]; then STAGE_RESULTS+=("ok"); else STAGE_RESULTS+=("FAILED"); FAILED=1; fi
+}
+
+# ---------------------------------------------------------------- cargo -----
+TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$ROOT/$TARGET_DIR" ;; esac
+SMELT_BIN_PATH="$TARGET_DIR/debug/smelt"
+
+cargo_build() { cargo build --workspace --bins; }
+
+cargo_tests() {
+    if cargo nextest --version >/dev/null 2>&1; then
+        cargo nextest run --workspace --no-fail-fast --no-tests=warn
+    else
+        echo "cargo-nextest not found; using cargo test"
+        cargo test --workspace --no-fail-fast
+    fi
+}
+
+python_tests() {
+    if [ ! -x "$SMELT_BIN_PATH" ]; then
+        echo "smelt binary not found at $SMELT_BIN_PATH" >&2
+        return 1
+    fi
+    SMELT_BIN="$SMELT_BIN_PATH" "$VENV/bin/python" -m pytest tests/python -q "$@"
+}
+
+# ------------------------------------------------------------------ main ----
+export SMELT_TEST_VENV="$VENV"
+export SMELT_TEST_MLFLOW="$VENV/bin/mlflow"
+export SMELT_REQUIRE_PEERS="${SMELT_REQUIRE_PEERS:-1}"
+export MLFLOW_HTTP_REQUEST_MAX_RETRIES="${MLFLOW_HTTP_REQUEST_MAX_RETRIES:-0}"
+
+trap 'cleanup; summary' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if run_stage "python venv" setup_venv; then
+    peers
+else
+    skip_stage "peers (moto, postgres)" "no venv"
+fi
+
+if run_stage "cargo build" cargo_build; then
+    if [ "${SMELT_SKIP_NEXTEST:-0}" = 1 ]; then
+        skip_stage "cargo tests" "SMELT_SKIP_NEXTEST=1"
+    else
+        run_stage "cargo tests" cargo_tests || true
+    fi
+    if [ -x "$VENV/bin/python" ]; then
+        run_stage "python compat tests" python_tests "$@" || true
+    else
+        skip_stage "python compat tests" "no venv"
+    fi
+else
+    skip_stage "cargo tests" "build failed"
+    skip_stage "python compat tests" "build failed"
+fi
+
+exit "$FAILED"

@@ -1,0 +1,158 @@
+-- Smelt tracking schema, version 1 (PostgreSQL).
+-- Integer columns are BIGINT; doubles are DOUBLE PRECISION with NaN stored as
+-- NULL plus is_nan, the same encoding as the SQLite schema uses.
+CREATE TABLE experiments (
+    experiment_id BIGINT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    artifact_location TEXT NOT NULL,
+    lifecycle_stage TEXT NOT NULL DEFAULT 'active',
+    creation_time BIGINT,
+    last_update_time BIGINT
+);
+CREATE TABLE experiment_tags (
+    experiment_id BIGINT NOT NULL REFERENCES experiments(experiment_id),
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (experiment_id, key)
+);
+CREATE TABLE runs (
+    run_id TEXT PRIMARY KEY,
+    experiment_id BIGINT NOT NULL REFERENCES experiments(experiment_id),
+    run_name TEXT NOT NULL,
+    user_id TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,
+    start_time BIGINT,
+    end_time BIGINT,
+    artifact_uri TEXT NOT NULL,
+    lifecycle_stage TEXT NOT NULL DEFAULT 'active',
+    deleted_time BIGINT
+);
+CREATE INDEX runs_by_experiment ON runs (experiment_id, lifecycle_stage, start_time DESC, run_id);
+CREATE TABLE params (
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (run_id, key)
+);
+CREATE INDEX params_by_key ON params (key, value);
+CREATE TABLE tags (
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (run_id, key)
+);
+CREATE INDEX tags_by_key ON tags (key, value);
+CREATE TABLE metrics (
+    id BIGSERIAL PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value DOUBLE PRECISION,
+    is_nan BIGINT NOT NULL DEFAULT 0,
+    step BIGINT NOT NULL,
+    timestamp BIGINT NOT NULL,
+    model_id TEXT,
+    dataset_name TEXT,
+    dataset_digest TEXT
+);
+CREATE INDEX metrics_history ON metrics (run_id, key, step, timestamp, id);
+CREATE TABLE latest_metrics (
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    key TEXT NOT NULL,
+    value DOUBLE PRECISION,
+    is_nan BIGINT NOT NULL DEFAULT 0,
+    step BIGINT NOT NULL,
+    timestamp BIGINT NOT NULL,
+    PRIMARY KEY (run_id, key)
+);
+CREATE INDEX latest_metrics_by_key ON latest_metrics (key, value);
+CREATE TABLE dataset_inputs (
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    name TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    source_type TEXT NOT NULL,
+    source TEXT NOT NULL,
+    schema TEXT,
+    profile TEXT,
+    tags_json TEXT NOT NULL,
+    context TEXT,
+    PRIMARY KEY (run_id, name, digest)
+);
+CREATE TABLE model_inputs (
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    model_id TEXT NOT NULL,
+    PRIMARY KEY (run_id, model_id)
+);
+CREATE TABLE model_outputs (
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    model_id TEXT NOT NULL,
+    step BIGINT NOT NULL,
+    PRIMARY KEY (run_id, model_id)
+);
+CREATE TABLE logged_models (
+    model_id TEXT PRIMARY KEY,
+    experiment_id BIGINT NOT NULL REFERENCES experiments(experiment_id),
+    name TEXT NOT NULL,
+    artifact_uri TEXT NOT NULL,
+    status TEXT NOT NULL,
+    creation_timestamp_ms BIGINT NOT NULL,
+    last_updated_timestamp_ms BIGINT NOT NULL,
+    model_type TEXT,
+    source_run_id TEXT,
+    status_message TEXT,
+    lifecycle_stage TEXT NOT NULL DEFAULT 'active'
+);
+CREATE INDEX logged_models_by_experiment ON logged_models (experiment_id, creation_timestamp_ms);
+CREATE TABLE logged_model_tags (
+    model_id TEXT NOT NULL REFERENCES logged_models(model_id),
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (model_id, key)
+);
+CREATE TABLE logged_model_params (
+    model_id TEXT NOT NULL REFERENCES logged_models(model_id),
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (model_id, key)
+);
+CREATE TABLE registered_models (
+    name TEXT PRIMARY KEY,
+    creation_timestamp BIGINT NOT NULL,
+    last_updated_timestamp BIGINT NOT NULL,
+    description TEXT,
+    user_id TEXT
+);
+CREATE TABLE registered_model_tags (
+    name TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (name, key)
+);
+CREATE TABLE model_versions (
+    name TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    creation_timestamp BIGINT NOT NULL,
+    last_updated_timestamp BIGINT NOT NULL,
+    description TEXT,
+    user_id TEXT,
+    current_stage TEXT NOT NULL DEFAULT 'None',
+    source TEXT NOT NULL,
+    run_id TEXT,
+    run_link TEXT,
+    status TEXT NOT NULL DEFAULT 'READY',
+    status_message TEXT,
+    model_id TEXT,
+    PRIMARY KEY (name, version)
+);
+CREATE TABLE model_version_tags (
+    name TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (name, version, key)
+);
+CREATE TABLE registered_model_aliases (
+    name TEXT NOT NULL,
+    alias TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    PRIMARY KEY (name, alias)
+);

@@ -1,0 +1,148 @@
+//! MLflow's REST API as an axum router.
+//!
+//! Routes are registered under `/api/2.0/mlflow` and its `/ajax-api` twin, as
+//! MLflow's server does; handlers are thin: parse with [`extract::Mlflow`],
+//! call the [`TrackingStore`], wrap the answer. Errors become MLflow's JSON
+//! bodies in [`error`]. Unknown routes answer a bare 404, which the client
+//! reads as ENDPOINT_NOT_FOUND.
+
+mod artifacts;
+mod error;
+mod experiments;
+mod extract;
+mod logged_models;
+mod meta;
+mod registry;
+mod runs;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+pub use error::{ApiError, ApiResult};
+
+use crate::artifacts::ArtifactStore;
+use crate::entities::Page;
+use crate::store::TrackingStore;
+
+/// The largest JSON request accepted. MLflow's own limit on `log-batch` is
+/// 1 MB; dataset inputs with schemas and profiles can be larger.
+pub const MAX_JSON_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// What every handler shares.
+pub struct AppState {
+    /// Experiments, runs, models, registry.
+    pub store: Arc<dyn TrackingStore>,
+    /// Where proxied artifacts live.
+    pub artifacts: Arc<dyn ArtifactStore>,
+    /// Whether the artifact proxy routes are served.
+    pub serve_artifacts: bool,
+}
+
+impl AppState {
+    /// Builds the shared state.
+    pub fn new(store: Arc<dyn TrackingStore>, artifacts: Arc<dyn ArtifactStore>, serve_artifacts: bool) -> AppState {
+        AppState { store, artifacts, serve_artifacts }
+    }
+}
+
+/// `{field: items, next_page_token}`, leaving out what is empty, as MLflow does.
+pub(crate) fn page_json<T: Serialize>(field: &str, page: Page<T>) -> Value {
+    let mut map = Map::new();
+    if !page.items.is_empty() {
+        map.insert(field.to_string(), serde_json::to_value(page.items).unwrap_or(Value::Null));
+    }
+    if let Some(token) = page.next_page_token {
+        map.insert("next_page_token".to_string(), Value::String(token));
+    }
+    Value::Object(map)
+}
+
+/// The MLflow tracking and registry routes, relative to `/api/2.0/mlflow`.
+fn mlflow_routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/experiments/create", post(experiments::create))
+        .route("/experiments/get", get(experiments::get))
+        .route("/experiments/get-by-name", get(experiments::get_by_name))
+        .route("/experiments/search", post(experiments::search).get(experiments::search))
+        .route("/experiments/update", post(experiments::update))
+        .route("/experiments/delete", post(experiments::delete))
+        .route("/experiments/restore", post(experiments::restore))
+        .route("/experiments/set-experiment-tag", post(experiments::set_tag))
+        .route("/experiments/delete-experiment-tag", post(experiments::delete_tag))
+        .route("/runs/create", post(runs::create))
+        .route("/runs/get", get(runs::get))
+        .route("/runs/update", post(runs::update))
+        .route("/runs/delete", post(runs::delete))
+        .route("/runs/restore", post(runs::restore))
+        .route("/runs/search", post(runs::search).get(runs::search))
+        .route("/runs/log-metric", post(runs::log_metric))
+        .route("/runs/log-parameter", post(runs::log_param))
+        .route("/runs/set-tag", post(runs::set_tag))
+        .route("/runs/delete-tag", post(runs::delete_tag))
+        .route("/runs/log-batch", post(runs::log_batch).layer(DefaultBodyLimit::max(LOG_BATCH_MAX_BYTES)))
+        .route("/runs/log-inputs", post(runs::log_inputs))
+        .route("/runs/outputs", post(runs::log_outputs))
+        .route("/metrics/get-history", get(runs::get_history))
+        .route("/logged-models", post(logged_models::create))
+        .route("/logged-models/search", post(logged_models::search))
+        .route(
+            "/logged-models/{model_id}",
+            get(logged_models::get).patch(logged_models::finalize).delete(logged_models::delete),
+        )
+        .route("/logged-models/{model_id}/tags", axum::routing::patch(logged_models::set_tags))
+        .route("/logged-models/{model_id}/tags/{key}", axum::routing::delete(logged_models::delete_tag))
+        .route("/registered-models/create", post(registry::create_model))
+        .route("/registered-models/get", get(registry::get_model))
+        .route("/registered-models/rename", post(registry::rename_model))
+        .route("/registered-models/update", axum::routing::patch(registry::update_model))
+        .route("/registered-models/delete", axum::routing::delete(registry::delete_model))
+        .route("/registered-models/search", get(registry::search_models))
+        .route("/registered-models/get-latest-versions", post(registry::latest_versions).get(registry::latest_versions))
+        .route("/registered-models/set-tag", post(registry::set_model_tag))
+        .route("/registered-models/delete-tag", axum::routing::delete(registry::delete_model_tag))
+        .route(
+            "/registered-models/alias",
+            post(registry::set_alias).delete(registry::delete_alias).get(registry::get_by_alias),
+        )
+        .route("/model-versions/create", post(registry::create_version))
+        .route("/model-versions/get", get(registry::get_version))
+        .route("/model-versions/update", axum::routing::patch(registry::update_version))
+        .route("/model-versions/delete", axum::routing::delete(registry::delete_version))
+        .route("/model-versions/search", get(registry::search_versions))
+        .route("/model-versions/transition-stage", post(registry::transition_stage))
+        .route("/model-versions/get-download-uri", get(registry::download_uri))
+        .route("/model-versions/set-tag", post(registry::set_version_tag))
+        .route("/model-versions/delete-tag", axum::routing::delete(registry::delete_version_tag))
+}
+
+/// MLflow's `MAX_BATCH_LOG_REQUEST_SIZE` (1e6 bytes).
+const LOG_BATCH_MAX_BYTES: usize = 1_000_000;
+
+/// The whole HTTP API of the tracking server.
+pub fn router(state: Arc<AppState>) -> Router {
+    let artifact_routes = Router::new()
+        .route("/artifacts", get(artifacts::list))
+        .route(
+            "/artifacts/{*path}",
+            put(artifacts::upload).get(artifacts::download).delete(artifacts::delete),
+        )
+        // Artifact bodies stream to storage, so they have no size limit here.
+        .layer(DefaultBodyLimit::disable());
+    Router::new()
+        .nest("/api/2.0/mlflow", mlflow_routes())
+        .nest("/ajax-api/2.0/mlflow", mlflow_routes())
+        .nest("/api/2.0/mlflow-artifacts", artifact_routes.clone())
+        .nest("/ajax-api/2.0/mlflow-artifacts", artifact_routes)
+        .route("/api/3.0/mlflow/server-info", get(meta::server_info))
+        .route("/health", get(meta::health))
+        .route("/version", get(meta::version))
+        .fallback(|| async { StatusCode::NOT_FOUND })
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES))
+        .with_state(state)
+}

@@ -1,0 +1,101 @@
+//! Runs the tracking server: opens the stores a configuration names and serves
+//! the MLflow REST API on a socket until asked to stop.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::api::{self, AppState};
+use crate::artifacts::open_artifact_store;
+use crate::error::{Error, Result};
+use crate::store::sql::SqlStore;
+
+/// What `smelt server` needs to know; flags are named as `mlflow server` names them.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Interface to bind.
+    pub host: String,
+    /// Port to bind (0 picks a free one).
+    pub port: u16,
+    /// `sqlite:///path` or `postgresql://…`.
+    pub backend_store_uri: String,
+    /// Where artifacts are stored: a local folder, `file://…` or `s3://bucket/prefix`.
+    pub artifacts_destination: String,
+    /// The artifact root recorded for new experiments when artifacts are not
+    /// proxied; `None` means `artifacts_destination`.
+    pub default_artifact_root: Option<String>,
+    /// Whether the server proxies artifact uploads and downloads (MLflow's
+    /// `--serve-artifacts`, on by default): experiments then get
+    /// `mlflow-artifacts:/<id>` locations.
+    pub serve_artifacts: bool,
+}
+
+impl ServerConfig {
+    /// The zero-configuration default: everything under `home` (`./.smelt`).
+    pub fn local(home: &std::path::Path) -> ServerConfig {
+        ServerConfig {
+            host: "127.0.0.1".to_string(),
+            port: 5000,
+            backend_store_uri: format!("sqlite://{}", home.join("smelt.db").display()),
+            artifacts_destination: home.join("artifacts").display().to_string(),
+            default_artifact_root: None,
+            serve_artifacts: true,
+        }
+    }
+}
+
+/// A server bound to its socket, not yet serving.
+pub struct BoundServer {
+    listener: TcpListener,
+    state: Arc<AppState>,
+}
+
+impl BoundServer {
+    /// The address it listens on (useful with port 0).
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        self.listener.local_addr().map_err(|e| Error::internal(format!("no local address: {e}")))
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn serve(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<()> {
+        let router = api::router(self.state);
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(|e| Error::internal(format!("server error: {e}")))
+    }
+}
+
+/// Opens the stores and binds the socket.
+pub async fn bind(config: &ServerConfig) -> Result<BoundServer> {
+    let artifact_root = if config.serve_artifacts {
+        "mlflow-artifacts:".to_string()
+    } else {
+        let root = config.default_artifact_root.clone().unwrap_or_else(|| config.artifacts_destination.clone());
+        to_uri(&root)
+    };
+    let store = SqlStore::open(&config.backend_store_uri, &artifact_root).await?;
+    let artifacts = open_artifact_store(&config.artifacts_destination)?;
+    let state = Arc::new(AppState::new(Arc::new(store), artifacts, config.serve_artifacts));
+    let address = format!("{}:{}", config.host, config.port);
+    let listener = TcpListener::bind(&address)
+        .await
+        .map_err(|e| Error::invalid(format!("cannot listen on {address}: {e} (is another server using the port?)")))?;
+    Ok(BoundServer { listener, state })
+}
+
+/// Turns a local folder into an absolute `file://` URI; leaves URIs alone.
+fn to_uri(location: &str) -> String {
+    if location.contains("://") {
+        return location.to_string();
+    }
+    let path = PathBuf::from(location);
+    let absolute = if path.is_absolute() {
+        path
+    } else {
+        std::env::current_dir().map(|cwd| cwd.join(&path)).unwrap_or(path)
+    };
+    format!("file://{}", absolute.display())
+}

@@ -1,0 +1,749 @@
+//! Runs, their params, metrics, tags, inputs and outputs in the SQL store.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::filters::{direction, push_comparison};
+use super::rows::{
+    Sql, decode_double, encode_double, generate_run_name, limits, new_hex_id, parse_experiment_id, validate_key,
+    validate_length,
+};
+use super::{SqlStore, WriteTx, page_size};
+use crate::entities::*;
+use crate::error::{Error, Result};
+use crate::search::{self, Comparator, Comparison, Entity, SearchKind};
+use crate::store::{CreateRun, RunStore, SearchRuns, UpdateRun};
+use crate::wire::now_ms;
+
+/// The tag MLflow mirrors the run name into.
+pub(crate) const RUN_NAME_TAG: &str = "mlflow.runName";
+
+const RUN_COLUMNS: &str = "r.run_id, r.experiment_id, r.run_name, r.user_id, r.status, r.start_time, r.end_time, \
+                           r.artifact_uri, r.lifecycle_stage";
+
+/// Rows inserted per multi-row INSERT; keeps well under SQLite's variable limit.
+const ROWS_PER_INSERT: usize = 200;
+
+fn run_info_from_row(row: &AnyRow) -> Result<RunInfo> {
+    let run_id: String = row.try_get("run_id")?;
+    let experiment_id: i64 = row.try_get("experiment_id")?;
+    let status: String = row.try_get("status")?;
+    Ok(RunInfo {
+        run_uuid: run_id.clone(),
+        run_id,
+        run_name: row.try_get("run_name")?,
+        experiment_id: experiment_id.to_string(),
+        user_id: row.try_get("user_id")?,
+        status: RunStatus::parse(&status).unwrap_or_default(),
+        start_time: row.try_get("start_time")?,
+        end_time: row.try_get("end_time")?,
+        artifact_uri: row.try_get("artifact_uri")?,
+        lifecycle_stage: row.try_get("lifecycle_stage")?,
+    })
+}
+
+/// Appends `IN ($1, $2, …)` for a list of strings.
+fn push_in_list(sql: &mut Sql, items: &[String]) {
+    sql.push("(");
+    for (idx, item) in items.iter().enumerate() {
+        if idx > 0 {
+            sql.push(", ");
+        }
+        sql.bind(item.clone());
+    }
+    sql.push(")");
+}
+
+/// A metric history page token: the position after the last row served.
+/// Keyset paging keeps every page an index range scan, however deep.
+fn encode_history_token(step: i64, timestamp: i64, id: i64) -> String {
+    STANDARD.encode(format!("{{\"step\": {step}, \"timestamp\": {timestamp}, \"id\": {id}}}"))
+}
+
+fn decode_history_token(token: &str) -> Result<(i64, i64, i64)> {
+    let invalid = || Error::invalid(format!("Invalid page token '{token}' for metric history"));
+    let bytes = STANDARD.decode(token).map_err(|_| invalid())?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    let field = |name: &str| value.get(name).and_then(|v| v.as_i64()).ok_or_else(invalid);
+    Ok((field("step")?, field("timestamp")?, field("id")?))
+}
+
+impl SqlStore {
+    /// Loads whole runs, in the order of `run_ids`, with one query per part.
+    pub(crate) async fn load_runs(&self, run_ids: &[String]) -> Result<Vec<Run>> {
+        if run_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.pool.acquire().await?;
+        let mut sql = Sql::new(&format!("SELECT {RUN_COLUMNS} FROM runs r WHERE r.run_id IN "));
+        push_in_list(&mut sql, run_ids);
+        let rows = sql.query().fetch_all(&mut *conn).await?;
+        let mut runs: HashMap<String, Run> = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let info = run_info_from_row(row)?;
+            runs.insert(
+                info.run_id.clone(),
+                Run { info, data: RunData::default(), inputs: RunInputs::default(), outputs: RunOutputs::default() },
+            );
+        }
+
+        let mut sql = Sql::new("SELECT run_id, key, value FROM params WHERE run_id IN ");
+        push_in_list(&mut sql, run_ids);
+        sql.push(" ORDER BY key");
+        for row in sql.query().fetch_all(&mut *conn).await? {
+            let run_id: String = row.try_get("run_id")?;
+            if let Some(run) = runs.get_mut(&run_id) {
+                run.data.params.push(Param { key: row.try_get("key")?, value: row.try_get("value")? });
+            }
+        }
+
+        let mut sql = Sql::new("SELECT run_id, key, value FROM tags WHERE run_id IN ");
+        push_in_list(&mut sql, run_ids);
+        sql.push(" ORDER BY key");
+        for row in sql.query().fetch_all(&mut *conn).await? {
+            let run_id: String = row.try_get("run_id")?;
+            if let Some(run) = runs.get_mut(&run_id) {
+                run.data.tags.push(Tag { key: row.try_get("key")?, value: row.try_get("value")? });
+            }
+        }
+
+        let mut sql = Sql::new("SELECT run_id, key, value, is_nan, step, timestamp FROM latest_metrics WHERE run_id IN ");
+        push_in_list(&mut sql, run_ids);
+        sql.push(" ORDER BY key");
+        for row in sql.query().fetch_all(&mut *conn).await? {
+            let run_id: String = row.try_get("run_id")?;
+            if let Some(run) = runs.get_mut(&run_id) {
+                let mut metric = Metric::new(row.try_get::<String, _>("key")?, decode_double(&row, "value", "is_nan")?, 0);
+                metric.step = row.try_get("step")?;
+                metric.timestamp = row.try_get("timestamp")?;
+                run.data.metrics.push(metric);
+            }
+        }
+
+        let mut sql = Sql::new(
+            "SELECT run_id, name, digest, source_type, source, schema, profile, tags_json FROM dataset_inputs WHERE run_id IN ",
+        );
+        push_in_list(&mut sql, run_ids);
+        for row in sql.query().fetch_all(&mut *conn).await? {
+            let run_id: String = row.try_get("run_id")?;
+            if let Some(run) = runs.get_mut(&run_id) {
+                let tags_json: String = row.try_get("tags_json")?;
+                run.inputs.dataset_inputs.push(DatasetInput {
+                    tags: serde_json::from_str(&tags_json).unwrap_or_default(),
+                    dataset: Dataset {
+                        name: row.try_get("name")?,
+                        digest: row.try_get("digest")?,
+                        source_type: row.try_get("source_type")?,
+                        source: row.try_get("source")?,
+                        schema: row.try_get("schema")?,
+                        profile: row.try_get("profile")?,
+                    },
+                });
+            }
+        }
+
+        let mut sql = Sql::new("SELECT run_id, model_id FROM model_inputs WHERE run_id IN ");
+        push_in_list(&mut sql, run_ids);
+        for row in sql.query().fetch_all(&mut *conn).await? {
+            let run_id: String = row.try_get("run_id")?;
+            if let Some(run) = runs.get_mut(&run_id) {
+                run.inputs.model_inputs.push(ModelInput { model_id: row.try_get("model_id")? });
+            }
+        }
+
+        let mut sql = Sql::new("SELECT run_id, model_id, step FROM model_outputs WHERE run_id IN ");
+        push_in_list(&mut sql, run_ids);
+        for row in sql.query().fetch_all(&mut *conn).await? {
+            let run_id: String = row.try_get("run_id")?;
+            if let Some(run) = runs.get_mut(&run_id) {
+                run.outputs.model_outputs.push(ModelOutput { model_id: row.try_get("model_id")?, step: row.try_get("step")? });
+            }
+        }
+
+        Ok(run_ids.iter().filter_map(|id| runs.remove(id)).collect())
+    }
+
+    /// Fails unless the run exists and is active; returns its experiment id.
+    pub(crate) async fn require_active_run(&self, tx: &mut WriteTx<'_>, run_id: &str) -> Result<i64> {
+        let row = sqlx::query("SELECT experiment_id, lifecycle_stage FROM runs WHERE run_id = $1")
+            .bind(run_id.to_string())
+            .fetch_optional(&mut *tx.tx)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("Run with id={run_id} not found")))?;
+        let stage: String = row.try_get("lifecycle_stage")?;
+        if stage != LIFECYCLE_ACTIVE {
+            return Err(Error::invalid(format!(
+                "The run {run_id} must be in the 'active' state. Current state is {stage}."
+            )));
+        }
+        Ok(row.try_get("experiment_id")?)
+    }
+
+    /// Inserts metric rows and moves each key's latest value forward.
+    async fn write_metrics(&self, tx: &mut WriteTx<'_>, run_id: &str, metrics: &[Metric]) -> Result<()> {
+        for chunk in metrics.chunks(ROWS_PER_INSERT) {
+            let mut sql = Sql::new(
+                "INSERT INTO metrics (run_id, key, value, is_nan, step, timestamp, model_id, dataset_name, dataset_digest) VALUES ",
+            );
+            for (idx, metric) in chunk.iter().enumerate() {
+                let (value, is_nan) = encode_double(metric.value);
+                sql.push(if idx == 0 { "(" } else { ", (" });
+                sql.bind(run_id.to_string()).push(", ").bind(metric.key.clone()).push(", ").bind(value).push(", ");
+                sql.bind(is_nan).push(", ").bind(metric.step).push(", ").bind(metric.timestamp).push(", ");
+                sql.bind(metric.model_id.clone()).push(", ").bind(metric.dataset_name.clone()).push(", ");
+                sql.bind(metric.dataset_digest.clone()).push(")");
+            }
+            sql.query().execute(&mut *tx.tx).await?;
+        }
+        // The latest value per key: the largest (step, timestamp); later rows
+        // win ties, so re-logging the same step replaces the shown value.
+        let mut latest: Vec<&Metric> = Vec::new();
+        for metric in metrics {
+            match latest.iter_mut().find(|m| m.key == metric.key) {
+                Some(current) => {
+                    if (metric.step, metric.timestamp) >= (current.step, current.timestamp) {
+                        *current = metric;
+                    }
+                }
+                None => latest.push(metric),
+            }
+        }
+        for chunk in latest.chunks(ROWS_PER_INSERT) {
+            let mut sql = Sql::new("INSERT INTO latest_metrics (run_id, key, value, is_nan, step, timestamp) VALUES ");
+            for (idx, metric) in chunk.iter().enumerate() {
+                let (value, is_nan) = encode_double(metric.value);
+                sql.push(if idx == 0 { "(" } else { ", (" });
+                sql.bind(run_id.to_string()).push(", ").bind(metric.key.clone()).push(", ").bind(value).push(", ");
+                sql.bind(is_nan).push(", ").bind(metric.step).push(", ").bind(metric.timestamp).push(")");
+            }
+            sql.push(
+                " ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan, \
+                 step = excluded.step, timestamp = excluded.timestamp \
+                 WHERE excluded.step > latest_metrics.step \
+                 OR (excluded.step = latest_metrics.step AND excluded.timestamp >= latest_metrics.timestamp)",
+            );
+            sql.query().execute(&mut *tx.tx).await?;
+        }
+        Ok(())
+    }
+
+    /// Inserts params; re-logging the same value is fine, a different one is not.
+    async fn write_params(&self, tx: &mut WriteTx<'_>, run_id: &str, params: &[Param]) -> Result<()> {
+        if params.is_empty() {
+            return Ok(());
+        }
+        let mut sql = Sql::new("SELECT key, value FROM params WHERE run_id = ");
+        sql.bind(run_id.to_string()).push(" AND key IN ");
+        let keys: Vec<String> = params.iter().map(|p| p.key.clone()).collect();
+        push_in_list(&mut sql, &keys);
+        let mut existing: HashMap<String, String> = HashMap::new();
+        for row in sql.query().fetch_all(&mut *tx.tx).await? {
+            existing.insert(row.try_get("key")?, row.try_get("value")?);
+        }
+        let mut fresh: Vec<&Param> = Vec::new();
+        for param in params {
+            let previous = existing.get(&param.key).or_else(|| fresh.iter().find(|p| p.key == param.key).map(|p| &p.value));
+            match previous {
+                Some(old) if *old != param.value => {
+                    return Err(Error::invalid(format!(
+                        "Changing param values is not allowed. Param with key='{}' was already logged with value='{old}' \
+                         for run ID='{run_id}'. Attempted logging new value '{}'.",
+                        param.key, param.value
+                    )));
+                }
+                Some(_) => {}
+                None => fresh.push(param),
+            }
+        }
+        for chunk in fresh.chunks(ROWS_PER_INSERT) {
+            let mut sql = Sql::new("INSERT INTO params (run_id, key, value) VALUES ");
+            for (idx, param) in chunk.iter().enumerate() {
+                sql.push(if idx == 0 { "(" } else { ", (" });
+                sql.bind(run_id.to_string()).push(", ").bind(param.key.clone()).push(", ").bind(param.value.clone());
+                sql.push(")");
+            }
+            sql.query().execute(&mut *tx.tx).await?;
+        }
+        Ok(())
+    }
+
+    /// Upserts tags; `mlflow.runName` also renames the run.
+    async fn write_tags(&self, tx: &mut WriteTx<'_>, run_id: &str, tags: &[Tag]) -> Result<()> {
+        for chunk in tags.chunks(ROWS_PER_INSERT) {
+            let mut sql = Sql::new("INSERT INTO tags (run_id, key, value) VALUES ");
+            for (idx, tag) in chunk.iter().enumerate() {
+                sql.push(if idx == 0 { "(" } else { ", (" });
+                sql.bind(run_id.to_string()).push(", ").bind(tag.key.clone()).push(", ").bind(tag.value.clone());
+                sql.push(")");
+            }
+            sql.push(" ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value");
+            sql.query().execute(&mut *tx.tx).await?;
+        }
+        if let Some(name_tag) = tags.iter().rev().find(|t| t.key == RUN_NAME_TAG) {
+            sqlx::query("UPDATE runs SET run_name = $1 WHERE run_id = $2")
+                .bind(name_tag.value.clone())
+                .bind(run_id.to_string())
+                .execute(&mut *tx.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn set_run_stage(&self, run_id: &str, from: &str, to: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let stage: Option<String> = sqlx::query_scalar("SELECT lifecycle_stage FROM runs WHERE run_id = $1")
+            .bind(run_id.to_string())
+            .fetch_optional(&mut *tx.tx)
+            .await?;
+        match stage {
+            None => return Err(Error::not_found(format!("Run with id={run_id} not found"))),
+            Some(stage) if stage == to => return Ok(()),
+            Some(stage) if stage != from => {
+                return Err(Error::invalid(format!("The run {run_id} is '{stage}' and cannot become '{to}'.")));
+            }
+            Some(_) => {}
+        }
+        let deleted_time = (to == LIFECYCLE_DELETED).then(now_ms);
+        sqlx::query("UPDATE runs SET lifecycle_stage = $1, deleted_time = $2 WHERE run_id = $3")
+            .bind(to)
+            .bind(deleted_time)
+            .bind(run_id.to_string())
+            .execute(&mut *tx.tx)
+            .await?;
+        tx.commit().await
+    }
+
+    /// Appends the SQL for one run filter clause.
+    fn push_run_filter(&self, sql: &mut Sql, joins: &mut Sql, join_idx: usize, comparison: &Comparison) -> Result<()> {
+        match comparison.entity {
+            Entity::Metric => {
+                // An inner join on the unique (run_id, key) row: lets the planner
+                // drive the search from the (key, value) index.
+                let alias = format!("fm{join_idx}");
+                joins.push(&format!(" JOIN latest_metrics {alias} ON {alias}.run_id = r.run_id AND {alias}.key = "));
+                joins.bind(comparison.key.clone());
+                joins.push(&format!(" AND {alias}.is_nan = 0 AND "));
+                push_comparison(self, joins, &format!("{alias}.value"), comparison.comparator, &comparison.value)?;
+                sql.push("1 = 1");
+            }
+            Entity::Param | Entity::Tag => {
+                let table = if comparison.entity == Entity::Param { "params" } else { "tags" };
+                let negate = comparison.comparator == Comparator::IsNull;
+                sql.push(if negate { "NOT EXISTS (SELECT 1 FROM " } else { "EXISTS (SELECT 1 FROM " });
+                sql.push(table).push(" kv WHERE kv.run_id = r.run_id AND kv.key = ");
+                sql.bind(comparison.key.clone());
+                if !matches!(comparison.comparator, Comparator::IsNull | Comparator::IsNotNull) {
+                    sql.push(" AND ");
+                    push_comparison(self, sql, "kv.value", comparison.comparator, &comparison.value)?;
+                }
+                sql.push(")");
+            }
+            Entity::Attribute => {
+                let column = match comparison.key.as_str() {
+                    "run_id" => "r.run_id",
+                    "run_name" => "r.run_name",
+                    "status" => "r.status",
+                    "user_id" => "r.user_id",
+                    "artifact_uri" => "r.artifact_uri",
+                    "lifecycle_stage" => "r.lifecycle_stage",
+                    "start_time" => "r.start_time",
+                    "end_time" => "r.end_time",
+                    other => return Err(Error::invalid(format!("Invalid attribute key '{other}' specified."))),
+                };
+                push_comparison(self, sql, column, comparison.comparator, &comparison.value)?;
+            }
+            Entity::Dataset => {
+                let column = match comparison.key.as_str() {
+                    "name" => "d.name",
+                    "digest" => "d.digest",
+                    "context" => "d.context",
+                    other => return Err(Error::invalid(format!("Invalid dataset key '{other}' specified."))),
+                };
+                sql.push("EXISTS (SELECT 1 FROM dataset_inputs d WHERE d.run_id = r.run_id AND ");
+                push_comparison(self, sql, column, comparison.comparator, &comparison.value)?;
+                sql.push(")");
+            }
+        }
+        Ok(())
+    }
+}
+
+fn validate_metric(metric: &Metric) -> Result<()> {
+    validate_key("metric", &metric.key)
+}
+
+fn validate_param(param: &Param) -> Result<()> {
+    validate_key("param", &param.key)?;
+    validate_length("Param", &param.key, &param.value, limits::MAX_PARAM_VAL_LENGTH)
+}
+
+fn validate_tag(tag: &Tag) -> Result<()> {
+    validate_key("tag", &tag.key)?;
+    validate_length("Tag", &tag.key, &tag.value, limits::MAX_TAG_VAL_LENGTH)
+}
+
+/// MLflow's `log-batch` limits.
+pub(crate) fn validate_batch(metrics: &[Metric], params: &[Param], tags: &[Tag]) -> Result<()> {
+    if metrics.len() > limits::MAX_METRICS_PER_BATCH {
+        return Err(Error::invalid(format!(
+            "A batch logging request can contain at most {} metrics. Got {} metrics. Please split up metrics across multiple requests and try again.",
+            limits::MAX_METRICS_PER_BATCH,
+            metrics.len()
+        )));
+    }
+    if params.len() > limits::MAX_PARAMS_TAGS_PER_BATCH {
+        return Err(Error::invalid(format!(
+            "A batch logging request can contain at most {} params. Got {} params. Please split up params across multiple requests and try again.",
+            limits::MAX_PARAMS_TAGS_PER_BATCH,
+            params.len()
+        )));
+    }
+    if tags.len() > limits::MAX_PARAMS_TAGS_PER_BATCH {
+        return Err(Error::invalid(format!(
+            "A batch logging request can contain at most {} tags. Got {} tags. Please split up tags across multiple requests and try again.",
+            limits::MAX_PARAMS_TAGS_PER_BATCH,
+            tags.len()
+        )));
+    }
+    let total = metrics.len() + params.len() + tags.len();
+    if total > limits::MAX_ENTITIES_PER_BATCH {
+        return Err(Error::invalid(format!(
+            "A batch logging request can contain at most {} metrics, params, and tags in total. Got {total}.",
+            limits::MAX_ENTITIES_PER_BATCH
+        )));
+    }
+    metrics.iter().try_for_each(validate_metric)?;
+    params.iter().try_for_each(validate_param)?;
+    tags.iter().try_for_each(validate_tag)?;
+    // MLflow refuses one batch that gives the same param two different values.
+    for (idx, param) in params.iter().enumerate() {
+        if let Some(other) = params[..idx].iter().find(|p| p.key == param.key && p.value != param.value) {
+            return Err(Error::invalid(format!(
+                "Duplicate parameter keys have been submitted: key '{}' with values '{}' and '{}'.",
+                param.key, other.value, param.value
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl RunStore for SqlStore {
+    async fn create_run(&self, request: &CreateRun) -> Result<Run> {
+        let experiment_id = parse_experiment_id(&request.experiment_id)?;
+        request.tags.iter().try_for_each(validate_tag)?;
+        let artifact_location = self.require_active_experiment(experiment_id).await?;
+        let run_id = new_hex_id();
+        let run_name = request
+            .run_name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .or_else(|| request.tags.iter().find(|t| t.key == RUN_NAME_TAG).map(|t| t.value.clone()))
+            .unwrap_or_else(generate_run_name);
+        let user_id = request
+            .user_id
+            .clone()
+            .or_else(|| request.tags.iter().find(|t| t.key == "mlflow.user").map(|t| t.value.clone()))
+            .unwrap_or_default();
+        let start_time = request.start_time.unwrap_or_else(now_ms);
+        let artifact_uri = format!("{}/{run_id}/artifacts", artifact_location.trim_end_matches('/'));
+        let mut tags: Vec<Tag> = request.tags.iter().filter(|t| t.key != RUN_NAME_TAG).cloned().collect();
+        tags.push(Tag::new(RUN_NAME_TAG, run_name.clone()));
+
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO runs (run_id, experiment_id, run_name, user_id, status, start_time, end_time, artifact_uri, lifecycle_stage)
+             VALUES ($1, $2, $3, $4, 'RUNNING', $5, NULL, $6, 'active')",
+        )
+        .bind(run_id.clone())
+        .bind(experiment_id)
+        .bind(run_name)
+        .bind(user_id)
+        .bind(start_time)
+        .bind(artifact_uri)
+        .execute(&mut *tx.tx)
+        .await?;
+        self.write_tags(&mut tx, &run_id, &tags).await?;
+        tx.commit().await?;
+        self.get_run(&run_id).await
+    }
+
+    async fn get_run(&self, run_id: &str) -> Result<Run> {
+        self.load_runs(&[run_id.to_string()])
+            .await?
+            .pop()
+            .ok_or_else(|| Error::not_found(format!("Run with id={run_id} not found")))
+    }
+
+    async fn update_run(&self, request: &UpdateRun) -> Result<RunInfo> {
+        let mut tx = self.begin_write().await?;
+        self.require_active_run(&mut tx, &request.run_id).await?;
+        let mut sql = Sql::new("UPDATE runs SET run_id = run_id");
+        if let Some(status) = request.status {
+            sql.push(", status = ").bind(status.as_str().to_string());
+        }
+        if let Some(end_time) = request.end_time {
+            sql.push(", end_time = ").bind(end_time);
+        }
+        if let Some(name) = request.run_name.as_ref().filter(|n| !n.is_empty()) {
+            sql.push(", run_name = ").bind(name.clone());
+        }
+        sql.push(" WHERE run_id = ").bind(request.run_id.clone());
+        sql.query().execute(&mut *tx.tx).await?;
+        if let Some(name) = request.run_name.as_ref().filter(|n| !n.is_empty()) {
+            self.write_tags(&mut tx, &request.run_id, &[Tag::new(RUN_NAME_TAG, name.clone())]).await?;
+        }
+        tx.commit().await?;
+        Ok(self.get_run(&request.run_id).await?.info)
+    }
+
+    async fn delete_run(&self, run_id: &str) -> Result<()> {
+        self.set_run_stage(run_id, LIFECYCLE_ACTIVE, LIFECYCLE_DELETED).await
+    }
+
+    async fn restore_run(&self, run_id: &str) -> Result<()> {
+        self.set_run_stage(run_id, LIFECYCLE_DELETED, LIFECYCLE_ACTIVE).await
+    }
+
+    async fn search_runs(&self, query: &SearchRuns) -> Result<Page<Run>> {
+        let size = page_size(query.max_results, 1000, 50000)?;
+        let offset = search::decode_offset(query.page_token.as_deref())?;
+        let comparisons = search::parse_filter(SearchKind::Runs, query.filter.as_deref().unwrap_or(""))?;
+        let orders = query
+            .order_by
+            .iter()
+            .map(|clause| search::parse_order_by(SearchKind::Runs, clause))
+            .collect::<Result<Vec<_>>>()?;
+        let experiment_ids =
+            query.experiment_ids.iter().map(|id| parse_experiment_id(id)).collect::<Result<Vec<i64>>>()?;
+        if experiment_ids.is_empty() {
+            return Ok(Page { items: Vec::new(), next_page_token: None });
+        }
+
+        // Joins (filters on metrics, sort keys) are built apart from the WHERE
+        // clause and spliced in before it; both share one argument list, so
+        // the joins are written first.
+        let mut sql = Sql::new("SELECT r.run_id FROM runs r");
+        for (idx, comparison) in comparisons.iter().enumerate().filter(|(_, c)| c.entity == Entity::Metric) {
+            let mut unused = Sql::default();
+            self.push_run_filter(&mut unused, &mut sql, idx, comparison)?;
+        }
+        let mut order_columns = Vec::new();
+        for (idx, order) in orders.iter().enumerate() {
+            let column = match order.entity {
+                Entity::Metric | Entity::Param | Entity::Tag => {
+                    let (table, value) = match order.entity {
+                        Entity::Metric => ("latest_metrics", "value"),
+                        Entity::Param => ("params", "value"),
+                        _ => ("tags", "value"),
+                    };
+                    let alias = format!("o{idx}");
+                    sql.push(&format!(" LEFT JOIN {table} {alias} ON {alias}.run_id = r.run_id AND {alias}.key = "));
+                    sql.bind(order.key.clone());
+                    format!("{alias}.{value}")
+                }
+                Entity::Attribute => match order.key.as_str() {
+                    "start_time" | "end_time" | "run_name" | "status" | "run_id" | "user_id" | "artifact_uri" => {
+                        format!("r.{}", order.key)
+                    }
+                    other => return Err(Error::invalid(format!("Invalid order_by attribute '{other}'"))),
+                },
+                Entity::Dataset => return Err(Error::invalid("Cannot order runs by a dataset field")),
+            };
+            order_columns.push(format!("{column} {}", direction(order.ascending)));
+        }
+        sql.push(" WHERE r.experiment_id IN (");
+        for (idx, id) in experiment_ids.iter().enumerate() {
+            if idx > 0 {
+                sql.push(", ");
+            }
+            sql.bind(*id);
+        }
+        sql.push(")");
+        match query.run_view_type {
+            ViewType::ActiveOnly => sql.push(" AND r.lifecycle_stage = 'active'"),
+            ViewType::DeletedOnly => sql.push(" AND r.lifecycle_stage = 'deleted'"),
+            ViewType::All => &mut sql,
+        };
+        for (idx, comparison) in comparisons.iter().enumerate().filter(|(_, c)| c.entity != Entity::Metric) {
+            sql.push(" AND ");
+            let mut unused = Sql::default();
+            self.push_run_filter(&mut sql, &mut unused, idx, comparison)?;
+        }
+        sql.push(" ORDER BY ");
+        for column in &order_columns {
+            sql.push(column).push(", ");
+        }
+        sql.push("r.start_time DESC, r.run_id ASC LIMIT ");
+        sql.bind(size + 1).push(" OFFSET ").bind(offset as i64);
+        let rows = sql.query().fetch_all(&self.pool).await?;
+        let has_more = rows.len() as i64 > size;
+        let run_ids = rows
+            .iter()
+            .take(size as usize)
+            .map(|row| row.try_get::<String, _>("run_id"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let items = self.load_runs(&run_ids).await?;
+        Ok(Page { items, next_page_token: has_more.then(|| search::encode_offset(offset + size as u64)) })
+    }
+
+    async fn log_metric(&self, run_id: &str, metric: &Metric) -> Result<()> {
+        validate_metric(metric)?;
+        let mut tx = self.begin_write().await?;
+        self.require_active_run(&mut tx, run_id).await?;
+        self.write_metrics(&mut tx, run_id, std::slice::from_ref(metric)).await?;
+        tx.commit().await
+    }
+
+    async fn log_param(&self, run_id: &str, param: &Param) -> Result<()> {
+        validate_param(param)?;
+        let mut tx = self.begin_write().await?;
+        self.require_active_run(&mut tx, run_id).await?;
+        self.write_params(&mut tx, run_id, std::slice::from_ref(param)).await?;
+        tx.commit().await
+    }
+
+    async fn set_tag(&self, run_id: &str, tag: &Tag) -> Result<()> {
+        validate_tag(tag)?;
+        let mut tx = self.begin_write().await?;
+        self.require_active_run(&mut tx, run_id).await?;
+        self.write_tags(&mut tx, run_id, std::slice::from_ref(tag)).await?;
+        tx.commit().await
+    }
+
+    async fn delete_tag(&self, run_id: &str, key: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        self.require_active_run(&mut tx, run_id).await?;
+        let done = sqlx::query("DELETE FROM tags WHERE run_id = $1 AND key = $2")
+            .bind(run_id.to_string())
+            .bind(key.to_string())
+            .execute(&mut *tx.tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::not_found(format!("No tag with name: {key} in run with id {run_id}")));
+        }
+        tx.commit().await
+    }
+
+    async fn log_batch(&self, run_id: &str, metrics: &[Metric], params: &[Param], tags: &[Tag]) -> Result<()> {
+        validate_batch(metrics, params, tags)?;
+        let mut tx = self.begin_write().await?;
+        self.require_active_run(&mut tx, run_id).await?;
+        self.write_params(&mut tx, run_id, params).await?;
+        self.write_tags(&mut tx, run_id, tags).await?;
+        if !metrics.is_empty() {
+            self.write_metrics(&mut tx, run_id, metrics).await?;
+        }
+        tx.commit().await
+    }
+
+    async fn log_inputs(&self, run_id: &str, datasets: &[DatasetInput], models: &[ModelInput]) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        self.require_active_run(&mut tx, run_id).await?;
+        for input in datasets {
+            if input.dataset.name.is_empty() || input.dataset.digest.is_empty() {
+                return Err(Error::invalid("A dataset input needs a name and a digest."));
+            }
+            let context = input.tags.iter().find(|t| t.key == "mlflow.data.context").map(|t| t.value.clone());
+            let tags_json = serde_json::to_string(&input.tags).map_err(|e| Error::internal(e.to_string()))?;
+            sqlx::query(
+                "INSERT INTO dataset_inputs (run_id, name, digest, source_type, source, schema, profile, tags_json, context)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                 ON CONFLICT (run_id, name, digest) DO UPDATE SET tags_json = excluded.tags_json, context = excluded.context",
+            )
+            .bind(run_id.to_string())
+            .bind(input.dataset.name.clone())
+            .bind(input.dataset.digest.clone())
+            .bind(input.dataset.source_type.clone())
+            .bind(input.dataset.source.clone())
+            .bind(input.dataset.schema.clone())
+            .bind(input.dataset.profile.clone())
+            .bind(tags_json)
+            .bind(context)
+            .execute(&mut *tx.tx)
+            .await?;
+        }
+        for model in models {
+            sqlx::query("INSERT INTO model_inputs (run_id, model_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(run_id.to_string())
+                .bind(model.model_id.clone())
+                .execute(&mut *tx.tx)
+                .await?;
+        }
+        tx.commit().await
+    }
+
+    async fn log_outputs(&self, run_id: &str, models: &[ModelOutput]) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        self.require_active_run(&mut tx, run_id).await?;
+        for model in models {
+            sqlx::query(
+                "INSERT INTO model_outputs (run_id, model_id, step) VALUES ($1, $2, $3)
+                 ON CONFLICT (run_id, model_id) DO UPDATE SET step = excluded.step",
+            )
+            .bind(run_id.to_string())
+            .bind(model.model_id.clone())
+            .bind(model.step)
+            .execute(&mut *tx.tx)
+            .await?;
+        }
+        tx.commit().await
+    }
+
+    async fn get_metric_history(
+        &self,
+        run_id: &str,
+        metric_key: &str,
+        page_token: Option<&str>,
+        max_results: Option<i64>,
+    ) -> Result<Page<Metric>> {
+        let size = page_size(max_results, 25000, 100_000)?;
+        let exists: Option<String> = sqlx::query_scalar("SELECT run_id FROM runs WHERE run_id = $1")
+            .bind(run_id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        if exists.is_none() {
+            return Err(Error::not_found(format!("Run with id={run_id} not found")));
+        }
+        let mut sql = Sql::new(
+            "SELECT id, key, value, is_nan, step, timestamp, model_id, dataset_name, dataset_digest FROM metrics \
+             WHERE run_id = ",
+        );
+        sql.bind(run_id.to_string()).push(" AND key = ").bind(metric_key.to_string());
+        if let Some(token) = page_token.filter(|t| !t.is_empty()) {
+            let (step, timestamp, id) = decode_history_token(token)?;
+            // (step, timestamp, id) > the last row served, spelled out so both
+            // databases use the index.
+            sql.push(" AND (step > ").bind(step);
+            sql.push(" OR (step = ").bind(step).push(" AND timestamp > ").bind(timestamp).push(")");
+            sql.push(" OR (step = ").bind(step).push(" AND timestamp = ").bind(timestamp);
+            sql.push(" AND id > ").bind(id).push("))");
+        }
+        sql.push(" ORDER BY step, timestamp, id LIMIT ").bind(size + 1);
+        let rows = sql.query().fetch_all(&self.pool).await?;
+        let has_more = rows.len() as i64 > size;
+        let mut items = Vec::with_capacity(rows.len().min(size as usize));
+        let mut last = (0, 0, 0);
+        for row in rows.iter().take(size as usize) {
+            let metric = Metric {
+                key: row.try_get("key")?,
+                value: decode_double(row, "value", "is_nan")?,
+                timestamp: row.try_get("timestamp")?,
+                step: row.try_get("step")?,
+                run_id: None,
+                model_id: row.try_get("model_id")?,
+                dataset_name: row.try_get("dataset_name")?,
+                dataset_digest: row.try_get("dataset_digest")?,
+            };
+            last = (metric.step, metric.timestamp, row.try_get::<i64, _>("id")?);
+            items.push(metric);
+        }
+        let next_page_token = has_more.then(|| encode_history_token(last.0, last.1, last.2));
+        Ok(Page { items, next_page_token })
+    }
+}
