@@ -29,7 +29,10 @@ pub struct GlobalArgs {
 
 /// A non-empty environment variable.
 pub fn env_var(name: &str) -> Option<String> {
-    std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
 }
 
 /// The data directory: `$SMELT_HOME`, else `./.smelt`, made absolute.
@@ -85,15 +88,22 @@ impl Context {
         tracing::debug!(tracking_uri = %redact(&uri), "opening the tracking store");
         // Local stores record `mlflow-artifacts:` locations, as `smelt server`
         // does by default, so runs logged with or without a server look alike.
-        let store = smelt_tracking::open_store(&uri, "mlflow-artifacts:").await.map_err(|e| {
-            let hint = if is_remote(&uri) {
-                format!("is `smelt server` running at {uri}?")
-            } else {
-                "check --tracking-uri / SMELT_TRACKING_URI, or SMELT_HOME for the local store".to_string()
-            };
-            hinted(e.message, hint)
-        })?;
-        Ok(Context { store, tracking_uri: uri, json: global.json })
+        let store = smelt_tracking::open_store(&uri, "mlflow-artifacts:")
+            .await
+            .map_err(|e| {
+                let hint = if is_remote(&uri) {
+                    format!("is `smelt server` running at {uri}?")
+                } else {
+                    "check --tracking-uri / SMELT_TRACKING_URI, or SMELT_HOME for the local store"
+                        .to_string()
+                };
+                hinted(e.message, hint)
+            })?;
+        Ok(Context {
+            store,
+            tracking_uri: uri,
+            json: global.json,
+        })
     }
 
     /// Whether the store is a server.
@@ -147,13 +157,22 @@ mod tests {
 
     #[test]
     fn passwords_are_hidden() {
-        assert_eq!(redact("postgresql://u:secret@h:5432/db"), "postgresql://u:***@h:5432/db");
-        assert_eq!(redact("postgresql://u@h:5432/db"), "postgresql://u@h:5432/db");
+        assert_eq!(
+            redact("postgresql://u:secret@h:5432/db"),
+            "postgresql://u:***@h:5432/db"
+        );
+        assert_eq!(
+            redact("postgresql://u@h:5432/db"),
+            "postgresql://u@h:5432/db"
+        );
         assert_eq!(redact("sqlite:///tmp/x.db"), "sqlite:///tmp/x.db");
     }
 
     #[test]
     fn local_store_uri_has_three_slashes_for_absolute_paths() {
-        assert_eq!(local_store_uri(std::path::Path::new("/tmp/h")), "sqlite:///tmp/h/smelt.db");
+        assert_eq!(
+            local_store_uri(std::path::Path::new("/tmp/h")),
+            "sqlite:///tmp/h/smelt.db"
+        );
     }
 }

@@ -22,12 +22,18 @@ impl std::error::Error for CliError {}
 
 /// An error with a hint.
 pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(CliError { message: message.into(), hint: Some(hint.into()) })
+    anyhow::Error::new(CliError {
+        message: message.into(),
+        hint: Some(hint.into()),
+    })
 }
 
 /// An error without a hint.
 pub fn failure(message: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(CliError { message: message.into(), hint: None })
+    anyhow::Error::new(CliError {
+        message: message.into(),
+        hint: None,
+    })
 }
 
 /// Adds a hint to "does not exist" errors from the tracking store.
@@ -53,7 +59,10 @@ pub fn report(error: &anyhow::Error, global: &GlobalArgs) {
     let (message, mut hint) = match error.downcast_ref::<CliError>() {
         Some(cli) if error.chain().count() == 1 => (cli.message.clone(), cli.hint.clone()),
         _ => {
-            let hint = error.chain().find_map(|cause| cause.downcast_ref::<CliError>()).and_then(|c| c.hint.clone());
+            let hint = error
+                .chain()
+                .find_map(|cause| cause.downcast_ref::<CliError>())
+                .and_then(|c| c.hint.clone());
             (format!("{error:#}"), hint)
         }
     };
@@ -75,14 +84,23 @@ pub fn report(error: &anyhow::Error, global: &GlobalArgs) {
 /// Whether the error says a server could not be reached.
 fn looks_like_connection_failure(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
-        if let Some(e) = cause.downcast_ref::<smelt_tracking::Error>() {
-            if e.code == smelt_tracking::ErrorCode::TemporarilyUnavailable {
-                return true;
-            }
+        if let Some(e) = cause.downcast_ref::<smelt_tracking::Error>()
+            && e.code == smelt_tracking::ErrorCode::TemporarilyUnavailable
+        {
+            return true;
         }
         let text = cause.to_string().to_ascii_lowercase();
-        ["connection refused", "error sending request", "failed to connect", "cannot connect", "could not connect", "connect error", "tcp connect", "dns error"]
-            .iter()
-            .any(|needle| text.contains(needle))
+        [
+            "connection refused",
+            "error sending request",
+            "failed to connect",
+            "cannot connect",
+            "could not connect",
+            "connect error",
+            "tcp connect",
+            "dns error",
+        ]
+        .iter()
+        .any(|needle| text.contains(needle))
     })
 }

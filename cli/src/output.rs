@@ -14,9 +14,13 @@ where
 {
     let mut table = Table::new();
     if std::io::stdout().is_terminal() {
-        table.load_preset(presets::UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+        table
+            .load_preset(presets::UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic);
     } else {
-        table.load_preset(presets::NOTHING).set_content_arrangement(ContentArrangement::Disabled);
+        table
+            .load_preset(presets::NOTHING)
+            .set_content_arrangement(ContentArrangement::Disabled);
     }
     table.set_header(header);
     table
@@ -85,18 +89,26 @@ pub fn number(value: f64) -> String {
         return "NaN".to_string();
     }
     if value.is_infinite() {
-        return if value > 0.0 { "inf".to_string() } else { "-inf".to_string() };
+        return if value > 0.0 {
+            "inf".to_string()
+        } else {
+            "-inf".to_string()
+        };
     }
     if value == value.trunc() && value.abs() < 1e15 {
         return format!("{value:.0}");
     }
     let magnitude = value.abs();
-    if magnitude >= 1e6 || magnitude < 1e-4 {
+    if !(1e-4..1e6).contains(&magnitude) {
         return format!("{value:.4e}");
     }
     let decimals = (5 - magnitude.log10().floor() as i32).clamp(0, 9) as usize;
     let text = format!("{value:.decimals$}");
-    if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.').to_string() } else { text }
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
 }
 
 /// A byte count for people (`512 B`, `1.5 KiB`, `3.2 MiB`).
@@ -108,7 +120,11 @@ pub fn size(bytes: u64) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }
 
 /// Cuts a long value for a table cell.

@@ -32,7 +32,7 @@ os.environ.pop("MLFLOW_TRACKING_URI", None)
 os.environ.pop("MLFLOW_REGISTRY_URI", None)
 
 import secrets  # noqa: E402
-import shutil  # noqa: E402
+import signal  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
@@ -152,7 +152,10 @@ def _start_server(args: list[str], env: dict[str, str], log_path: Path) -> tuple
     port = _free_port()
     cmd = [binary, "server", "--host", "127.0.0.1", "--port", str(port), *args]
     log = open(log_path, "wb")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, stdin=subprocess.DEVNULL)
+    # Own process group, so teardown also ends anything the server spawned.
+    proc = subprocess.Popen(
+        cmd, stdout=log, stderr=subprocess.STDOUT, env=env, stdin=subprocess.DEVNULL, start_new_session=True
+    )
     log.close()
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -180,13 +183,20 @@ def _start_server(args: list[str], env: dict[str, str], log_path: Path) -> tuple
     )
 
 
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)  # the group we created with start_new_session
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def _stop(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
-        proc.terminate()
+        _signal_group(proc, signal.SIGTERM)
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            _signal_group(proc, signal.SIGKILL)
             proc.wait(timeout=10)
 
 
@@ -198,6 +208,7 @@ def server(request, tmp_path_factory):
     log_path = workdir / "server.log"
     env = dict(os.environ)
     env.setdefault("RUST_BACKTRACE", "1")
+    env["SMELT_HOME"] = str(workdir / "home")  # nothing lands in the caller's ./.smelt
     database = None
 
     if backend == "sqlite":
@@ -292,14 +303,6 @@ def experiment(client, unique):
 
     exp = mlflow.set_experiment(f"py-{unique}")
     return exp.experiment_id
-
-
-@pytest.fixture
-def scratch(tmp_path):
-    d = tmp_path / "scratch"
-    d.mkdir()
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def pytest_report_header(config):

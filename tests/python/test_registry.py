@@ -11,7 +11,7 @@ import yaml
 from mlflow.exceptions import MlflowException
 
 
-class Doubler(mlflow.pyfunc.PythonModel):
+class Doubler(mlflow.pyfunc.PythonModel):  # (mlflow warns that predict has no type hints)
     def predict(self, context, model_input, params=None):
         return model_input * 2
 
@@ -83,7 +83,6 @@ def test_register_alias_and_load(client, logged_model, model_name, tmp_path):
     assert mv1.name == model_name
     assert mv1.version == "1"
     assert mv1.status == "READY"
-    assert mv1.run_id == run_id
     mv2 = mlflow.register_model(info.model_uri, model_name)
     assert mv2.version == "2"
     assert mv2.status == "READY"
@@ -131,12 +130,22 @@ def test_register_runs_uri(client, logged_model, model_name):
     _assert_doubles(mlflow.pyfunc.load_model(f"models:/{model_name}/1").predict(INPUT))
 
 
-def test_search_and_stages(client, logged_model, model_name):
+def test_model_version_gets_run_id_of_logged_model(client, logged_model, model_name):
+    """Registering models:/<model_id> (the client sends no run_id): MLflow fills in the
+    logged model's source_run_id."""
+    run_id, info = logged_model
+    mv = mlflow.register_model(info.model_uri, model_name)
+    assert mv.run_id == run_id
+    assert client.get_model_version(model_name, mv.version).run_id == run_id
+
+
+def test_search_registered_models(client, logged_model, model_name):
+    """The 3.17 client appends ``AND tag.`mlflow.prompt.is_prompt` != 'true'`` to every
+    registered-model search: models without that tag must still match."""
     _, info = logged_model
     other = f"{model_name}-other"
-    for _ in range(3):
-        mlflow.register_model(info.model_uri, model_name)
-    mlflow.register_model(info.model_uri, other)
+    mlflow.register_model(info.model_uri, model_name)
+    client.create_registered_model(other, tags={"kind": "other"})
 
     found = client.search_registered_models(filter_string=f"name='{model_name}'")
     assert [m.name for m in found] == [model_name]
@@ -144,7 +153,18 @@ def test_search_and_stages(client, logged_model, model_name):
     assert [m.name for m in like] == [model_name, other]
     like_desc = client.search_registered_models(filter_string=f"name LIKE '{model_name}%'", order_by=["name DESC"])
     assert [m.name for m in like_desc] == [other, model_name]
+    tagged = client.search_registered_models(filter_string=f"name LIKE '{model_name}%' AND tags.kind = 'other'")
+    assert [m.name for m in tagged] == [other]
     assert any(m.name == model_name for m in client.search_registered_models(max_results=1000))
+    assert found[0].latest_versions and found[0].latest_versions[0].version == "1"
+
+
+def test_search_model_versions_and_stages(client, logged_model, model_name):
+    _, info = logged_model
+    other = f"{model_name}-other"
+    for _ in range(3):
+        mlflow.register_model(info.model_uri, model_name)
+    mlflow.register_model(info.model_uri, other)
 
     versions = client.search_model_versions(f"name='{model_name}'")
     assert sorted(v.version for v in versions) == ["1", "2", "3"]
@@ -182,8 +202,6 @@ def test_tags_descriptions_rename_delete(client, logged_model, model_name):
     assert client.get_registered_model(model_name).tags == {"owner": "alice", "task": "regression"}
     client.delete_registered_model_tag(model_name, "owner")
     assert client.get_registered_model(model_name).tags == {"task": "regression"}
-    tagged = client.search_registered_models(filter_string=f"name = '{model_name}' AND tags.task = 'regression'")
-    assert [m.name for m in tagged] == [model_name]
 
     # model version tags
     client.set_model_version_tag(model_name, "1", "validated", "yes")
@@ -224,16 +242,25 @@ def test_tags_descriptions_rename_delete(client, logged_model, model_name):
     with pytest.raises(MlflowException) as e:
         client.get_model_version(new_name, "2")
     assert _code(e) == "RESOURCE_DOES_NOT_EXIST"
-    # version numbers are not reused
-    mv3 = mlflow.register_model(info.model_uri, new_name)
-    assert mv3.version == "3"
-
     client.delete_registered_model(new_name)
     with pytest.raises(MlflowException) as e:
         client.get_registered_model(new_name)
     assert _code(e) == "RESOURCE_DOES_NOT_EXIST"
     assert client.search_registered_models(filter_string=f"name='{new_name}'") == []
     assert client.search_model_versions(f"name='{new_name}'") == []
+
+
+def test_version_numbers_not_reused(client, logged_model, model_name):
+    """MLflow never hands out a deleted version number again (models:/name/2 must not
+    silently point at a different model)."""
+    _, info = logged_model
+    for _ in range(2):
+        mlflow.register_model(info.model_uri, model_name)
+    client.delete_model_version(model_name, "2")
+    assert mlflow.register_model(info.model_uri, model_name).version == "3"
+    client.delete_model_version(model_name, "3")
+    client.delete_model_version(model_name, "1")
+    assert mlflow.register_model(info.model_uri, model_name).version == "4"
 
 
 def test_create_model_version_directly(client, logged_model, model_name):

@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 use futures::StreamExt;
-use smelt_tracking::artifacts::{ArtifactObject, ArtifactStore, open_artifact_store, resolve_artifact_uri};
+use smelt_tracking::artifacts::{
+    ArtifactObject, ArtifactStore, open_artifact_store, resolve_artifact_uri,
+};
 use smelt_tracking::entities::FileInfo;
 use tokio::io::AsyncWriteExt;
 
@@ -33,17 +35,24 @@ pub enum ArtifactsCommand {
         destination: DestinationArgs,
     },
     /// Download a run's artifacts, or a model's files, into a folder
-    #[command(long_about = "Download artifacts into a local folder, recursively.\n\n\
+    #[command(
+        long_about = "Download artifacts into a local folder, recursively.\n\n\
         Either a run's artifacts (all of them, or one file or folder with --artifact-path):\n  \
         smelt artifacts download --run-id 0123abcd… --artifact-path model --dst ./out\n\
         or anything an artifact URI names:\n  \
         smelt artifacts download --uri runs:/0123abcd…/model --dst ./out\n  \
         smelt artifacts download --uri models:/iris@champion --dst ./out\n  \
         smelt artifacts download --uri models:/iris/3 --dst ./out\n\n\
-        Prints the local path of what it downloaded.")]
+        Prints the local path of what it downloaded."
+    )]
     Download {
         /// The run whose artifacts to download
-        #[arg(long, value_name = "RUN_ID", conflicts_with = "uri", required_unless_present = "uri")]
+        #[arg(
+            long,
+            value_name = "RUN_ID",
+            conflicts_with = "uri",
+            required_unless_present = "uri"
+        )]
         run_id: Option<String>,
         /// A file or folder inside the run's artifacts (default: everything)
         #[arg(long, value_name = "PATH", requires = "run_id")]
@@ -87,14 +96,21 @@ fn run_hint() -> String {
 pub async fn run(global: &GlobalArgs, command: ArtifactsCommand) -> anyhow::Result<()> {
     let ctx = Context::open(global).await?;
     match command {
-        ArtifactsCommand::List { run_id, path, destination } => {
+        ArtifactsCommand::List {
+            run_id,
+            path,
+            destination,
+        } => {
             let run = ctx.store.get_run(&run_id).await.hint_not_found(run_hint)?;
             let store = open_location(&ctx, &destination.resolve(), &run.info.artifact_uri)?;
             let folder = clean_path(path.as_deref().unwrap_or(""))?;
             let entries = store.list(&folder).await?;
             let entries: Vec<FileInfo> = entries
                 .into_iter()
-                .map(|entry| FileInfo { path: join(&folder, basename(&entry.path)), ..entry })
+                .map(|entry| FileInfo {
+                    path: join(&folder, basename(&entry.path)),
+                    ..entry
+                })
                 .collect();
             if ctx.json {
                 return print_json(serde_json::to_value(&entries)?);
@@ -112,21 +128,41 @@ pub async fn run(global: &GlobalArgs, command: ArtifactsCommand) -> anyhow::Resu
                 let (kind, size) = if entry.is_dir {
                     ("dir", String::new())
                 } else {
-                    ("file", entry.file_size.map(|s| output::size(s.max(0) as u64)).unwrap_or_default())
+                    (
+                        "file",
+                        entry
+                            .file_size
+                            .map(|s| output::size(s.max(0) as u64))
+                            .unwrap_or_default(),
+                    )
                 };
                 table.add_row([entry.path.clone(), kind.to_string(), size]);
             }
             print_table(&table);
             Ok(())
         }
-        ArtifactsCommand::Download { run_id, artifact_path, uri, dst, destination } => {
+        ArtifactsCommand::Download {
+            run_id,
+            artifact_path,
+            uri,
+            dst,
+            destination,
+        } => {
             let destination = destination.resolve();
             let located = match (run_id, uri) {
                 (Some(run_id), _) => {
                     let run = ctx.store.get_run(&run_id).await.hint_not_found(run_hint)?;
                     let path = clean_path(artifact_path.as_deref().unwrap_or(""))?;
-                    let local = if path.is_empty() { dst.clone() } else { dst.join(&path) };
-                    Located { root: run.info.artifact_uri, path, local }
+                    let local = if path.is_empty() {
+                        dst.clone()
+                    } else {
+                        dst.join(&path)
+                    };
+                    Located {
+                        root: run.info.artifact_uri,
+                        path,
+                        local,
+                    }
                 }
                 (None, Some(uri)) => locate(&ctx, &uri, &dst).await?,
                 (None, None) => return Err(failure("give --run-id or --uri")),
@@ -165,19 +201,34 @@ async fn locate(ctx: &Context, uri: &str, dst: &Path) -> anyhow::Result<Located>
             let rest = rest.trim_start_matches('/');
             let (run_id, path) = rest.split_once('/').unwrap_or((rest, ""));
             if run_id.is_empty() {
-                return Err(hinted(format!("'{uri}' names no run"), "use runs:/RUN_ID/PATH"));
+                return Err(hinted(
+                    format!("'{uri}' names no run"),
+                    "use runs:/RUN_ID/PATH",
+                ));
             }
             let run = ctx.store.get_run(run_id).await.hint_not_found(run_hint)?;
             let path = clean_path(path)?;
-            let local = if path.is_empty() { dst.to_path_buf() } else { dst.join(basename(&path)) };
-            return Ok(Located { root: run.info.artifact_uri, path, local });
+            let local = if path.is_empty() {
+                dst.to_path_buf()
+            } else {
+                dst.join(basename(&path))
+            };
+            return Ok(Located {
+                root: run.info.artifact_uri,
+                path,
+                local,
+            });
         }
         if let Some(rest) = uri.strip_prefix("models:") {
             uri = model_download_uri(ctx, rest.trim_start_matches('/')).await?;
             if uri.starts_with("runs:") || uri.starts_with("models:") {
                 continue;
             }
-            return Ok(Located { root: uri, path: String::new(), local: dst.to_path_buf() });
+            return Ok(Located {
+                root: uri,
+                path: String::new(),
+                local: dst.to_path_buf(),
+            });
         }
         // Any other artifact URI: download its last element into dst.
         let trimmed = uri.trim_end_matches('/');
@@ -186,10 +237,22 @@ async fn locate(ctx: &Context, uri: &str, dst: &Path) -> anyhow::Result<Located>
             Some(slash) => {
                 let (root, name) = trimmed.split_at(scheme_end + slash);
                 let name = name.trim_start_matches('/');
-                let root = if root.ends_with(':') { format!("{root}/") } else { root.to_string() };
+                let root = if root.ends_with(':') {
+                    format!("{root}/")
+                } else {
+                    root.to_string()
+                };
                 let name = clean_path(name)?;
-                let local = if name.is_empty() { dst.to_path_buf() } else { dst.join(&name) };
-                Ok(Located { root, path: name, local })
+                let local = if name.is_empty() {
+                    dst.to_path_buf()
+                } else {
+                    dst.join(&name)
+                };
+                Ok(Located {
+                    root,
+                    path: name,
+                    local,
+                })
             }
             None => Err(hinted(
                 format!("cannot download '{uri}'"),
@@ -197,7 +260,9 @@ async fn locate(ctx: &Context, uri: &str, dst: &Path) -> anyhow::Result<Located>
             )),
         };
     }
-    Err(failure(format!("'{uri}' refers to itself through too many models:/ hops")))
+    Err(failure(format!(
+        "'{uri}' refers to itself through too many models:/ hops"
+    )))
 }
 
 /// The storage location of `NAME@ALIAS`, `NAME/VERSION`, `NAME/latest`,
@@ -207,27 +272,40 @@ async fn model_download_uri(ctx: &Context, reference: &str) -> anyhow::Result<St
     let model_hint = || "`smelt models list` shows the registered models".to_string();
     let reference = reference.trim_end_matches('/');
     let version = if let Some((name, alias)) = reference.rsplit_once('@') {
-        store.get_registered_model(name).await.hint_not_found(model_hint)?;
+        store
+            .get_registered_model(name)
+            .await
+            .hint_not_found(model_hint)?;
         store
             .get_model_version_by_alias(name, alias)
             .await
             .hint_not_found(|| format!("`smelt models show {name}` lists its aliases"))?
     } else if let Some((name, which)) = reference.rsplit_once('/') {
-        store.get_registered_model(name).await.hint_not_found(model_hint)?;
+        store
+            .get_registered_model(name)
+            .await
+            .hint_not_found(model_hint)?;
         if which.chars().all(|c| c.is_ascii_digit()) && !which.is_empty() {
             store
                 .get_model_version(name, which)
                 .await
                 .hint_not_found(|| format!("`smelt models show {name}` lists its versions"))?
         } else {
-            let stages = if which.eq_ignore_ascii_case("latest") { Vec::new() } else { vec![which.to_string()] };
+            let stages = if which.eq_ignore_ascii_case("latest") {
+                Vec::new()
+            } else {
+                vec![which.to_string()]
+            };
             let versions = store.get_latest_versions(name, &stages).await?;
-            versions.into_iter().max_by_key(|v| v.version.parse::<u64>().unwrap_or(0)).ok_or_else(|| {
-                hinted(
-                    format!("model '{name}' has no version for '{which}'"),
-                    format!("`smelt models show {name}` lists its versions"),
-                )
-            })?
+            versions
+                .into_iter()
+                .max_by_key(|v| v.version.parse::<u64>().unwrap_or(0))
+                .ok_or_else(|| {
+                    hinted(
+                        format!("model '{name}' has no version for '{which}'"),
+                        format!("`smelt models show {name}` lists its versions"),
+                    )
+                })?
         }
     } else if reference.starts_with("m-") {
         let model = store
@@ -241,11 +319,17 @@ async fn model_download_uri(ctx: &Context, reference: &str) -> anyhow::Result<St
             "use models:/NAME@ALIAS or models:/NAME/VERSION",
         ));
     };
-    Ok(store.get_model_version_download_uri(&version.name, &version.version).await?)
+    Ok(store
+        .get_model_version_download_uri(&version.name, &version.version)
+        .await?)
 }
 
 /// Opens the artifact store at a location URI.
-fn open_location(ctx: &Context, destination: &str, uri: &str) -> anyhow::Result<Arc<dyn ArtifactStore>> {
+fn open_location(
+    ctx: &Context,
+    destination: &str,
+    uri: &str,
+) -> anyhow::Result<Arc<dyn ArtifactStore>> {
     if uri.trim().is_empty() {
         return Err(failure("the artifact location is empty"));
     }
@@ -274,19 +358,31 @@ fn open_location(ctx: &Context, destination: &str, uri: &str) -> anyhow::Result<
 
 /// A relative artifact path without leading/trailing slashes; `..` is refused.
 fn clean_path(path: &str) -> anyhow::Result<String> {
-    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    let parts: Vec<&str> = path
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
     if parts.contains(&"..") {
-        return Err(failure(format!("the artifact path '{path}' may not contain '..'")));
+        return Err(failure(format!(
+            "the artifact path '{path}' may not contain '..'"
+        )));
     }
     Ok(parts.join("/"))
 }
 
 fn basename(path: &str) -> &str {
-    path.trim_end_matches('/').rsplit('/').next().unwrap_or(path)
+    path.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(path)
 }
 
 fn join(folder: &str, name: &str) -> String {
-    if folder.is_empty() { name.to_string() } else { format!("{folder}/{name}") }
+    if folder.is_empty() {
+        name.to_string()
+    } else {
+        format!("{folder}/{name}")
+    }
 }
 
 /// A listed name that is safe to create locally: one normal path component.
@@ -295,12 +391,18 @@ fn safe_name(name: &str) -> anyhow::Result<&str> {
     let mut components = Path::new(name).components();
     match (components.next(), components.next()) {
         (Some(Component::Normal(_)), None) => Ok(name),
-        _ => Err(failure(format!("refusing to download an artifact named '{name}'"))),
+        _ => Err(failure(format!(
+            "refusing to download an artifact named '{name}'"
+        ))),
     }
 }
 
 /// Downloads a file or a folder tree; returns (files, bytes).
-async fn download(store: &dyn ArtifactStore, path: &str, local: &Path) -> anyhow::Result<(u64, u64)> {
+async fn download(
+    store: &dyn ArtifactStore,
+    path: &str,
+    local: &Path,
+) -> anyhow::Result<(u64, u64)> {
     let entries = store.list(path).await?;
     if entries.is_empty() {
         if path.is_empty() {
@@ -370,7 +472,9 @@ async fn write_file(object: ArtifactObject, path: &str, local: &Path) -> anyhow:
             .map_err(|e| failure(format!("cannot write {}: {e}", local.display())))?;
         written += chunk.len() as u64;
     }
-    file.flush().await.map_err(|e| failure(format!("cannot write {}: {e}", local.display())))?;
+    file.flush()
+        .await
+        .map_err(|e| failure(format!("cannot write {}: {e}", local.display())))?;
     Ok(written)
 }
 

@@ -69,7 +69,11 @@ pub async fn run(global: &GlobalArgs, command: ExperimentsCommand) -> anyhow::Re
     let ctx = Context::open(global).await?;
     let store = ctx.store.as_ref();
     match command {
-        ExperimentsCommand::List { view, filter, order_by } => {
+        ExperimentsCommand::List {
+            view,
+            filter,
+            order_by,
+        } => {
             let mut experiments = Vec::new();
             let mut query = SearchExperiments {
                 filter,
@@ -120,25 +124,43 @@ pub async fn run(global: &GlobalArgs, command: ExperimentsCommand) -> anyhow::Re
             }
             print_experiment(&experiment);
         }
-        ExperimentsCommand::Create { name, artifact_location, tags } => {
+        ExperimentsCommand::Create {
+            name,
+            artifact_location,
+            tags,
+        } => {
             let tags: Vec<Tag> = tags.into_iter().map(|(k, v)| Tag::new(k, v)).collect();
-            let id = store.create_experiment(&name, artifact_location.as_deref(), &tags).await.map_err(|e| {
-                if e.code == smelt_tracking::ErrorCode::ResourceAlreadyExists {
-                    hinted(e.message, format!("`smelt experiments show '{name}'` shows it"))
-                } else {
-                    e.into()
-                }
-            })?;
+            let id = store
+                .create_experiment(&name, artifact_location.as_deref(), &tags)
+                .await
+                .map_err(|e| {
+                    if e.code == smelt_tracking::ErrorCode::ResourceAlreadyExists {
+                        hinted(
+                            e.message,
+                            format!("`smelt experiments show '{name}'` shows it"),
+                        )
+                    } else {
+                        e.into()
+                    }
+                })?;
             if ctx.json {
                 let experiment = store.get_experiment(&id).await?;
                 return print_json(serde_json::to_value(&experiment)?);
             }
             println!("Created experiment '{name}' with id {id}");
         }
-        ExperimentsCommand::Rename { experiment, new_name } => {
+        ExperimentsCommand::Rename {
+            experiment,
+            new_name,
+        } => {
             let found = resolve_experiment(store, &experiment).await?;
-            store.rename_experiment(&found.experiment_id, &new_name).await?;
-            println!("Renamed experiment {} from '{}' to '{new_name}'", found.experiment_id, found.name);
+            store
+                .rename_experiment(&found.experiment_id, &new_name)
+                .await?;
+            println!(
+                "Renamed experiment {} from '{}' to '{new_name}'",
+                found.experiment_id, found.name
+            );
         }
         ExperimentsCommand::Delete { experiment } => {
             let found = resolve_experiment(store, &experiment).await?;
@@ -151,7 +173,10 @@ pub async fn run(global: &GlobalArgs, command: ExperimentsCommand) -> anyhow::Re
         ExperimentsCommand::Restore { experiment } => {
             let found = resolve_experiment(store, &experiment).await?;
             store.restore_experiment(&found.experiment_id).await?;
-            println!("Restored experiment {} ('{}')", found.experiment_id, found.name);
+            println!(
+                "Restored experiment {} ('{}')",
+                found.experiment_id, found.name
+            );
         }
     }
     Ok(())

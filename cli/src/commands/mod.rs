@@ -36,10 +36,16 @@ impl View {
 }
 
 /// Finds an experiment by id (when the text is a number) or by name.
-pub async fn resolve_experiment(store: &dyn TrackingStore, id_or_name: &str) -> anyhow::Result<Experiment> {
+pub async fn resolve_experiment(
+    store: &dyn TrackingStore,
+    id_or_name: &str,
+) -> anyhow::Result<Experiment> {
     let key = id_or_name.trim();
     if key.is_empty() {
-        return Err(hinted("the experiment name or id is empty", "`smelt experiments list` shows the experiments"));
+        return Err(hinted(
+            "the experiment name or id is empty",
+            "`smelt experiments list` shows the experiments",
+        ));
     }
     if key.chars().all(|c| c.is_ascii_digit()) {
         match store.get_experiment(key).await {
@@ -60,7 +66,9 @@ pub async fn resolve_experiment(store: &dyn TrackingStore, id_or_name: &str) -> 
 /// Parses `KEY=VALUE` (for `--tag`).
 pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
-        Some((key, value)) if !key.trim().is_empty() => Ok((key.trim().to_string(), value.to_string())),
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_string(), value.to_string()))
+        }
         _ => Err(format!("expected KEY=VALUE, got '{text}'")),
     }
 }

@@ -38,7 +38,8 @@ pub enum AliasCommand {
         /// Alias, e.g. champion
         alias: String,
         /// Version number
-        version: String,
+        #[arg(value_name = "VERSION")]
+        model_version: String,
     },
     /// Remove an alias
     #[command(visible_alias = "rm")]
@@ -61,7 +62,11 @@ pub async fn run(global: &GlobalArgs, command: ModelsCommand) -> anyhow::Result<
     match command {
         ModelsCommand::List { filter } => {
             let mut models = Vec::new();
-            let mut query = SearchModels { filter, max_results: Some(1000), ..SearchModels::default() };
+            let mut query = SearchModels {
+                filter,
+                max_results: Some(1000),
+                ..SearchModels::default()
+            };
             loop {
                 let page = store.search_registered_models(&query).await?;
                 models.extend(page.items);
@@ -77,7 +82,13 @@ pub async fn run(global: &GlobalArgs, command: ModelsCommand) -> anyhow::Result<
                 println!("No registered models.");
                 return Ok(());
             }
-            let mut table = output::table(["name", "latest version", "aliases", "updated (UTC)", "description"]);
+            let mut table = output::table([
+                "name",
+                "latest version",
+                "aliases",
+                "updated (UTC)",
+                "description",
+            ]);
             for model in &models {
                 let latest = model
                     .latest_versions
@@ -85,7 +96,11 @@ pub async fn run(global: &GlobalArgs, command: ModelsCommand) -> anyhow::Result<
                     .max_by_key(|v| v.version.parse::<u64>().unwrap_or(0))
                     .map(|v| v.version.clone())
                     .unwrap_or_default();
-                let aliases: Vec<String> = model.aliases.iter().map(|a| format!("{}→v{}", a.alias, a.version)).collect();
+                let aliases: Vec<String> = model
+                    .aliases
+                    .iter()
+                    .map(|a| format!("{}→v{}", a.alias, a.version))
+                    .collect();
                 table.add_row([
                     model.name.clone(),
                     latest,
@@ -97,7 +112,10 @@ pub async fn run(global: &GlobalArgs, command: ModelsCommand) -> anyhow::Result<
             print_table(&table);
         }
         ModelsCommand::Show { name } => {
-            let model = store.get_registered_model(&name).await.hint_not_found(model_hint)?;
+            let model = store
+                .get_registered_model(&name)
+                .await
+                .hint_not_found(model_hint)?;
             let versions = versions_of(&ctx, &model).await?;
             if ctx.json {
                 return print_json(serde_json::json!({
@@ -107,18 +125,30 @@ pub async fn run(global: &GlobalArgs, command: ModelsCommand) -> anyhow::Result<
             }
             print_model(&model, &versions);
         }
-        ModelsCommand::Alias(AliasCommand::Set { name, alias, version }) => {
-            store.get_registered_model(&name).await.hint_not_found(model_hint)?;
-            store.set_registered_model_alias(&name, &alias, &version).await.hint_not_found(|| {
-                format!("`smelt models show {name}` lists its versions")
-            })?;
+        ModelsCommand::Alias(AliasCommand::Set {
+            name,
+            alias,
+            model_version: version,
+        }) => {
+            store
+                .get_registered_model(&name)
+                .await
+                .hint_not_found(model_hint)?;
+            store
+                .set_registered_model_alias(&name, &alias, &version)
+                .await
+                .hint_not_found(|| format!("`smelt models show {name}` lists its versions"))?;
             println!("Alias '{alias}' of model '{name}' now points at version {version}");
         }
         ModelsCommand::Alias(AliasCommand::Delete { name, alias }) => {
-            store.get_registered_model(&name).await.hint_not_found(model_hint)?;
-            store.delete_registered_model_alias(&name, &alias).await.hint_not_found(|| {
-                format!("`smelt models show {name}` lists its aliases")
-            })?;
+            store
+                .get_registered_model(&name)
+                .await
+                .hint_not_found(model_hint)?;
+            store
+                .delete_registered_model_alias(&name, &alias)
+                .await
+                .hint_not_found(|| format!("`smelt models show {name}` lists its aliases"))?;
             println!("Removed alias '{alias}' of model '{name}'");
         }
     }
@@ -128,7 +158,11 @@ pub async fn run(global: &GlobalArgs, command: ModelsCommand) -> anyhow::Result<
 /// Every version of a model, newest first, with aliases filled in from the model.
 async fn versions_of(ctx: &Context, model: &RegisteredModel) -> anyhow::Result<Vec<ModelVersion>> {
     let filter = format!("name = {}", quote(&model.name)?);
-    let mut query = SearchModels { filter: Some(filter), max_results: Some(1000), ..SearchModels::default() };
+    let mut query = SearchModels {
+        filter: Some(filter),
+        max_results: Some(1000),
+        ..SearchModels::default()
+    };
     let mut versions = Vec::new();
     loop {
         let page = ctx.store.search_model_versions(&query).await?;
@@ -166,7 +200,11 @@ fn quote(text: &str) -> anyhow::Result<String> {
 }
 
 fn print_model(model: &RegisteredModel, versions: &[ModelVersion]) {
-    let aliases: Vec<String> = model.aliases.iter().map(|a| format!("{}→v{}", a.alias, a.version)).collect();
+    let aliases: Vec<String> = model
+        .aliases
+        .iter()
+        .map(|a| format!("{}→v{}", a.alias, a.version))
+        .collect();
     let table = output::key_values([
         ("name", model.name.clone()),
         ("description", model.description.clone().unwrap_or_default()),
@@ -187,7 +225,14 @@ fn print_model(model: &RegisteredModel, versions: &[ModelVersion]) {
         println!("No versions yet.");
         return;
     }
-    let mut table = output::table(["version", "aliases", "stage", "run_id", "source", "created (UTC)"]);
+    let mut table = output::table([
+        "version",
+        "aliases",
+        "stage",
+        "run_id",
+        "source",
+        "created (UTC)",
+    ]);
     for version in versions {
         table.add_row([
             version.version.clone(),

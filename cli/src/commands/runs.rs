@@ -30,10 +30,12 @@ pub enum RunsCommand {
         query: QueryArgs,
     },
     /// Search runs with a filter, across experiments (all active ones when none is named)
-    #[command(long_about = "Search runs with MLflow's filter grammar, across one or more experiments \
+    #[command(
+        long_about = "Search runs with MLflow's filter grammar, across one or more experiments \
         (all active experiments when no --experiment is given).\n\n\
         Examples:\n  smelt runs search --experiment iris --filter \"metrics.accuracy > 0.9\" --order-by \"metrics.accuracy DESC\"\n  \
-        smelt runs search --filter \"params.model = 'mlp' and attributes.status = 'FINISHED'\" --json")]
+        smelt runs search --filter \"params.model = 'mlp' and attributes.status = 'FINISHED'\" --json"
+    )]
     Search {
         /// Experiment name or id (repeatable; default: every active experiment)
         #[arg(short, long, value_name = "NAME_OR_ID")]
@@ -82,7 +84,11 @@ pub async fn run(global: &GlobalArgs, command: RunsCommand) -> anyhow::Result<()
             if ctx.json {
                 return print_json(serde_json::to_value(&run)?);
             }
-            let experiment_name = store.get_experiment(&run.info.experiment_id).await.map(|e| e.name).unwrap_or_default();
+            let experiment_name = store
+                .get_experiment(&run.info.experiment_id)
+                .await
+                .map(|e| e.name)
+                .unwrap_or_default();
             print_run(&run, &experiment_name);
             Ok(())
         }
@@ -108,7 +114,11 @@ async fn list(ctx: &Context, experiments: &[String], query: &QueryArgs) -> anyho
         }
     }
 
-    let limit = if query.all { None } else { Some(query.max_results) };
+    let limit = if query.all {
+        None
+    } else {
+        Some(query.max_results)
+    };
     let mut search = SearchRuns {
         experiment_ids: experiment_ids.clone(),
         filter: query.filter.clone(),
@@ -121,7 +131,9 @@ async fn list(ctx: &Context, experiments: &[String], query: &QueryArgs) -> anyho
     let mut more = false;
     if !experiment_ids.is_empty() {
         loop {
-            let wanted = limit.map_or(PAGE_SIZE, |limit| (limit - runs.len() as i64).min(PAGE_SIZE));
+            let wanted = limit.map_or(PAGE_SIZE, |limit| {
+                (limit - runs.len() as i64).min(PAGE_SIZE)
+            });
             search.max_results = Some(wanted);
             let page = store.search_runs(&search).await?;
             runs.extend(page.items);
@@ -142,7 +154,10 @@ async fn list(ctx: &Context, experiments: &[String], query: &QueryArgs) -> anyho
         return print_json(serde_json::to_value(&runs)?);
     }
     if runs.is_empty() {
-        let which: Vec<&str> = experiment_ids.iter().filter_map(|id| names.get(id).map(String::as_str)).collect();
+        let which: Vec<&str> = experiment_ids
+            .iter()
+            .filter_map(|id| names.get(id).map(String::as_str))
+            .collect();
         if query.filter.is_some() {
             println!("No runs match the filter in {}.", describe(&which));
         } else {
@@ -152,7 +167,10 @@ async fn list(ctx: &Context, experiments: &[String], query: &QueryArgs) -> anyho
     }
     print_runs(&runs, &names, experiment_ids.len() > 1, &query.order_by);
     if more {
-        eprintln!("(showing the first {} runs; use --max-results N or --all for more)", runs.len());
+        eprintln!(
+            "(showing the first {} runs; use --max-results N or --all for more)",
+            runs.len()
+        );
     }
     Ok(())
 }
@@ -161,11 +179,19 @@ fn describe(names: &[&str]) -> String {
     match names {
         [] => "any experiment".to_string(),
         [one] => format!("experiment '{one}'"),
-        many => format!("experiments {}", many.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", ")),
+        many => format!(
+            "experiments {}",
+            many.iter()
+                .map(|n| format!("'{n}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 
-async fn all_experiments(store: &dyn TrackingStore) -> anyhow::Result<Vec<smelt_tracking::entities::Experiment>> {
+async fn all_experiments(
+    store: &dyn TrackingStore,
+) -> anyhow::Result<Vec<smelt_tracking::entities::Experiment>> {
     let mut experiments = Vec::new();
     let mut query = SearchExperiments {
         view_type: ViewType::ActiveOnly,
@@ -201,14 +227,22 @@ fn metric_columns(runs: &[Run], order_by: &[String]) -> Vec<String> {
             }
         }
     }
-    let mut rest: Vec<(&str, usize)> = counts.into_iter().filter(|(key, _)| !columns.iter().any(|c| c == key)).collect();
+    let mut rest: Vec<(&str, usize)> = counts
+        .into_iter()
+        .filter(|(key, _)| !columns.iter().any(|c| c == key))
+        .collect();
     rest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     columns.extend(rest.into_iter().map(|(key, _)| key.to_string()));
     columns.truncate(METRIC_COLUMNS);
     columns
 }
 
-fn print_runs(runs: &[Run], names: &HashMap<String, String>, show_experiment: bool, order_by: &[String]) {
+fn print_runs(
+    runs: &[Run],
+    names: &HashMap<String, String>,
+    show_experiment: bool,
+    order_by: &[String],
+) {
     let metrics = metric_columns(runs, order_by);
     let mut header: Vec<String> = vec!["run_id".into(), "name".into()];
     if show_experiment {
@@ -221,7 +255,12 @@ fn print_runs(runs: &[Run], names: &HashMap<String, String>, show_experiment: bo
         let info = &run.info;
         let mut row = vec![info.run_id.clone(), output::truncate(&info.run_name, 40)];
         if show_experiment {
-            row.push(names.get(&info.experiment_id).cloned().unwrap_or_else(|| info.experiment_id.clone()));
+            row.push(
+                names
+                    .get(&info.experiment_id)
+                    .cloned()
+                    .unwrap_or_else(|| info.experiment_id.clone()),
+            );
         }
         row.push(info.status.as_str().to_string());
         row.push(output::time(info.start_time));
@@ -232,6 +271,15 @@ fn print_runs(runs: &[Run], names: &HashMap<String, String>, show_experiment: bo
         table.add_row(row);
     }
     print_table(&table);
+}
+
+/// Who started the run: its user id, else MLflow's `mlflow.user` tag.
+fn user(run: &Run) -> String {
+    if run.info.user_id.is_empty() {
+        run.tag("mlflow.user").unwrap_or_default().to_string()
+    } else {
+        run.info.user_id.clone()
+    }
 }
 
 fn print_run(run: &Run, experiment_name: &str) {
@@ -246,7 +294,7 @@ fn print_run(run: &Run, experiment_name: &str) {
         ("name", info.run_name.clone()),
         ("experiment", experiment),
         ("status", info.status.as_str().to_string()),
-        ("user", info.user_id.clone()),
+        ("user", user(run)),
         ("start (UTC)", output::time(info.start_time)),
         ("end (UTC)", output::time(info.end_time)),
         ("duration", output::duration(info.start_time, info.end_time)),
@@ -290,8 +338,16 @@ fn print_run(run: &Run, experiment_name: &str) {
     if !run.inputs.dataset_inputs.is_empty() {
         let mut table = output::table(["dataset", "digest", "context"]);
         for input in &run.inputs.dataset_inputs {
-            let context = input.tags.iter().find(|t| t.key == "mlflow.data.context").map(|t| t.value.clone());
-            table.add_row([input.dataset.name.clone(), input.dataset.digest.clone(), context.unwrap_or_default()]);
+            let context = input
+                .tags
+                .iter()
+                .find(|t| t.key == "mlflow.data.context")
+                .map(|t| t.value.clone());
+            table.add_row([
+                input.dataset.name.clone(),
+                input.dataset.digest.clone(),
+                context.unwrap_or_default(),
+            ]);
         }
         print_section("Datasets", &table);
     }

@@ -75,11 +75,18 @@ pub async fn run(args: &ServerArgs) -> anyhow::Result<()> {
             "set SMELT_HOME to a writable folder",
         )
     })?;
-    let non_empty = |value: &Option<String>| value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+    let non_empty = |value: &Option<String>| {
+        value
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
     let config = ServerConfig {
         host: args.host.trim().to_string(),
         port: args.port,
-        backend_store_uri: non_empty(&args.backend_store_uri).unwrap_or_else(|| local_store_uri(&home)),
+        backend_store_uri: non_empty(&args.backend_store_uri)
+            .unwrap_or_else(|| local_store_uri(&home)),
         artifacts_destination: non_empty(&args.artifacts_destination)
             .unwrap_or_else(|| default_artifacts_destination(&home)),
         default_artifact_root: non_empty(&args.default_artifact_root),
@@ -99,7 +106,10 @@ pub async fn run(args: &ServerArgs) -> anyhow::Result<()> {
     let artifacts = if config.serve_artifacts {
         redact(&config.artifacts_destination)
     } else {
-        let root = config.default_artifact_root.as_deref().unwrap_or(&config.artifacts_destination);
+        let root = config
+            .default_artifact_root
+            .as_deref()
+            .unwrap_or(&config.artifacts_destination);
         format!("{} (not proxied)", redact(root))
     };
     println!(

@@ -80,8 +80,11 @@ pub trait ArtifactStore: Send + Sync + std::fmt::Debug {
 
     /// Writes one file from bytes already in memory.
     async fn put_bytes(&self, path: &str, bytes: Bytes) -> Result<()> {
-        self.put(path, futures::stream::once(async move { Ok(bytes) }).boxed())
-            .await
+        self.put(
+            path,
+            futures::stream::once(async move { Ok(bytes) }).boxed(),
+        )
+        .await
     }
 
     /// Opens one file for streaming; a missing file (or a folder) is an error
@@ -211,8 +214,15 @@ mod tests {
         let plain = dir.path().join("plain/nested");
         let store = open_artifact_store(plain.to_str().unwrap()).unwrap();
         assert!(plain.is_dir(), "the folder is created");
-        assert!(store.root_uri().starts_with("file:///"), "{}", store.root_uri());
-        store.put_bytes("x.txt", Bytes::from_static(b"hi")).await.unwrap();
+        assert!(
+            store.root_uri().starts_with("file:///"),
+            "{}",
+            store.root_uri()
+        );
+        store
+            .put_bytes("x.txt", Bytes::from_static(b"hi"))
+            .await
+            .unwrap();
         assert_eq!(std::fs::read(plain.join("x.txt")).unwrap(), b"hi");
 
         let from_uri = dir.path().join("from uri");
@@ -220,7 +230,10 @@ mod tests {
         assert!(uri.contains("%20"), "{uri}");
         let store = open_artifact_store(&uri).unwrap();
         assert!(from_uri.is_dir());
-        store.put_bytes("y.txt", Bytes::from_static(b"yo")).await.unwrap();
+        store
+            .put_bytes("y.txt", Bytes::from_static(b"yo"))
+            .await
+            .unwrap();
         assert_eq!(std::fs::read(from_uri.join("y.txt")).unwrap(), b"yo");
     }
 }

@@ -45,8 +45,14 @@ pub struct ObjectArtifactStore {
 
 impl ObjectArtifactStore {
     /// Wraps an `object_store` backend: artifact `p` is kept at key `prefix/p`,
-    /// and `root_uri` is what [`ArtifactStore::root_uri`] reports.
-    pub fn new(store: Arc<dyn ObjectStore>, prefix: ObjectPath, root_uri: impl Into<String>) -> Self {
+    /// and `root_uri` is what [`ArtifactStore::root_uri`] reports. For a local
+    /// folder use [`ObjectArtifactStore::local`], which also handles the ways a
+    /// disk differs from a bucket.
+    pub fn new(
+        store: Arc<dyn ObjectStore>,
+        prefix: ObjectPath,
+        root_uri: impl Into<String>,
+    ) -> Self {
         ObjectArtifactStore {
             store,
             prefix,
@@ -124,13 +130,14 @@ impl ObjectArtifactStore {
             .host_str()
             .filter(|bucket| !bucket.is_empty())
             .ok_or_else(|| {
-                Error::invalid(format!("The S3 URI '{uri}' names no bucket (s3://bucket/prefix)"))
+                Error::invalid(format!(
+                    "The S3 URI '{uri}' names no bucket (s3://bucket/prefix)"
+                ))
             })?;
         let prefix = validate_relative_path(url.path().trim_start_matches('/'))?;
-        let store = builder
-            .with_bucket_name(bucket)
-            .build()
-            .map_err(|error| Error::invalid(format!("Cannot open S3 artifact store '{uri}': {error}")))?;
+        let store = builder.with_bucket_name(bucket).build().map_err(|error| {
+            Error::invalid(format!("Cannot open S3 artifact store '{uri}': {error}"))
+        })?;
         let root_uri = if prefix.is_empty() {
             format!("s3://{bucket}")
         } else {
@@ -220,16 +227,20 @@ impl ObjectArtifactStore {
 /// such as MinIO and moto need them), and plain HTTP allowed when the
 /// endpoint is an `http://` URL and `AWS_ALLOW_HTTP` is not set.
 pub fn s3_builder_from_env() -> AmazonS3Builder {
-    let env = |key: &str| std::env::var(key).ok().filter(|value| !value.trim().is_empty());
+    let env = |key: &str| {
+        std::env::var(key)
+            .ok()
+            .filter(|value| !value.trim().is_empty())
+    };
     let mut builder = AmazonS3Builder::from_env();
     let mut endpoint = env("AWS_ENDPOINT_URL")
         .or_else(|| env("AWS_ENDPOINT"))
         .or_else(|| env("AWS_ENDPOINT_URL_S3"));
-    if endpoint.is_none() {
-        if let Some(mlflow_endpoint) = env("MLFLOW_S3_ENDPOINT_URL") {
-            builder = builder.with_endpoint(mlflow_endpoint.clone());
-            endpoint = Some(mlflow_endpoint);
-        }
+    if endpoint.is_none()
+        && let Some(mlflow_endpoint) = env("MLFLOW_S3_ENDPOINT_URL")
+    {
+        builder = builder.with_endpoint(mlflow_endpoint.clone());
+        endpoint = Some(mlflow_endpoint);
     }
     if env("AWS_VIRTUAL_HOSTED_STYLE_REQUEST").is_none() {
         builder = builder.with_virtual_hosted_style_request(false);
@@ -457,7 +468,14 @@ mod tests {
     }
 
     async fn read(store: &dyn ArtifactStore, path: &str) -> Vec<u8> {
-        store.get(path).await.unwrap().into_bytes().await.unwrap().to_vec()
+        store
+            .get(path)
+            .await
+            .unwrap()
+            .into_bytes()
+            .await
+            .unwrap()
+            .to_vec()
     }
 
     fn names(listing: &[FileInfo]) -> Vec<(&str, bool, Option<i64>)> {
@@ -514,7 +532,10 @@ mod tests {
         assert_eq!(read(&store, "model/MLmodel").await, b"flavors:\n  x: 1\n");
         let object = store.get("model/data/weights.bin").await.unwrap();
         assert_eq!(object.size, 10);
-        assert_eq!(read(&store, "./model//data/weights.bin").await, b"0123456789");
+        assert_eq!(
+            read(&store, "./model//data/weights.bin").await,
+            b"0123456789"
+        );
         assert_eq!(read(&store, "empty.txt").await, b"");
         // Files really are where a person browsing the folder expects them.
         assert_eq!(
@@ -572,7 +593,10 @@ mod tests {
         let store = ObjectArtifactStore::local(dir.path()).unwrap();
         let root = std::fs::canonicalize(dir.path()).unwrap();
         for path in ["a/b/x.txt", "a/bc/y.txt", "a/b.txt", "z.txt"] {
-            store.put_bytes(path, Bytes::from_static(b"1")).await.unwrap();
+            store
+                .put_bytes(path, Bytes::from_static(b"1"))
+                .await
+                .unwrap();
         }
         std::fs::create_dir_all(root.join("a/b/empty/deeper")).unwrap();
         store.delete("a/b").await.unwrap();
@@ -589,7 +613,10 @@ mod tests {
     async fn missing_and_root_reads_are_not_found() {
         let dir = tempfile::tempdir().unwrap();
         let store = ObjectArtifactStore::local(dir.path()).unwrap();
-        store.put_bytes("d/f.txt", Bytes::from_static(b"1")).await.unwrap();
+        store
+            .put_bytes("d/f.txt", Bytes::from_static(b"1"))
+            .await
+            .unwrap();
         for path in ["missing.txt", "d/missing.txt", "d", ""] {
             let error = store.get(path).await.unwrap_err();
             assert_eq!(error.code, ErrorCode::ResourceDoesNotExist, "{path}");
@@ -604,10 +631,19 @@ mod tests {
     async fn writing_over_a_folder_is_a_client_error() {
         let dir = tempfile::tempdir().unwrap();
         let store = ObjectArtifactStore::local(dir.path()).unwrap();
-        store.put_bytes("d/f.txt", Bytes::from_static(b"1")).await.unwrap();
-        let error = store.put_bytes("d", Bytes::from_static(b"2")).await.unwrap_err();
+        store
+            .put_bytes("d/f.txt", Bytes::from_static(b"1"))
+            .await
+            .unwrap();
+        let error = store
+            .put_bytes("d", Bytes::from_static(b"2"))
+            .await
+            .unwrap_err();
         assert_eq!(error.code, ErrorCode::InvalidParameterValue);
-        let error = store.put_bytes("", Bytes::from_static(b"2")).await.unwrap_err();
+        let error = store
+            .put_bytes("", Bytes::from_static(b"2"))
+            .await
+            .unwrap_err();
         assert_eq!(error.code, ErrorCode::InvalidParameterValue);
     }
 
@@ -634,17 +670,22 @@ mod tests {
                 .await
                 .unwrap_err();
             assert_eq!(error.code, ErrorCode::InvalidParameterValue, "put {attack}");
-            let error = store
-                .put(attack, body(vec![b"pwned"]))
-                .await
-                .unwrap_err();
+            let error = store.put(attack, body(vec![b"pwned"])).await.unwrap_err();
             assert_eq!(error.code, ErrorCode::InvalidParameterValue, "put {attack}");
             let error = store.get(attack).await.unwrap_err();
             assert_eq!(error.code, ErrorCode::InvalidParameterValue, "get {attack}");
             let error = store.list(attack).await.unwrap_err();
-            assert_eq!(error.code, ErrorCode::InvalidParameterValue, "list {attack}");
+            assert_eq!(
+                error.code,
+                ErrorCode::InvalidParameterValue,
+                "list {attack}"
+            );
             let error = store.delete(attack).await.unwrap_err();
-            assert_eq!(error.code, ErrorCode::InvalidParameterValue, "delete {attack}");
+            assert_eq!(
+                error.code,
+                ErrorCode::InvalidParameterValue,
+                "delete {attack}"
+            );
         }
         assert_eq!(files_on_disk(dir.path()), vec!["root/", "secret.txt"]);
         assert_eq!(
@@ -741,7 +782,11 @@ mod tests {
         let error = store.put("partial.bin", chunks.boxed()).await.unwrap_err();
         assert_eq!(error.code, ErrorCode::RequestLimitExceeded);
         assert!(store.get("partial.bin").await.unwrap_err().is_not_found());
-        assert!(files_on_disk(&root).is_empty(), "{:?}", files_on_disk(&root));
+        assert!(
+            files_on_disk(&root).is_empty(),
+            "{:?}",
+            files_on_disk(&root)
+        );
     }
 
     #[tokio::test]
@@ -751,8 +796,14 @@ mod tests {
             ObjectPath::parse("exp/run").unwrap(),
             "memory:///exp/run",
         );
-        store.put_bytes("a/b.txt", Bytes::from_static(b"b")).await.unwrap();
-        store.put_bytes("c.txt", Bytes::from_static(b"cc")).await.unwrap();
+        store
+            .put_bytes("a/b.txt", Bytes::from_static(b"b"))
+            .await
+            .unwrap();
+        store
+            .put_bytes("c.txt", Bytes::from_static(b"cc"))
+            .await
+            .unwrap();
         assert_eq!(
             names(&store.list("").await.unwrap()),
             vec![("a", true, None), ("c.txt", false, Some(2))]
@@ -809,7 +860,10 @@ mod tests {
             .put_bytes("model/data/w.bin", Bytes::from_static(b"0123456789"))
             .await
             .unwrap();
-        store.put_bytes("odd name %.txt", Bytes::from_static(b"%")).await.unwrap();
+        store
+            .put_bytes("odd name %.txt", Bytes::from_static(b"%"))
+            .await
+            .unwrap();
         assert_eq!(read(&store, "model/MLmodel").await, b"flavors: {}\n");
         assert_eq!(
             names(&store.list("").await.unwrap()),
@@ -817,7 +871,7 @@ mod tests {
         );
         assert_eq!(
             names(&store.list("model").await.unwrap()),
-            vec![("MLmodel", false, Some(13)), ("data", true, None)]
+            vec![("MLmodel", false, Some(12)), ("data", true, None)]
         );
         assert!(store.list("model/MLmodel").await.unwrap().is_empty());
         assert!(store.list("missing").await.unwrap().is_empty());

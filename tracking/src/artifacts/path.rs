@@ -73,7 +73,10 @@ pub fn validate_relative_path(path: &str) -> Result<String> {
     // A backslash is a separator on Windows and a plain character elsewhere;
     // refusing it keeps one meaning for a path on every platform.
     if decoded.contains('\\') {
-        return Err(invalid(path, "contains a backslash; use '/' between folders"));
+        return Err(invalid(
+            path,
+            "contains a backslash; use '/' between folders",
+        ));
     }
     if decoded.contains('#') {
         return Err(invalid(path, "contains '#'"));
@@ -149,7 +152,11 @@ mod tests {
             Err(error) => {
                 assert_eq!(error.code, ErrorCode::InvalidParameterValue, "{path:?}");
                 assert_eq!(error.code.http_status(), 400);
-                assert!(error.message.starts_with("Invalid path"), "{}", error.message);
+                assert!(
+                    error.message.starts_with("Invalid path"),
+                    "{}",
+                    error.message
+                );
             }
         }
     }
@@ -225,18 +232,8 @@ mod tests {
     #[test]
     fn refuses_control_characters_and_odd_characters() {
         for path in [
-            "a\u{0}b",
-            "a%00b",
-            "a%2500b",
-            "a\nb",
-            "a\rb",
-            "a\tb",
-            "a\u{7f}b",
-            "a\u{85}b",
-            "a\\b",
-            "a#b",
-            "a%23b",
-            "model#1",
+            "a\u{0}b", "a%00b", "a%2500b", "a\nb", "a\rb", "a\tb", "a\u{7f}b", "a\u{85}b", "a\\b",
+            "a#b", "a%23b", "model#1",
         ] {
             refused(path);
         }
@@ -272,9 +269,30 @@ mod tests {
     }
 
     #[test]
+    fn validating_twice_changes_nothing() {
+        // The router validates and the store validates again; the second
+        // pass must neither refuse nor rename what the first accepted.
+        for path in [
+            "a/./b//c/",
+            "my%20file.txt",
+            "a%252Fb",
+            "100%.txt",
+            "%2541",
+            "x/%25%32%65",
+        ] {
+            let once = ok(path);
+            assert_eq!(ok(&once), once, "{path:?}");
+        }
+    }
+
+    #[test]
     fn message_names_the_path() {
         let error = validate_relative_path("1/../../etc/passwd").unwrap_err();
-        assert!(error.message.contains("1/../../etc/passwd"), "{}", error.message);
+        assert!(
+            error.message.contains("1/../../etc/passwd"),
+            "{}",
+            error.message
+        );
         let error = validate_relative_path("a\u{0}b").unwrap_err();
         assert!(error.message.contains("a\\0b"), "{}", error.message);
     }

@@ -16,7 +16,9 @@ use futures::{StreamExt, TryStreamExt};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 
-use super::{ArtifactObject, ArtifactStore, ByteStream, open_artifact_store, validate_relative_path};
+use super::{
+    ArtifactObject, ArtifactStore, ByteStream, open_artifact_store, validate_relative_path,
+};
 use crate::entities::FileInfo;
 use crate::error::{Error, ErrorCode, Result};
 
@@ -129,14 +131,21 @@ impl ProxyArtifactStore {
     fn list_url(&self, path: &str) -> Result<url::Url> {
         let folder = self.proxy_path(path)?;
         let mut url = url::Url::parse(&self.endpoint).map_err(|error| {
-            Error::internal(format!("Invalid artifact proxy URL '{}': {error}", self.endpoint))
+            Error::internal(format!(
+                "Invalid artifact proxy URL '{}': {error}",
+                self.endpoint
+            ))
         })?;
         url.query_pairs_mut().append_pair("path", &folder);
         Ok(url)
     }
 
     /// Sends a request and turns transport failures and non-2xx answers into errors.
-    async fn send(&self, request: reqwest::RequestBuilder, what: &str) -> Result<reqwest::Response> {
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        what: &str,
+    ) -> Result<reqwest::Response> {
         let response = request.send().await.map_err(|error| {
             Error::new(
                 ErrorCode::TemporarilyUnavailable,
@@ -214,7 +223,11 @@ fn error_from_response(status: u16, body: &[u8], what: &str) -> Error {
     let text = String::from_utf8_lossy(body);
     let text = text.trim();
     let quoted: String = text.chars().take(ERROR_BODY_QUOTE).collect();
-    let ellipsis = if text.chars().count() > ERROR_BODY_QUOTE { "…" } else { "" };
+    let ellipsis = if text.chars().count() > ERROR_BODY_QUOTE {
+        "…"
+    } else {
+        ""
+    };
     let detail = if quoted.is_empty() {
         String::new()
     } else {
@@ -240,7 +253,9 @@ fn parse_listing(body: &[u8]) -> Result<Vec<FileInfo>> {
         return Ok(Vec::new());
     }
     let listing: ListBody = serde_json::from_slice(body).map_err(|error| {
-        Error::internal(format!("The artifact proxy sent a listing that is not valid: {error}"))
+        Error::internal(format!(
+            "The artifact proxy sent a listing that is not valid: {error}"
+        ))
     })?;
     let mut files: Vec<FileInfo> = listing
         .files
@@ -391,10 +406,10 @@ pub fn resolve_artifact_uri_with_client(
     }
     let mut root = path.trim_start_matches('/');
     // `mlflow-artifacts:/api/2.0/mlflow-artifacts/artifacts/x` is `x`.
-    if let Some(rest) = root.strip_prefix(ARTIFACTS_API_PATH.trim_start_matches('/')) {
-        if rest.is_empty() || rest.starts_with('/') {
-            root = rest.trim_start_matches('/');
-        }
+    if let Some(rest) = root.strip_prefix(ARTIFACTS_API_PATH.trim_start_matches('/'))
+        && (rest.is_empty() || rest.starts_with('/'))
+    {
+        root = rest.trim_start_matches('/');
     }
     let base = base.as_str().trim_end_matches('/').to_owned();
     Ok(Arc::new(ProxyArtifactStore::new(&base, client, root)?))
@@ -478,7 +493,10 @@ mod tests {
             reqwest::Client::new(),
         )
         .unwrap();
-        assert_eq!(s.endpoint, "http://h:5000/api/2.0/mlflow-artifacts/artifacts");
+        assert_eq!(
+            s.endpoint,
+            "http://h:5000/api/2.0/mlflow-artifacts/artifacts"
+        );
         assert_eq!(s.root, "2/r/artifacts");
         let s = ProxyArtifactStore::from_http_uri(
             "http://h:5000/api/2.0/mlflow-artifacts/artifacts",
@@ -507,9 +525,11 @@ mod tests {
 
     #[test]
     fn resolves_mlflow_artifacts_uris() {
-        let resolved =
-            resolve_artifact_uri("mlflow-artifacts:/1/abc/artifacts", Some("http://127.0.0.1:5000"))
-                .unwrap();
+        let resolved = resolve_artifact_uri(
+            "mlflow-artifacts:/1/abc/artifacts",
+            Some("http://127.0.0.1:5000"),
+        )
+        .unwrap();
         assert_eq!(
             resolved.root_uri(),
             "http://127.0.0.1:5000/api/2.0/mlflow-artifacts/artifacts/1/abc/artifacts"
@@ -536,8 +556,8 @@ mod tests {
         let error = resolve_artifact_uri("mlflow-artifacts:/1/abc", None).unwrap_err();
         assert_eq!(error.code, ErrorCode::InvalidParameterValue);
         assert!(error.message.contains("tracking URI"), "{}", error.message);
-        let error =
-            resolve_artifact_uri("mlflow-artifacts:/1/abc", Some("sqlite:///mlflow.db")).unwrap_err();
+        let error = resolve_artifact_uri("mlflow-artifacts:/1/abc", Some("sqlite:///mlflow.db"))
+            .unwrap_err();
         assert!(error.message.contains("http(s)"), "{}", error.message);
         assert!(resolve_artifact_uri("mlflow-artifacts:/1/../../x", Some("http://h")).is_err());
 
@@ -584,7 +604,11 @@ mod tests {
         );
         let error = error_from_response(500, b"<html>boom</html>", "GET u");
         assert_eq!(error.code, ErrorCode::InternalError);
-        assert!(error.message.ends_with(": <html>boom</html>"), "{}", error.message);
+        assert!(
+            error.message.ends_with(": <html>boom</html>"),
+            "{}",
+            error.message
+        );
         assert_eq!(
             error_from_response(503, b"", "GET u").code,
             ErrorCode::TemporarilyUnavailable

@@ -16,7 +16,7 @@ use super::Comparator as C;
 use super::{Comparator, Comparison, Entity, OrderBy, SearchKind, Value};
 use crate::error::{Error, Result};
 
-/// Parses a search filter such as `metrics.acc > 0.9 AND tags.`mlflow.runName` LIKE 'a%'`.
+/// Parses a search filter such as ``metrics.acc > 0.9 AND tags.`mlflow.runName` LIKE 'a%'``.
 ///
 /// An empty or all-whitespace filter matches everything and yields no comparisons. Keywords
 /// (`AND`, `LIKE`, `IN`, `IS NULL`, …) are case-insensitive. Attribute keys come back in their
@@ -101,8 +101,13 @@ pub fn parse_order_by(kind: SearchKind, clause: &str) -> Result<OrderBy> {
 /// Whether a comparison needs a number or a quoted string on its right-hand side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ValueKind {
+    /// A quoted string.
     Text,
+    /// A numeric literal.
     Number,
+    /// A numeric literal or a quoted number. MLflow's model-version search compares
+    /// `version_number` with `int(value)`, so `version_number = '3'` works there too.
+    LenientNumber,
 }
 
 /// A filterable attribute: its canonical key, the other spellings MLflow accepts for it, and
@@ -176,7 +181,7 @@ const MODEL_VERSION_ATTRIBUTES: &[AttributeSpec] = &[
         "version_number",
         &["version"],
         NUMERIC_OR_IN,
-        ValueKind::Number,
+        ValueKind::LenientNumber,
     ),
     attr("run_id", &[], EQUALITY_OR_IN, ValueKind::Text),
     attr("source_path", &[], STRING, ValueKind::Text),
@@ -194,7 +199,12 @@ const LOGGED_MODEL_ATTRIBUTES: &[AttributeSpec] = &[
         NUMERIC,
         ValueKind::Number,
     ),
-    attr("last_updated_timestamp", &[], NUMERIC, ValueKind::Number),
+    attr(
+        "last_updated_timestamp",
+        &["last_updated_time"],
+        NUMERIC,
+        ValueKind::Number,
+    ),
 ];
 
 /// Keys of `datasets.<key>` (runs only).
@@ -235,11 +245,15 @@ const MODEL_VERSION_ORDER_KEYS: &[OrderKey] = &[
     order_key("last_updated_timestamp", &[]),
 ];
 
+/// MLflow orders logged models by any of their searchable attributes.
 const LOGGED_MODEL_ORDER_KEYS: &[OrderKey] = &[
     order_key("name", &[]),
     order_key("creation_timestamp", &["creation_time"]),
-    order_key("last_updated_timestamp", &[]),
+    order_key("last_updated_timestamp", &["last_updated_time"]),
     order_key("model_id", &[]),
+    order_key("status", &[]),
+    order_key("source_run_id", &[]),
+    order_key("model_type", &[]),
 ];
 
 fn filter_attributes(kind: SearchKind) -> &'static [AttributeSpec] {
@@ -431,7 +445,7 @@ fn slice(source: &str, start: usize, end: usize) -> &str {
     source.get(start..end).unwrap_or_default()
 }
 
-/// At most [`EXCERPT_CHARS`] characters of `text`, so a huge filter cannot blow up a message.
+/// At most 100 characters of `text`, so a huge filter cannot blow up an error message.
 fn excerpt(text: &str) -> String {
     const EXCERPT_CHARS: usize = 100;
     let mut chars = text.chars();
@@ -884,35 +898,34 @@ impl<'a> Parser<'a> {
 
     fn scalar(&mut self, comparator: Comparator, target: &FilterTarget) -> Result<Value> {
         let token = self.advance();
-        let kind = token.as_ref().map(|token| &token.kind);
-        match (target.value_kind, kind) {
-            (ValueKind::Number, Some(TokenKind::Number(number))) => Ok(Value::Number(*number)),
-            (ValueKind::Text, Some(TokenKind::String(text))) => Ok(Value::String(text.clone())),
-            (ValueKind::Text, Some(kind)) if double_quoted(kind).is_some() => Ok(Value::String(
-                double_quoted(kind).unwrap_or_default().to_string(),
-            )),
-            (ValueKind::Number, _) => Err(Error::invalid(format!(
-                "Expected a numeric value for {} after '{}' (e.g. 0.5 or 1e-3). Found {}",
-                target.describe(),
-                comparator_str(comparator),
-                self.found(token.as_ref())
-            ))),
-            (ValueKind::Text, _) => Err(Error::invalid(format!(
-                "Expected a quoted string value for {} after '{}' (e.g. 'my-value'). Found {}",
-                target.describe(),
-                comparator_str(comparator),
-                self.found(token.as_ref())
-            ))),
+        if let Some(value) = literal(target.value_kind, token.as_ref()) {
+            return Ok(value);
         }
+        let expected = match target.value_kind {
+            ValueKind::Text => "a quoted string value",
+            ValueKind::Number | ValueKind::LenientNumber => "a numeric value",
+        };
+        let example = match target.value_kind {
+            ValueKind::Text => "'my-value'",
+            ValueKind::Number | ValueKind::LenientNumber => "0.5 or 1e-3",
+        };
+        Err(Error::invalid(format!(
+            "Expected {expected} for {} after '{}' (e.g. {example}). Found {}",
+            target.describe(),
+            comparator_str(comparator),
+            self.found(token.as_ref())
+        )))
     }
 
     /// Reads `( item, item, … )` for IN and NOT IN. Items are quoted strings, or numbers for
-    /// numeric keys such as `version_number` (quoted numbers are accepted there too and
-    /// normalised, so `('1', 2)` gives `["1", "2"]`).
+    /// numeric keys such as `version_number`; there quoted numbers are accepted too and
+    /// normalised, so `('1', 2.0)` gives `["1", "2"]`.
     fn list(&mut self, comparator: Comparator, target: &FilterTarget) -> Result<Vec<String>> {
-        let (items_label, example) = match target.value_kind {
-            ValueKind::Text => ("quoted string values", "('a', 'b')"),
-            ValueKind::Number => ("numbers", "(1, 2)"),
+        let (item_kind, items_label, example) = match target.value_kind {
+            ValueKind::Text => (ValueKind::Text, "quoted string values", "('a', 'b')"),
+            ValueKind::Number | ValueKind::LenientNumber => {
+                (ValueKind::LenientNumber, "numbers", "(1, 2)")
+            }
         };
         let open = self.advance();
         if !matches!(open.as_ref().map(|t| &t.kind), Some(TokenKind::OpenParen)) {
@@ -927,31 +940,17 @@ impl<'a> Parser<'a> {
         let mut items = Vec::new();
         loop {
             let token = self.advance();
-            let kind = token.as_ref().map(|token| &token.kind);
-            let item = match (target.value_kind, kind) {
-                (_, Some(TokenKind::CloseParen)) if items.is_empty() => {
+            let item = match literal(item_kind, token.as_ref()) {
+                Some(Value::String(text)) => text,
+                Some(Value::Number(number)) => number.to_string(),
+                _ if items.is_empty()
+                    && matches!(token.as_ref().map(|t| &t.kind), Some(TokenKind::CloseParen)) =>
+                {
                     return Err(Error::invalid(format!(
                         "While parsing a list in the query, expected a non-empty list of \
                          {items_label} for {}, but got an empty list",
                         target.describe()
                     )));
-                }
-                (ValueKind::Text, Some(TokenKind::String(text))) => text.clone(),
-                (ValueKind::Text, Some(kind)) if double_quoted(kind).is_some() => {
-                    double_quoted(kind).unwrap_or_default().to_string()
-                }
-                (ValueKind::Number, Some(TokenKind::Number(number))) => number.to_string(),
-                (ValueKind::Number, Some(TokenKind::String(text))) => {
-                    match text.trim().parse::<f64>() {
-                        Ok(number) if number.is_finite() => number.to_string(),
-                        _ => {
-                            return Err(Error::invalid(format!(
-                                "While parsing a list in the query, expected numbers for {}, \
-                                 found '{text}'",
-                                target.describe()
-                            )));
-                        }
-                    }
                 }
                 _ => {
                     return Err(Error::invalid(format!(
@@ -1035,6 +1034,24 @@ impl<'a> Parser<'a> {
             key,
             ascending,
         })
+    }
+}
+
+/// The value `token` gives where `value_kind` is expected, or `None` if it is the wrong type.
+fn literal(value_kind: ValueKind, token: Option<&Token>) -> Option<Value> {
+    match (value_kind, &token?.kind) {
+        (ValueKind::Text, TokenKind::String(text)) => Some(Value::String(text.clone())),
+        (ValueKind::Text, kind) => double_quoted(kind).map(|text| Value::String(text.to_string())),
+        (ValueKind::Number | ValueKind::LenientNumber, TokenKind::Number(number)) => {
+            Some(Value::Number(*number))
+        }
+        (ValueKind::LenientNumber, TokenKind::String(text)) => text
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|number| number.is_finite())
+            .map(Value::Number),
+        (ValueKind::Number | ValueKind::LenientNumber, _) => None,
     }
 }
 
@@ -1150,6 +1167,7 @@ fn filter_target(kind: SearchKind, segments: &[Segment], identifier: &str) -> Re
     }
 }
 
+/// The error for an attribute key the search does not know, listing the keys it does know.
 fn unknown_attribute<'k>(
     kind: SearchKind,
     context: Context,
@@ -1488,10 +1506,12 @@ mod tests {
             ),
             (
                 ModelVersions,
-                "version >= 2 AND version_number IN (1, '3', 4.0) AND run_id IN ('r') AND \
-                 source_path LIKE 'runs:/%' AND tags.k = 'v'",
+                "version >= 2 AND version_number = '3' AND version_number IN (1, '3', 4.0) AND \
+                 run_id IN ('r') AND source_path LIKE 'runs:/%' AND tags.k = 'v'",
                 vec![
                     cmp(Attribute, "version_number", C::Ge, Value::Number(2.0)),
+                    // MLflow compares version_number with int(value), so quoted numbers work.
+                    cmp(Attribute, "version_number", C::Eq, Value::Number(3.0)),
                     cmp(Attribute, "version_number", C::In, list(&["1", "3", "4"])),
                     cmp(Attribute, "run_id", C::In, list(&["r"])),
                     cmp(Attribute, "source_path", C::Like, text("runs:/%")),
@@ -1739,8 +1759,11 @@ mod tests {
             ),
             (
                 ModelVersions,
-                "version_number = '1'",
-                &["numeric value for attribute 'version_number'"],
+                "version_number = 'one'",
+                &[
+                    "numeric value for attribute 'version_number'",
+                    "Found 'one'",
+                ],
             ),
             // Lists.
             (
@@ -2002,6 +2025,22 @@ mod tests {
             (LoggedModels, "name DESC", order(Attribute, "name", false)),
             (
                 LoggedModels,
+                "last_updated_time DESC",
+                order(Attribute, "last_updated_timestamp", false),
+            ),
+            (LoggedModels, "status", order(Attribute, "status", true)),
+            (
+                LoggedModels,
+                "source_run_id",
+                order(Attribute, "source_run_id", true),
+            ),
+            (
+                LoggedModels,
+                "model_type",
+                order(Attribute, "model_type", true),
+            ),
+            (
+                LoggedModels,
                 "metrics.acc DESC",
                 order(Metric, "acc", false),
             ),
@@ -2099,7 +2138,11 @@ mod tests {
                 "params.depth",
                 &["invalid entity type 'params'", "metrics, attributes"],
             ),
-            (LoggedModels, "status", &["invalid attribute key 'status'"]),
+            (
+                LoggedModels,
+                "run_id",
+                &["invalid attribute key 'run_id'", "source_run_id"],
+            ),
         ];
         for (kind, clause, fragments) in cases {
             let message = order_error(*kind, clause);
@@ -2130,7 +2173,7 @@ mod tests {
                     _ => ("k", "'x'"),
                 };
                 let value = match (prefix, filter_attributes(kind)[0].value_kind) {
-                    ("attributes", ValueKind::Number) => "1",
+                    ("attributes", ValueKind::Number | ValueKind::LenientNumber) => "1",
                     _ => value,
                 };
                 let filter = format!("{prefix}.{key} = {value}");
@@ -2141,10 +2184,12 @@ mod tests {
                     for comparator in spec.comparators {
                         let value = match (comparator, spec.value_kind) {
                             (C::In | C::NotIn, ValueKind::Text) => "('a')",
-                            (C::In | C::NotIn, ValueKind::Number) => "(1)",
+                            (C::In | C::NotIn, ValueKind::Number | ValueKind::LenientNumber) => {
+                                "(1)"
+                            }
                             (C::IsNull | C::IsNotNull, _) => "",
                             (_, ValueKind::Text) => "'a'",
-                            (_, ValueKind::Number) => "1",
+                            (_, ValueKind::Number | ValueKind::LenientNumber) => "1",
                         };
                         let filter = format!("`{name}` {} {value}", comparator_str(*comparator));
                         let parsed = parse_filter(kind, &filter)

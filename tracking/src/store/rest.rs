@@ -569,7 +569,7 @@ impl ExperimentStore for RestStore {
     async fn search_experiments(&self, query: &SearchExperiments) -> Result<Page<Experiment>> {
         // The Python client searches experiments with POST (GET exists too).
         let body = json!({
-            "max_results": query.max_results,
+            "max_results": query.max_results.unwrap_or(1000),
             "page_token": query.page_token,
             "filter": query.filter,
             "order_by": query.order_by,
@@ -686,7 +686,7 @@ impl RunStore for RestStore {
             "experiment_ids": query.experiment_ids,
             "filter": query.filter,
             "run_view_type": query.run_view_type.as_str(),
-            "max_results": query.max_results,
+            "max_results": query.max_results.unwrap_or(1000),
             "order_by": query.order_by,
             "page_token": query.page_token,
         });
@@ -854,7 +854,7 @@ impl LoggedModelStore for RestStore {
         let body = json!({
             "experiment_ids": query.experiment_ids,
             "filter": query.filter,
-            "max_results": query.max_results,
+            "max_results": query.max_results.unwrap_or(100),
             "order_by": logged_model_order_by(&query.order_by),
             "page_token": query.page_token,
         });
@@ -919,7 +919,7 @@ impl ModelRegistry for RestStore {
     ) -> Result<Page<RegisteredModel>> {
         let body = json!({
             "filter": query.filter,
-            "max_results": query.max_results,
+            "max_results": query.max_results.unwrap_or(100),
             "order_by": query.order_by,
             "page_token": query.page_token,
         });
@@ -1037,7 +1037,7 @@ impl ModelRegistry for RestStore {
     async fn search_model_versions(&self, query: &SearchModels) -> Result<Page<ModelVersion>> {
         let body = json!({
             "filter": query.filter,
-            "max_results": query.max_results,
+            "max_results": query.max_results.unwrap_or(10_000),
             "order_by": query.order_by,
             "page_token": query.page_token,
         });
@@ -1116,10 +1116,35 @@ mod tests {
             "flag": true,
         }));
         let url = with_query("http://host:5000/api/2.0/mlflow/metrics/get-history", &body).unwrap();
+        assert_eq!(url.path(), "/api/2.0/mlflow/metrics/get-history");
         assert_eq!(
-            url.as_str(),
-            "http://host:5000/api/2.0/mlflow/metrics/get-history?flag=true&max_results=25000&metric_key=loss&run_ids=a&run_ids=b"
+            sorted_pairs(&url),
+            pairs(&[
+                ("flag", "true"),
+                ("max_results", "25000"),
+                ("metric_key", "loss"),
+                ("run_ids", "a"),
+                ("run_ids", "b"),
+            ])
         );
+    }
+
+    /// The query pairs of a URL, sorted: serde_json's map order depends on
+    /// features other crates may switch on.
+    fn sorted_pairs(url: &url::Url) -> Vec<(String, String)> {
+        let mut pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        pairs.sort();
+        pairs
+    }
+
+    fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+        items
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -1130,20 +1155,14 @@ mod tests {
 
     #[test]
     fn query_values_are_form_encoded() {
-        let body =
-            json!({"filter": "name = 'a&b'", "order_by": ["name ASC", "version_number DESC"]});
+        let body = json!({"filter": "name = 'a&b'"});
+        let url = with_query("http://host/x", &body).unwrap();
+        assert_eq!(url.query(), Some("filter=name+%3D+%27a%26b%27"));
+        let body = json!({"order_by": ["name ASC", "version_number DESC"]});
         let url = with_query("http://host/x", &body).unwrap();
         assert_eq!(
             url.query(),
-            Some("filter=name+%3D+%27a%26b%27&order_by=name+ASC&order_by=version_number+DESC")
-        );
-        let decoded: Vec<(String, String)> = url
-            .query_pairs()
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        assert_eq!(
-            decoded[0],
-            ("filter".to_string(), "name = 'a&b'".to_string())
+            Some("order_by=name+ASC&order_by=version_number+DESC")
         );
     }
 
@@ -1228,7 +1247,9 @@ mod tests {
             assert!(answer.run.is_none());
             decode_answer::<IgnoredAny>(body, "u").unwrap();
         }
-        let error = decode_answer::<RunAnswer>(b"<html>", "http://h/x").unwrap_err();
+        let error = decode_answer::<RunAnswer>(b"<html>", "http://h/x")
+            .err()
+            .unwrap();
         assert_eq!(error.code, ErrorCode::InternalError);
         assert!(required(None::<Run>, "run", "/runs/get").is_err());
     }
@@ -1409,11 +1430,20 @@ mod tests {
             .unwrap();
         assert!(page.items.is_empty() && page.next_page_token.is_none());
         let request = request.await.unwrap();
+        let target = request.split(' ').nth(1).unwrap();
         assert!(
-            request.starts_with(
-                "GET /api/2.0/mlflow/metrics/get-history?max_results=25000&metric_key=loss&run_id=r1&run_uuid=r1 HTTP/1.1"
-            ),
+            request.starts_with("GET /api/2.0/mlflow/metrics/get-history?"),
             "{request}"
+        );
+        let url = url::Url::parse(&format!("http://h{target}")).unwrap();
+        assert_eq!(
+            sorted_pairs(&url),
+            pairs(&[
+                ("max_results", "25000"),
+                ("metric_key", "loss"),
+                ("run_id", "r1"),
+                ("run_uuid", "r1"),
+            ])
         );
     }
 
@@ -1465,5 +1495,133 @@ mod tests {
             .unwrap_err();
         assert_eq!(error.code, ErrorCode::InvalidParameterValue);
         assert_eq!(error.message, "Changing param values is not allowed.");
+    }
+
+    #[tokio::test]
+    async fn zz_live_mlflow() {
+        let Ok(uri) = std::env::var("SMELT_LIVE_MLFLOW") else { return };
+        let store = RestStore::new(&uri).unwrap();
+        let suffix = uuid::Uuid::new_v4().simple().to_string();
+        let name = format!("exp-{suffix}");
+        assert_eq!(store.get_experiment_by_name(&name).await.unwrap(), None);
+        let exp_id = store.create_experiment(&name, None, &[Tag::new("t", "v")]).await.unwrap();
+        let dup = store.create_experiment(&name, None, &[]).await.unwrap_err();
+        println!("dup: {:?}", dup);
+        assert_eq!(dup.code, ErrorCode::ResourceAlreadyExists);
+        let exp = store.get_experiment(&exp_id).await.unwrap();
+        println!("exp: {exp:?}");
+        assert_eq!(store.get_experiment_by_name(&name).await.unwrap().unwrap().experiment_id, exp_id);
+        store.set_experiment_tag(&exp_id, "k", "v").await.unwrap();
+        store.delete_experiment_tag(&exp_id, "k").await.unwrap();
+        store.rename_experiment(&exp_id, &format!("{name}-r")).await.unwrap();
+        let found = store.search_experiments(&SearchExperiments { filter: Some(format!("name = '{name}-r'")), max_results: Some(10), order_by: vec!["name ASC".into()], ..Default::default() }).await.unwrap();
+        assert_eq!(found.items.len(), 1);
+        let paged = store.search_experiments(&SearchExperiments { max_results: Some(1), ..Default::default() }).await.unwrap();
+        println!("paged token: {:?}", paged.next_page_token);
+
+        let run = store.create_run(&CreateRun { experiment_id: exp_id.clone(), user_id: Some("me".into()), run_name: Some("r1".into()), start_time: Some(crate::wire::now_ms()), tags: vec![Tag::new("a", "b")] }).await.unwrap();
+        let run_id = run.info.run_id.clone();
+        println!("run: {run:?}");
+        store.log_metric(&run_id, &Metric::new("loss", f64::NAN, 0)).await.unwrap();
+        store.log_metric(&run_id, &Metric::new("loss", 0.5, 1)).await.unwrap();
+        store.log_metric(&run_id, &Metric::new("loss", f64::NEG_INFINITY, 2)).await.unwrap();
+        store.log_param(&run_id, &Param::new("lr", "0.1")).await.unwrap();
+        let err = store.log_param(&run_id, &Param::new("lr", "0.2")).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidParameterValue, "{err:?}");
+        store.set_tag(&run_id, &Tag::new("x", "y")).await.unwrap();
+        store.delete_tag(&run_id, "x").await.unwrap();
+        let metrics: Vec<Metric> = (0..5).map(|i| Metric::new("acc", i as f64 / 10.0, i)).collect();
+        store.log_batch(&run_id, &metrics, &[Param::new("p2", "v")], &[Tag::new("t2", "v")]).await.unwrap();
+        let ds = DatasetInput { tags: vec![Tag::new("mlflow.data.context", "train")], dataset: Dataset { name: "d".into(), digest: "abc".into(), source_type: "local".into(), source: "{}".into(), schema: None, profile: None } };
+        store.log_inputs(&run_id, &[ds], &[]).await.unwrap();
+        let history = store.get_metric_history(&run_id, "loss", None, None).await.unwrap();
+        println!("history: {history:?}");
+        assert_eq!(history.items.len(), 3);
+        assert!(history.items[0].value.is_nan());
+        assert!(history.items[2].value < -1e300); // MLflow clamps ±inf to ±f64::MAX
+        let hist_page = store.get_metric_history(&run_id, "acc", None, Some(2)).await.unwrap();
+        println!("acc page: {} {:?}", hist_page.items.len(), hist_page.next_page_token);
+        let got = store.get_run(&run_id).await.unwrap();
+        assert_eq!(got.param("lr"), Some("0.1"));
+        assert!(got.tag("x").is_none());
+        assert_eq!(got.inputs.dataset_inputs.len(), 1);
+        let info = store.update_run(&UpdateRun { run_id: run_id.clone(), status: Some(RunStatus::Finished), end_time: Some(crate::wire::now_ms()), run_name: Some("r1b".into()) }).await.unwrap();
+        assert_eq!(info.status, RunStatus::Finished);
+        assert_eq!(info.run_name, "r1b");
+        let runs = store.search_runs(&SearchRuns { experiment_ids: vec![exp_id.clone()], filter: Some("metrics.acc > 0.1 and params.lr = '0.1'".into()), order_by: vec!["metrics.acc DESC".into()], max_results: Some(10), ..Default::default() }).await.unwrap();
+        assert_eq!(runs.items.len(), 1);
+        let none = store.search_runs(&SearchRuns { experiment_ids: vec![exp_id.clone()], filter: Some("params.lr = 'zzz'".into()), ..Default::default() }).await.unwrap();
+        assert!(none.items.is_empty() && none.next_page_token.is_none());
+        let bad = store.search_runs(&SearchRuns { experiment_ids: vec![exp_id.clone()], filter: Some("params.lr = 'a' OR params.lr = 'b'".into()), ..Default::default() }).await.unwrap_err();
+        println!("bad filter: {bad:?}");
+        let missing = store.get_run("doesnotexist").await.unwrap_err();
+        assert!(missing.is_not_found(), "{missing:?}");
+
+        // logged models
+        let model = store.create_logged_model(&CreateLoggedModel { experiment_id: exp_id.clone(), name: Some("model".into()), model_type: Some("rust".into()), source_run_id: Some(run_id.clone()), params: vec![Param::new("mp", "1")], tags: vec![Tag::new("mt", "1")] }).await.unwrap();
+        println!("model: {model:?}");
+        let model_id = model.info.model_id.clone();
+        store.log_outputs(&run_id, &[ModelOutput { model_id: model_id.clone(), step: 0 }]).await.unwrap();
+        store.log_inputs(&run_id, &[], &[ModelInput { model_id: model_id.clone() }]).await.unwrap();
+        let fin = store.finalize_logged_model(&model_id, LoggedModelStatus::LoggedModelReady).await.unwrap();
+        assert_eq!(fin.info.status, LoggedModelStatus::LoggedModelReady);
+        store.set_logged_model_tags(&model_id, &[Tag::new("k1", "v1"), Tag::new("k 2", "v2")]).await.unwrap();
+        store.delete_logged_model_tag(&model_id, "k 2").await.unwrap();
+        let got_model = store.get_logged_model(&model_id).await.unwrap();
+        println!("got model tags: {:?}", got_model.info.tags);
+        let models = store.search_logged_models(&SearchLoggedModels { experiment_ids: vec![exp_id.clone()], filter: Some("name = 'model'".into()), max_results: Some(5), order_by: vec!["creation_timestamp DESC".into()], page_token: None }).await.unwrap();
+        assert_eq!(models.items.len(), 1);
+        let got_run = store.get_run(&run_id).await.unwrap();
+        println!("outputs: {:?} inputs: {:?}", got_run.outputs, got_run.inputs.model_inputs);
+
+        // registry
+        let rm_name = format!("rm-{suffix}");
+        let rm = store.create_registered_model(&rm_name, &[Tag::new("a", "b")], Some("desc")).await.unwrap();
+        assert_eq!(rm.name, rm_name);
+        let mv = store.create_model_version(&CreateModelVersion { name: rm_name.clone(), source: format!("models:/{model_id}"), run_id: Some(run_id.clone()), tags: vec![Tag::new("v", "1")], run_link: None, description: Some("d".into()), model_id: Some(model_id.clone()) }).await.unwrap();
+        println!("mv: {mv:?}");
+        assert_eq!(mv.version, "1");
+        store.create_model_version(&CreateModelVersion { name: rm_name.clone(), source: format!("models:/{model_id}"), model_id: Some(model_id.clone()), ..Default::default() }).await.unwrap();
+        store.set_registered_model_alias(&rm_name, "champion", "1").await.unwrap();
+        assert_eq!(store.get_model_version_by_alias(&rm_name, "champion").await.unwrap().version, "1");
+        let no_alias = store.get_model_version_by_alias(&rm_name, "nope").await.unwrap_err();
+        assert!(no_alias.is_not_found(), "{no_alias:?}");
+        store.delete_registered_model_alias(&rm_name, "champion").await.unwrap();
+        store.set_registered_model_tag(&rm_name, "k", "v").await.unwrap();
+        store.delete_registered_model_tag(&rm_name, "k").await.unwrap();
+        store.set_model_version_tag(&rm_name, "1", "k", "v").await.unwrap();
+        store.delete_model_version_tag(&rm_name, "1", "k").await.unwrap();
+        let upd = store.update_model_version(&rm_name, "1", Some("new")).await.unwrap();
+        assert_eq!(upd.description.as_deref(), Some("new"));
+        let tr = store.transition_model_version_stage(&rm_name, "1", "staging", true).await.unwrap();
+        assert_eq!(tr.current_stage, "Staging");
+        let latest = store.get_latest_versions(&rm_name, &["Staging".to_string()]).await.unwrap();
+        assert_eq!(latest.len(), 1);
+        let latest_all = store.get_latest_versions(&rm_name, &[]).await.unwrap();
+        println!("latest all: {}", latest_all.len());
+        let uri = store.get_model_version_download_uri(&rm_name, "1").await.unwrap();
+        println!("download uri: {uri}");
+        let got_mv = store.get_model_version(&rm_name, "2").await.unwrap();
+        assert_eq!(got_mv.version, "2");
+        let mvs = store.search_model_versions(&SearchModels { filter: Some(format!("name = '{rm_name}'")), max_results: Some(1), order_by: vec!["version_number DESC".into()], page_token: None }).await.unwrap();
+        println!("mvs: {:?} token {:?}", mvs.items.iter().map(|v| &v.version).collect::<Vec<_>>(), mvs.next_page_token);
+        let rms = store.search_registered_models(&SearchModels { filter: Some(format!("name LIKE 'rm-{suffix}%'")), max_results: Some(5), order_by: vec!["name ASC".into()], page_token: None }).await.unwrap();
+        assert_eq!(rms.items.len(), 1);
+        let upd = store.update_registered_model(&rm_name, Some("d2")).await.unwrap();
+        assert_eq!(upd.description.as_deref(), Some("d2"));
+        let renamed = store.rename_registered_model(&rm_name, &format!("{rm_name}-r")).await.unwrap();
+        assert_eq!(renamed.name, format!("{rm_name}-r"));
+        let got_rm = store.get_registered_model(&format!("{rm_name}-r")).await.unwrap();
+        println!("rm: {got_rm:?}");
+        store.delete_model_version(&format!("{rm_name}-r"), "2").await.unwrap();
+        store.delete_registered_model(&format!("{rm_name}-r")).await.unwrap();
+        assert!(store.get_registered_model(&format!("{rm_name}-r")).await.unwrap_err().is_not_found());
+
+        store.delete_logged_model(&model_id).await.unwrap();
+        store.delete_run(&run_id).await.unwrap();
+        store.restore_run(&run_id).await.unwrap();
+        store.delete_experiment(&exp_id).await.unwrap();
+        store.restore_experiment(&exp_id).await.unwrap();
+        println!("ALL OK");
     }
 }
