@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317  # functions are run indirectly (run_stage, traps)
 # Test everything: the Rust workspace (cargo nextest) and the Python
 # compatibility suite (official mlflow client against `smelt server`).
 #

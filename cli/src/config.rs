@@ -15,15 +15,21 @@ pub struct GlobalArgs {
     /// Tracking store: sqlite:///path/smelt.db, postgresql://user@host:port/db or
     /// http(s)://host:port (a Smelt or MLflow server). Else MLFLOW_TRACKING_URI, else
     /// sqlite://$SMELT_HOME/smelt.db (SMELT_HOME defaults to ./.smelt)
-    #[arg(long, global = true, env = "SMELT_TRACKING_URI", value_name = "URI")]
+    #[arg(
+        long,
+        global = true,
+        env = "SMELT_TRACKING_URI",
+        value_name = "URI",
+        help_heading = "Global options"
+    )]
     pub tracking_uri: Option<String>,
 
     /// Print JSON instead of tables (for scripts)
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub json: bool,
 
     /// More logging on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides
-    #[arg(short, long, global = true, action = ArgAction::Count)]
+    #[arg(short, long, global = true, action = ArgAction::Count, help_heading = "Global options")]
     pub verbose: u8,
 }
 

@@ -119,7 +119,9 @@ CREATE TABLE registered_models (
     creation_timestamp INTEGER NOT NULL,
     last_updated_timestamp INTEGER NOT NULL,
     description TEXT,
-    user_id TEXT
+    user_id TEXT,
+    -- The highest version number ever given, so deleted numbers are not reused.
+    last_version INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE registered_model_tags (
     name TEXT NOT NULL,

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::filters::{direction, push_comparison, push_key_value};
+use super::filters::{MissingTag, direction, push_comparison, push_key_value};
 use super::rows::{Sql, limits, parse_experiment_id, validate_key, validate_length};
 use super::{SqlStore, page_size};
 use crate::entities::{Experiment, LIFECYCLE_ACTIVE, LIFECYCLE_DELETED, Page, Tag, ViewType};
@@ -222,7 +222,7 @@ impl ExperimentStore for SqlStore {
         for comparison in &comparisons {
             sql.push(" AND ");
             match comparison.entity {
-                Entity::Tag => push_key_value(self, &mut sql, "experiment_tags", "kv.experiment_id = e.experiment_id", comparison)?,
+                Entity::Tag => push_key_value(self, &mut sql, "experiment_tags", "kv.experiment_id = e.experiment_id", comparison, MissingTag::NoMatch)?,
                 Entity::Attribute => {
                     let column = match comparison.key.as_str() {
                         "name" => "e.name",

@@ -81,6 +81,17 @@ pub(crate) fn push_comparison(
     Ok(())
 }
 
+/// How a `!=` on a tag treats entities without that tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MissingTag {
+    /// The entity must have the tag (runs, experiments, logged models).
+    NoMatch,
+    /// An absent tag differs from any value (the model registry, where the
+    /// client's own `tags.mlflow.prompt.is_prompt != 'true'` must keep models
+    /// that never had the tag).
+    Matches,
+}
+
 /// Appends a comparison on a key/value side table (params or tags of runs,
 /// tags of experiments or models): `EXISTS (SELECT 1 FROM table WHERE owner
 /// AND key = … AND value <op> …)`, or `NOT EXISTS` for `IS NULL`.
@@ -90,7 +101,13 @@ pub(crate) fn push_key_value(
     table: &str,
     owner_condition: &str,
     comparison: &Comparison,
+    missing: MissingTag,
 ) -> Result<()> {
+    if missing == MissingTag::Matches && comparison.comparator == Comparator::Ne {
+        let equal = Comparison { comparator: Comparator::Eq, ..comparison.clone() };
+        sql.push("NOT ");
+        return push_key_value(store, sql, table, owner_condition, &equal, MissingTag::NoMatch);
+    }
     let negate = comparison.comparator == Comparator::IsNull;
     sql.push(if negate { "NOT EXISTS (SELECT 1 FROM " } else { "EXISTS (SELECT 1 FROM " });
     sql.push(table).push(" kv WHERE ").push(owner_condition).push(" AND kv.key = ");

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::filters::{direction, push_comparison, push_key_value};
+use super::filters::{MissingTag, direction, push_comparison, push_key_value};
 use super::rows::{Sql, new_hex_id, parse_experiment_id, validate_key, validate_length, limits};
 use super::{SqlStore, page_size};
 use crate::entities::*;
@@ -231,9 +231,9 @@ impl LoggedModelStore for SqlStore {
         for comparison in &comparisons {
             sql.push(" AND ");
             match comparison.entity {
-                Entity::Tag => push_key_value(self, &mut sql, "logged_model_tags", "kv.model_id = lm.model_id", comparison)?,
+                Entity::Tag => push_key_value(self, &mut sql, "logged_model_tags", "kv.model_id = lm.model_id", comparison, MissingTag::NoMatch)?,
                 Entity::Param => {
-                    push_key_value(self, &mut sql, "logged_model_params", "kv.model_id = lm.model_id", comparison)?
+                    push_key_value(self, &mut sql, "logged_model_params", "kv.model_id = lm.model_id", comparison, MissingTag::NoMatch)?
                 }
                 Entity::Metric => {
                     sql.push("EXISTS (SELECT 1 FROM metrics m WHERE m.model_id = lm.model_id AND m.key = ");

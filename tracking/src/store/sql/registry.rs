@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::filters::{direction, push_comparison, push_key_value};
+use super::filters::{MissingTag, direction, push_comparison, push_key_value};
 use super::rows::{Sql, limits, parse_version, validate_key, validate_length};
 use super::{SqlStore, page_size};
 use crate::entities::*;
@@ -284,7 +284,7 @@ impl ModelRegistry for SqlStore {
         for comparison in &comparisons {
             sql.push(" AND ");
             match comparison.entity {
-                Entity::Tag => push_key_value(self, &mut sql, "registered_model_tags", "kv.name = rm.name", comparison)?,
+                Entity::Tag => push_key_value(self, &mut sql, "registered_model_tags", "kv.name = rm.name", comparison, MissingTag::Matches)?,
                 Entity::Attribute if comparison.key == "name" => {
                     push_comparison(self, &mut sql, "rm.name", comparison.comparator, &comparison.value)?
                 }
@@ -399,7 +399,16 @@ impl ModelRegistry for SqlStore {
         self.require_registered_model(&request.name).await?;
         let now = now_ms();
         let mut tx = self.begin_write().await?;
-        if let Some(run_id) = request.run_id.as_ref().filter(|r| !r.is_empty()) {
+        // A version made from a logged model inherits the model's run, as in MLflow.
+        let mut run_id = request.run_id.clone().filter(|r| !r.is_empty());
+        if let (None, Some(model_id)) = (&run_id, request.model_id.as_ref()) {
+            run_id = sqlx::query_scalar::<_, Option<String>>("SELECT source_run_id FROM logged_models WHERE model_id = $1")
+                .bind(model_id.clone())
+                .fetch_optional(&mut *tx.tx)
+                .await?
+                .flatten();
+        }
+        if let Some(run_id) = run_id.as_ref() {
             let found: Option<String> = sqlx::query_scalar("SELECT run_id FROM runs WHERE run_id = $1")
                 .bind(run_id.clone())
                 .fetch_optional(&mut *tx.tx)
@@ -408,11 +417,14 @@ impl ModelRegistry for SqlStore {
                 return Err(Error::not_found(format!("Run with id={run_id} not found")));
             }
         }
-        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM model_versions WHERE name = $1")
-            .bind(request.name.clone())
-            .fetch_one(&mut *tx.tx)
-            .await?;
-        let number = max.unwrap_or(0) + 1;
+        // A per-model counter, so a deleted version's number is never reused:
+        // `models:/name/2` must not silently come to mean another model.
+        let number: i64 = sqlx::query_scalar(
+            "UPDATE registered_models SET last_version = last_version + 1 WHERE name = $1 RETURNING last_version",
+        )
+        .bind(request.name.clone())
+        .fetch_one(&mut *tx.tx)
+        .await?;
         sqlx::query(
             "INSERT INTO model_versions (name, version, creation_timestamp, last_updated_timestamp, description, current_stage,
                 source, run_id, run_link, status, model_id)
@@ -423,7 +435,7 @@ impl ModelRegistry for SqlStore {
         .bind(now)
         .bind(request.description.clone())
         .bind(request.source.clone())
-        .bind(request.run_id.clone().filter(|r| !r.is_empty()))
+        .bind(run_id)
         .bind(request.run_link.clone())
         .bind(request.model_id.clone())
         .execute(&mut *tx.tx)
@@ -490,6 +502,7 @@ impl ModelRegistry for SqlStore {
                     "model_version_tags",
                     "kv.name = mv.name AND kv.version = mv.version",
                     comparison,
+                    MissingTag::Matches,
                 )?,
                 Entity::Attribute => {
                     let column = match comparison.key.as_str() {

@@ -448,6 +448,7 @@ impl RunStore for SqlStore {
         let user_id = request
             .user_id
             .clone()
+            .filter(|u| !u.is_empty())
             .or_else(|| request.tags.iter().find(|t| t.key == "mlflow.user").map(|t| t.value.clone()))
             .unwrap_or_default();
         let start_time = request.start_time.unwrap_or_else(now_ms);
