@@ -37,13 +37,10 @@ impl Client {
     }
 
     async fn get(&self, path: &str, query: &[(&str, String)]) -> Value {
-        let url = reqwest::Url::parse_with_params(&format!("{}/api/2.0/mlflow/{path}", self.base), query).expect("url");
-        let response = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .expect("request");
+        let url =
+            reqwest::Url::parse_with_params(&format!("{}/api/2.0/mlflow/{path}", self.base), query)
+                .expect("url");
+        let response = self.http.get(url).send().await.expect("request");
         let status = response.status();
         let text = response.text().await.expect("body");
         assert!(status.is_success(), "{path} answered {status}: {text}");
@@ -67,7 +64,10 @@ where
         call(i).await;
         samples.push(start.elapsed());
     }
-    (percentile(&mut samples, 0.5), percentile(&mut samples, 0.95))
+    (
+        percentile(&mut samples, 0.5),
+        percentile(&mut samples, 0.95),
+    )
 }
 
 fn now_ms() -> i64 {
@@ -77,15 +77,18 @@ fn now_ms() -> i64 {
 /// The four calls the issue names, against one server; returns p50 and p95 per call.
 async fn measure(client: &Client, label: &str) -> Vec<(&'static str, Duration, Duration)> {
     let name = format!("bench-{label}-{}", uuid::Uuid::new_v4().simple());
-    let experiment_id = client.post("experiments/create", &json!({ "name": name })).await["experiment_id"]
+    let experiment_id = client
+        .post("experiments/create", &json!({ "name": name }))
+        .await["experiment_id"]
         .as_str()
         .expect("experiment id")
         .to_string();
-    let create_run = |i: usize| {
-        json!({ "experiment_id": experiment_id, "run_name": format!("run-{i}"), "start_time": now_ms() })
-    };
+    let create_run = |i: usize| json!({ "experiment_id": experiment_id, "run_name": format!("run-{i}"), "start_time": now_ms() });
     let run = client.post("runs/create", &create_run(0)).await;
-    let run_id = run["run"]["info"]["run_id"].as_str().expect("run id").to_string();
+    let run_id = run["run"]["info"]["run_id"]
+        .as_str()
+        .expect("run id")
+        .to_string();
     let mut results = Vec::new();
 
     let (p50, p95) = time_calls(300, |i| {
@@ -112,7 +115,10 @@ async fn measure(client: &Client, label: &str) -> Vec<(&'static str, Duration, D
     // 100 runs with a metric and a param, then a filtered, ordered search.
     for i in 0..100 {
         let run = client.post("runs/create", &create_run(i)).await;
-        let id = run["run"]["info"]["run_id"].as_str().expect("run id").to_string();
+        let id = run["run"]["info"]["run_id"]
+            .as_str()
+            .expect("run id")
+            .to_string();
         client
             .post(
                 "runs/log-batch",
@@ -134,14 +140,30 @@ async fn measure(client: &Client, label: &str) -> Vec<(&'static str, Duration, D
     results.push(("runs/search (100 runs, filter+order)", p50, p95));
 
     // 2,000 points of one metric.
-    let metrics: Vec<Value> =
-        (0..1000).map(|j| json!({ "key": "hist", "value": j as f64, "timestamp": now_ms(), "step": j })).collect();
-    client.post("runs/log-batch", &json!({ "run_id": run_id, "metrics": metrics })).await;
-    let metrics: Vec<Value> =
-        (1000..2000).map(|j| json!({ "key": "hist", "value": j as f64, "timestamp": now_ms(), "step": j })).collect();
-    client.post("runs/log-batch", &json!({ "run_id": run_id, "metrics": metrics })).await;
+    let metrics: Vec<Value> = (0..1000)
+        .map(|j| json!({ "key": "hist", "value": j as f64, "timestamp": now_ms(), "step": j }))
+        .collect();
+    client
+        .post(
+            "runs/log-batch",
+            &json!({ "run_id": run_id, "metrics": metrics }),
+        )
+        .await;
+    let metrics: Vec<Value> = (1000..2000)
+        .map(|j| json!({ "key": "hist", "value": j as f64, "timestamp": now_ms(), "step": j }))
+        .collect();
+    client
+        .post(
+            "runs/log-batch",
+            &json!({ "run_id": run_id, "metrics": metrics }),
+        )
+        .await;
     let (p50, p95) = time_calls(100, |_| {
-        let query = vec![("run_id", run_id.clone()), ("metric_key", "hist".to_string()), ("max_results", "25000".to_string())];
+        let query = vec![
+            ("run_id", run_id.clone()),
+            ("metric_key", "hist".to_string()),
+            ("max_results", "25000".to_string()),
+        ];
         async move {
             let answer = client.get("metrics/get-history", &query).await;
             assert_eq!(answer["metrics"].as_array().map(Vec::len), Some(2000));
@@ -153,12 +175,15 @@ async fn measure(client: &Client, label: &str) -> Vec<(&'static str, Duration, D
 }
 
 async fn scale(client: &Client, n_runs: usize) {
-    let experiment_id =
-        client.post("experiments/create", &json!({ "name": format!("scale-{}", uuid::Uuid::new_v4().simple()) })).await
-            ["experiment_id"]
-            .as_str()
-            .expect("experiment id")
-            .to_string();
+    let experiment_id = client
+        .post(
+            "experiments/create",
+            &json!({ "name": format!("scale-{}", uuid::Uuid::new_v4().simple()) }),
+        )
+        .await["experiment_id"]
+        .as_str()
+        .expect("experiment id")
+        .to_string();
     let started = Instant::now();
     let mut state: u64 = 42;
     let mut next = || {
@@ -172,12 +197,23 @@ async fn scale(client: &Client, n_runs: usize) {
         let run = client
             .post("runs/create", &json!({ "experiment_id": experiment_id, "run_name": format!("r{i}"), "start_time": now_ms() }))
             .await;
-        let id = run["run"]["info"]["run_id"].as_str().expect("run id").to_string();
+        let id = run["run"]["info"]["run_id"]
+            .as_str()
+            .expect("run id")
+            .to_string();
         let metrics: Vec<Value> =
             (0..10).map(|k| json!({ "key": format!("m{k}"), "value": next(), "timestamp": now_ms(), "step": 0 })).collect();
-        client.post("runs/log-batch", &json!({ "run_id": id, "metrics": metrics })).await;
+        client
+            .post(
+                "runs/log-batch",
+                &json!({ "run_id": id, "metrics": metrics }),
+            )
+            .await;
     }
-    println!("populated {n_runs} runs x 10 metrics in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "populated {n_runs} runs x 10 metrics in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let body = json!({ "experiment_ids": [experiment_id], "filter": "metrics.m0 > 0.5 and metrics.m3 < 0.9",
                        "order_by": ["metrics.m1 DESC"], "max_results": 100 });
     let (p50, p95) = time_calls(30, |_| {
@@ -188,25 +224,49 @@ async fn scale(client: &Client, n_runs: usize) {
         }
     })
     .await;
-    println!("runs/search over {n_runs} runs (2 metric filters, metric order, 100 results): p50 {:.2} ms, p95 {:.2} ms", ms(p50), ms(p95));
+    println!(
+        "runs/search over {n_runs} runs (2 metric filters, metric order, 100 results): p50 {:.2} ms, p95 {:.2} ms",
+        ms(p50),
+        ms(p95)
+    );
 
-    let run = client.post("runs/create", &json!({ "experiment_id": experiment_id, "run_name": "long" })).await;
-    let run_id = run["run"]["info"]["run_id"].as_str().expect("run id").to_string();
+    let run = client
+        .post(
+            "runs/create",
+            &json!({ "experiment_id": experiment_id, "run_name": "long" }),
+        )
+        .await;
+    let run_id = run["run"]["info"]["run_id"]
+        .as_str()
+        .expect("run id")
+        .to_string();
     let started = Instant::now();
     for batch in 0..1000 {
         let metrics: Vec<Value> = (0..1000)
             .map(|j| json!({ "key": "long", "value": j as f64, "timestamp": now_ms(), "step": batch * 1000 + j }))
             .collect();
-        client.post("runs/log-batch", &json!({ "run_id": run_id, "metrics": metrics })).await;
+        client
+            .post(
+                "runs/log-batch",
+                &json!({ "run_id": run_id, "metrics": metrics }),
+            )
+            .await;
     }
-    println!("logged 1,000,000 points in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "logged 1,000,000 points in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let started = Instant::now();
     let mut token: Option<String> = None;
     let mut n_points = 0;
     let mut n_pages = 0;
     let mut page_times = Vec::new();
     loop {
-        let mut query = vec![("run_id", run_id.clone()), ("metric_key", "long".to_string()), ("max_results", "25000".to_string())];
+        let mut query = vec![
+            ("run_id", run_id.clone()),
+            ("metric_key", "long".to_string()),
+            ("max_results", "25000".to_string()),
+        ];
         if let Some(token) = &token {
             query.push(("page_token", token.clone()));
         }
@@ -236,20 +296,57 @@ fn ms(duration: Duration) -> f64 {
 fn main() {
     // The server gets its own runtime (two workers, like the machine's cores)
     // so the client and server do not share one scheduler.
-    let server_runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let server_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
     let smelt_url = server_runtime.block_on(support::smelt_server(dir.path()));
-    let client_runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let http = reqwest::Client::builder().pool_max_idle_per_host(1).build().expect("client");
+    let client_runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .build()
+        .expect("client");
 
-    let mlflow = std::env::var("SMELT_TEST_MLFLOW").ok().map(|bin| support::MlflowServer::start(&bin));
     client_runtime.block_on(async {
-        let smelt = measure(&Client { http: http.clone(), base: smelt_url.clone() }, "smelt").await;
-        let peer = match &mlflow {
-            Some(server) => Some(measure(&Client { http: http.clone(), base: server.url.clone() }, "mlflow").await),
-            None => None,
+        let smelt = measure(
+            &Client {
+                http: http.clone(),
+                base: smelt_url.clone(),
+            },
+            "smelt",
+        )
+        .await;
+        // MLflow starts only now: its workers busy the CPU for a while after
+        // start, which must not slow Smelt's turn.
+        let peer = match std::env::var("SMELT_TEST_MLFLOW") {
+            Ok(bin) => {
+                let server =
+                    tokio::task::spawn_blocking(move || support::MlflowServer::start(&bin))
+                        .await
+                        .expect("start");
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                let results = measure(
+                    &Client {
+                        http: http.clone(),
+                        base: server.url.clone(),
+                    },
+                    "mlflow",
+                )
+                .await;
+                drop(server);
+                Some(results)
+            }
+            Err(_) => None,
         };
-        println!("\n{:<40} {:>12} {:>12} {:>12} {:>12} {:>9}", "call", "smelt p50", "smelt p95", "mlflow p50", "mlflow p95", "ratio");
+        println!(
+            "\n{:<40} {:>12} {:>12} {:>12} {:>12} {:>9}",
+            "call", "smelt p50", "smelt p95", "mlflow p50", "mlflow p95", "ratio"
+        );
         for (idx, (call, p50, p95)) in smelt.iter().enumerate() {
             match &peer {
                 Some(peer) => {
@@ -267,9 +364,20 @@ fn main() {
             }
         }
         println!();
-        let n_runs = std::env::var("SMELT_BENCH_SCALE_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
-        scale(&Client { http, base: smelt_url }, n_runs).await;
+        let n_runs = std::env::var("SMELT_BENCH_SCALE_RUNS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(100_000);
+        if n_runs > 0 {
+            scale(
+                &Client {
+                    http,
+                    base: smelt_url,
+                },
+                n_runs,
+            )
+            .await;
+        }
     });
-    drop(mlflow);
     drop(server_runtime);
 }

@@ -16,16 +16,29 @@ fn unique(prefix: &str) -> String {
 
 async fn check_experiments(store: &dyn TrackingStore) {
     let name = unique("exp");
-    let id = store.create_experiment(&name, None, &[Tag::new("team", "ml")]).await.unwrap();
+    let id = store
+        .create_experiment(&name, None, &[Tag::new("team", "ml")])
+        .await
+        .unwrap();
     let experiment = store.get_experiment(&id).await.unwrap();
     assert_eq!(experiment.name, name);
     assert_eq!(experiment.lifecycle_stage, "active");
     assert!(!experiment.artifact_location.is_empty());
     assert!(experiment.tags.contains(&Tag::new("team", "ml")));
 
-    let by_name = store.get_experiment_by_name(&name).await.unwrap().expect("found by name");
+    let by_name = store
+        .get_experiment_by_name(&name)
+        .await
+        .unwrap()
+        .expect("found by name");
     assert_eq!(by_name.experiment_id, id);
-    assert!(store.get_experiment_by_name(&unique("missing")).await.unwrap().is_none());
+    assert!(
+        store
+            .get_experiment_by_name(&unique("missing"))
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     let duplicate = store.create_experiment(&name, None, &[]).await.unwrap_err();
     assert_eq!(duplicate.code, ErrorCode::ResourceAlreadyExists);
@@ -35,19 +48,40 @@ async fn check_experiments(store: &dyn TrackingStore) {
     assert_eq!(store.get_experiment(&id).await.unwrap().name, renamed);
 
     store.set_experiment_tag(&id, "stage", "dev").await.unwrap();
-    assert!(store.get_experiment(&id).await.unwrap().tags.contains(&Tag::new("stage", "dev")));
+    assert!(
+        store
+            .get_experiment(&id)
+            .await
+            .unwrap()
+            .tags
+            .contains(&Tag::new("stage", "dev"))
+    );
     store.delete_experiment_tag(&id, "stage").await.unwrap();
-    assert!(!store.get_experiment(&id).await.unwrap().tags.iter().any(|t| t.key == "stage"));
+    assert!(
+        !store
+            .get_experiment(&id)
+            .await
+            .unwrap()
+            .tags
+            .iter()
+            .any(|t| t.key == "stage")
+    );
 
     let found = store
-        .search_experiments(&SearchExperiments { filter: Some(format!("name = '{renamed}'")), ..Default::default() })
+        .search_experiments(&SearchExperiments {
+            filter: Some(format!("name = '{renamed}'")),
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(found.items.len(), 1);
     assert_eq!(found.items[0].experiment_id, id);
 
     store.delete_experiment(&id).await.unwrap();
-    assert_eq!(store.get_experiment(&id).await.unwrap().lifecycle_stage, "deleted");
+    assert_eq!(
+        store.get_experiment(&id).await.unwrap().lifecycle_stage,
+        "deleted"
+    );
     let deleted = store
         .search_experiments(&SearchExperiments {
             filter: Some(format!("name = '{renamed}'")),
@@ -58,12 +92,18 @@ async fn check_experiments(store: &dyn TrackingStore) {
         .unwrap();
     assert_eq!(deleted.items.len(), 1);
     let active = store
-        .search_experiments(&SearchExperiments { filter: Some(format!("name = '{renamed}'")), ..Default::default() })
+        .search_experiments(&SearchExperiments {
+            filter: Some(format!("name = '{renamed}'")),
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert!(active.items.is_empty());
     store.restore_experiment(&id).await.unwrap();
-    assert_eq!(store.get_experiment(&id).await.unwrap().lifecycle_stage, "active");
+    assert_eq!(
+        store.get_experiment(&id).await.unwrap().lifecycle_stage,
+        "active"
+    );
 }
 
 async fn new_run(store: &dyn TrackingStore, experiment_id: &str, name: &str) -> Run {
@@ -80,24 +120,49 @@ async fn new_run(store: &dyn TrackingStore, experiment_id: &str, name: &str) -> 
 }
 
 async fn check_runs_and_metrics(store: &dyn TrackingStore) {
-    let experiment_id = store.create_experiment(&unique("runs"), None, &[]).await.unwrap();
+    let experiment_id = store
+        .create_experiment(&unique("runs"), None, &[])
+        .await
+        .unwrap();
     let run = new_run(store, &experiment_id, "first").await;
     let run_id = run.info.run_id.clone();
     assert_eq!(run.info.run_name, "first");
     assert_eq!(run.info.status, RunStatus::Running);
     assert_eq!(run.info.experiment_id, experiment_id);
-    assert!(run.info.artifact_uri.ends_with(&format!("{run_id}/artifacts")));
+    assert!(
+        run.info
+            .artifact_uri
+            .ends_with(&format!("{run_id}/artifacts"))
+    );
 
-    store.log_param(&run_id, &Param::new("lr", "0.01")).await.unwrap();
-    store.log_param(&run_id, &Param::new("lr", "0.01")).await.unwrap();
-    let changed = store.log_param(&run_id, &Param::new("lr", "0.1")).await.unwrap_err();
+    store
+        .log_param(&run_id, &Param::new("lr", "0.01"))
+        .await
+        .unwrap();
+    store
+        .log_param(&run_id, &Param::new("lr", "0.01"))
+        .await
+        .unwrap();
+    let changed = store
+        .log_param(&run_id, &Param::new("lr", "0.1"))
+        .await
+        .unwrap_err();
     assert_eq!(changed.code, ErrorCode::InvalidParameterValue);
 
     for step in 0..5 {
-        store.log_metric(&run_id, &Metric::new("loss", 1.0 / (step + 1) as f64, step)).await.unwrap();
+        store
+            .log_metric(&run_id, &Metric::new("loss", 1.0 / (step + 1) as f64, step))
+            .await
+            .unwrap();
     }
-    store.log_metric(&run_id, &Metric::new("odd", f64::NAN, 0)).await.unwrap();
-    store.log_metric(&run_id, &Metric::new("big", f64::INFINITY, 0)).await.unwrap();
+    store
+        .log_metric(&run_id, &Metric::new("odd", f64::NAN, 0))
+        .await
+        .unwrap();
+    store
+        .log_metric(&run_id, &Metric::new("big", f64::INFINITY, 0))
+        .await
+        .unwrap();
     store
         .log_batch(
             &run_id,
@@ -107,7 +172,10 @@ async fn check_runs_and_metrics(store: &dyn TrackingStore) {
         )
         .await
         .unwrap();
-    store.set_tag(&run_id, &Tag::new("temp", "x")).await.unwrap();
+    store
+        .set_tag(&run_id, &Tag::new("temp", "x"))
+        .await
+        .unwrap();
     store.delete_tag(&run_id, "temp").await.unwrap();
 
     let run = store.get_run(&run_id).await.unwrap();
@@ -121,16 +189,28 @@ async fn check_runs_and_metrics(store: &dyn TrackingStore) {
     assert!(run.metric("odd").unwrap().is_nan());
     // Smelt keeps +Infinity; MLflow's SQL store clamps it to the largest double.
     let big = run.metric("big").unwrap();
-    assert!(big == f64::INFINITY || big == f64::MAX, "+Infinity came back as {big}");
+    assert!(
+        big == f64::INFINITY || big == f64::MAX,
+        "+Infinity came back as {big}"
+    );
 
-    let history = store.get_metric_history(&run_id, "loss", None, None).await.unwrap();
-    assert_eq!(history.items.iter().map(|m| m.step).collect::<Vec<_>>(), vec![0, 1, 2, 3, 4]);
+    let history = store
+        .get_metric_history(&run_id, "loss", None, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        history.items.iter().map(|m| m.step).collect::<Vec<_>>(),
+        vec![0, 1, 2, 3, 4]
+    );
     assert_eq!(history.items[2].value, 1.0 / 3.0);
     // Paging: pages of two must cover all five points, in order, once.
     let mut paged = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        let page = store.get_metric_history(&run_id, "loss", token.as_deref(), Some(2)).await.unwrap();
+        let page = store
+            .get_metric_history(&run_id, "loss", token.as_deref(), Some(2))
+            .await
+            .unwrap();
         assert!(page.items.len() <= 2);
         paged.extend(page.items.iter().map(|m| m.step));
         match page.next_page_token {
@@ -153,16 +233,28 @@ async fn check_runs_and_metrics(store: &dyn TrackingStore) {
     assert!(info.end_time.is_some());
 
     store.delete_run(&run_id).await.unwrap();
-    assert_eq!(store.get_run(&run_id).await.unwrap().info.lifecycle_stage, "deleted");
+    assert_eq!(
+        store.get_run(&run_id).await.unwrap().info.lifecycle_stage,
+        "deleted"
+    );
     store.restore_run(&run_id).await.unwrap();
-    assert_eq!(store.get_run(&run_id).await.unwrap().info.lifecycle_stage, "active");
+    assert_eq!(
+        store.get_run(&run_id).await.unwrap().info.lifecycle_stage,
+        "active"
+    );
 
-    let missing = store.get_run("0123456789abcdef0123456789abcdef").await.unwrap_err();
+    let missing = store
+        .get_run("0123456789abcdef0123456789abcdef")
+        .await
+        .unwrap_err();
     assert_eq!(missing.code, ErrorCode::ResourceDoesNotExist);
 }
 
 async fn check_search(store: &dyn TrackingStore) {
-    let experiment_id = store.create_experiment(&unique("search"), None, &[]).await.unwrap();
+    let experiment_id = store
+        .create_experiment(&unique("search"), None, &[])
+        .await
+        .unwrap();
     let mut ids = Vec::new();
     for i in 0..12 {
         let run = new_run(store, &experiment_id, &format!("r{i:02}")).await;
@@ -177,7 +269,10 @@ async fn check_search(store: &dyn TrackingStore) {
             .unwrap();
         ids.push(run.info.run_id);
     }
-    let search = |filter: &str, order_by: Vec<&str>, max_results: Option<i64>, page_token: Option<String>| SearchRuns {
+    let search = |filter: &str,
+                  order_by: Vec<&str>,
+                  max_results: Option<i64>,
+                  page_token: Option<String>| SearchRuns {
         experiment_ids: vec![experiment_id.clone()],
         filter: Some(filter.to_string()),
         order_by: order_by.into_iter().map(str::to_string).collect(),
@@ -186,38 +281,72 @@ async fn check_search(store: &dyn TrackingStore) {
         ..Default::default()
     };
 
-    let good = store.search_runs(&search("metrics.acc > 0.55", vec!["metrics.acc DESC"], None, None)).await.unwrap();
+    let good = store
+        .search_runs(&search(
+            "metrics.acc > 0.55",
+            vec!["metrics.acc DESC"],
+            None,
+            None,
+        ))
+        .await
+        .unwrap();
     assert_eq!(good.items.len(), 6);
     assert_eq!(good.items[0].info.run_id, ids[11]);
     assert_eq!(good.items[5].info.run_id, ids[6]);
 
-    let by_param = store.search_runs(&search("params.p = '1'", vec![], None, None)).await.unwrap();
+    let by_param = store
+        .search_runs(&search("params.p = '1'", vec![], None, None))
+        .await
+        .unwrap();
     assert_eq!(by_param.items.len(), 4);
 
     let by_name = store
-        .search_runs(&search("tags.`mlflow.runName` LIKE 'r0%' and params.p != '0'", vec!["attributes.run_name ASC"], None, None))
+        .search_runs(&search(
+            "tags.`mlflow.runName` LIKE 'r0%' and params.p != '0'",
+            vec!["attributes.run_name ASC"],
+            None,
+            None,
+        ))
         .await
         .unwrap();
-    let names: Vec<_> = by_name.items.iter().map(|r| r.info.run_name.clone()).collect();
+    let names: Vec<_> = by_name
+        .items
+        .iter()
+        .map(|r| r.info.run_name.clone())
+        .collect();
     assert_eq!(names, vec!["r01", "r02", "r04", "r05", "r07", "r08"]);
 
     let in_ids = store
-        .search_runs(&search(&format!("attributes.run_id IN ('{}', '{}')", ids[0], ids[3]), vec![], None, None))
+        .search_runs(&search(
+            &format!("attributes.run_id IN ('{}', '{}')", ids[0], ids[3]),
+            vec![],
+            None,
+            None,
+        ))
         .await
         .unwrap();
     assert_eq!(in_ids.items.len(), 2);
 
-    let missing_param = store.search_runs(&search("params.absent IS NULL", vec![], None, None)).await.unwrap();
+    let missing_param = store
+        .search_runs(&search("params.absent IS NULL", vec![], None, None))
+        .await
+        .unwrap();
     assert_eq!(missing_param.items.len(), 12);
 
     let mut seen = std::collections::HashSet::new();
     let mut token = None;
     let mut pages = 0;
     loop {
-        let page = store.search_runs(&search("", vec!["metrics.acc ASC"], Some(5), token.clone())).await.unwrap();
+        let page = store
+            .search_runs(&search("", vec!["metrics.acc ASC"], Some(5), token.clone()))
+            .await
+            .unwrap();
         pages += 1;
         for run in &page.items {
-            assert!(seen.insert(run.info.run_id.clone()), "a run came back twice across pages");
+            assert!(
+                seen.insert(run.info.run_id.clone()),
+                "a run came back twice across pages"
+            );
         }
         match page.next_page_token {
             Some(next) if !next.is_empty() => token = Some(next),
@@ -227,17 +356,34 @@ async fn check_search(store: &dyn TrackingStore) {
     assert_eq!(seen.len(), 12);
     assert_eq!(pages, 3);
 
-    let or = store.search_runs(&search("metrics.acc > 1 OR metrics.acc < 0", vec![], None, None)).await.unwrap_err();
+    let or = store
+        .search_runs(&search(
+            "metrics.acc > 1 OR metrics.acc < 0",
+            vec![],
+            None,
+            None,
+        ))
+        .await
+        .unwrap_err();
     assert_eq!(or.code, ErrorCode::InvalidParameterValue);
 }
 
 async fn check_registry(store: &dyn TrackingStore) {
-    let experiment_id = store.create_experiment(&unique("registry"), None, &[]).await.unwrap();
+    let experiment_id = store
+        .create_experiment(&unique("registry"), None, &[])
+        .await
+        .unwrap();
     let run = new_run(store, &experiment_id, "trainer").await;
     let name = unique("model");
-    let model = store.create_registered_model(&name, &[Tag::new("owner", "suite")], Some("first")).await.unwrap();
+    let model = store
+        .create_registered_model(&name, &[Tag::new("owner", "suite")], Some("first"))
+        .await
+        .unwrap();
     assert_eq!(model.name, name);
-    let duplicate = store.create_registered_model(&name, &[], None).await.unwrap_err();
+    let duplicate = store
+        .create_registered_model(&name, &[], None)
+        .await
+        .unwrap_err();
     assert_eq!(duplicate.code, ErrorCode::ResourceAlreadyExists);
 
     let source = format!("runs:/{}/model", run.info.run_id);
@@ -253,55 +399,128 @@ async fn check_registry(store: &dyn TrackingStore) {
     assert_eq!((v1.version.as_str(), v2.version.as_str()), ("1", "2"));
     assert_eq!(v1.status, "READY");
 
-    store.set_registered_model_alias(&name, "champion", "1").await.unwrap();
-    let champion = store.get_model_version_by_alias(&name, "champion").await.unwrap();
+    store
+        .set_registered_model_alias(&name, "champion", "1")
+        .await
+        .unwrap();
+    let champion = store
+        .get_model_version_by_alias(&name, "champion")
+        .await
+        .unwrap();
     assert_eq!(champion.version, "1");
     assert!(champion.aliases.contains(&"champion".to_string()));
-    store.set_registered_model_alias(&name, "champion", "2").await.unwrap();
-    assert_eq!(store.get_model_version_by_alias(&name, "champion").await.unwrap().version, "2");
+    store
+        .set_registered_model_alias(&name, "champion", "2")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .get_model_version_by_alias(&name, "champion")
+            .await
+            .unwrap()
+            .version,
+        "2"
+    );
     let model = store.get_registered_model(&name).await.unwrap();
-    assert_eq!(model.aliases, vec![RegisteredModelAlias { alias: "champion".into(), version: "2".into() }]);
-    store.delete_registered_model_alias(&name, "champion").await.unwrap();
-    assert!(store.get_model_version_by_alias(&name, "champion").await.is_err());
+    assert_eq!(
+        model.aliases,
+        vec![RegisteredModelAlias {
+            alias: "champion".into(),
+            version: "2".into()
+        }]
+    );
+    store
+        .delete_registered_model_alias(&name, "champion")
+        .await
+        .unwrap();
+    assert!(
+        store
+            .get_model_version_by_alias(&name, "champion")
+            .await
+            .is_err()
+    );
 
-    let staged = store.transition_model_version_stage(&name, "1", "production", false).await.unwrap();
+    let staged = store
+        .transition_model_version_stage(&name, "1", "production", false)
+        .await
+        .unwrap();
     assert_eq!(staged.current_stage, "Production");
-    let latest = store.get_latest_versions(&name, &["Production".to_string()]).await.unwrap();
+    let latest = store
+        .get_latest_versions(&name, &["Production".to_string()])
+        .await
+        .unwrap();
     assert_eq!(latest.len(), 1);
     assert_eq!(latest[0].version, "1");
 
-    store.set_model_version_tag(&name, "2", "validated", "yes").await.unwrap();
+    store
+        .set_model_version_tag(&name, "2", "validated", "yes")
+        .await
+        .unwrap();
     let v2 = store.get_model_version(&name, "2").await.unwrap();
     assert!(v2.tags.contains(&Tag::new("validated", "yes")));
-    let updated = store.update_model_version(&name, "2", Some("better")).await.unwrap();
+    let updated = store
+        .update_model_version(&name, "2", Some("better"))
+        .await
+        .unwrap();
     assert_eq!(updated.description.as_deref(), Some("better"));
 
     let versions = store
-        .search_model_versions(&SearchModels { filter: Some(format!("name = '{name}'")), ..Default::default() })
+        .search_model_versions(&SearchModels {
+            filter: Some(format!("name = '{name}'")),
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(versions.items.len(), 2);
     let models = store
-        .search_registered_models(&SearchModels { filter: Some(format!("name = '{name}'")), ..Default::default() })
+        .search_registered_models(&SearchModels {
+            filter: Some(format!("name = '{name}'")),
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(models.items.len(), 1);
     assert!(models.items[0].tags.contains(&Tag::new("owner", "suite")));
 
-    let uri = store.get_model_version_download_uri(&name, "1").await.unwrap();
-    assert!(uri.contains(&run.info.run_id), "download uri {uri} names the run");
+    let uri = store
+        .get_model_version_download_uri(&name, "1")
+        .await
+        .unwrap();
+    assert!(
+        uri.contains(&run.info.run_id),
+        "download uri {uri} names the run"
+    );
 
     let renamed = unique("renamed-model");
-    store.rename_registered_model(&name, &renamed).await.unwrap();
-    assert_eq!(store.get_model_version(&renamed, "2").await.unwrap().name, renamed);
+    store
+        .rename_registered_model(&name, &renamed)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_model_version(&renamed, "2").await.unwrap().name,
+        renamed
+    );
     store.delete_model_version(&renamed, "1").await.unwrap();
-    assert_eq!(store.get_model_version(&renamed, "1").await.unwrap_err().code, ErrorCode::ResourceDoesNotExist);
+    assert_eq!(
+        store
+            .get_model_version(&renamed, "1")
+            .await
+            .unwrap_err()
+            .code,
+        ErrorCode::ResourceDoesNotExist
+    );
     store.delete_registered_model(&renamed).await.unwrap();
-    assert_eq!(store.get_registered_model(&renamed).await.unwrap_err().code, ErrorCode::ResourceDoesNotExist);
+    assert_eq!(
+        store.get_registered_model(&renamed).await.unwrap_err().code,
+        ErrorCode::ResourceDoesNotExist
+    );
 }
 
 async fn check_logged_models(store: &dyn TrackingStore) {
-    let experiment_id = store.create_experiment(&unique("logged"), None, &[]).await.unwrap();
+    let experiment_id = store
+        .create_experiment(&unique("logged"), None, &[])
+        .await
+        .unwrap();
     let run = new_run(store, &experiment_id, "producer").await;
     let model = store
         .create_logged_model(&CreateLoggedModel {
@@ -315,10 +534,25 @@ async fn check_logged_models(store: &dyn TrackingStore) {
         .unwrap();
     assert!(model.info.model_id.starts_with("m-"));
     assert_eq!(model.info.status, LoggedModelStatus::LoggedModelPending);
-    store.log_outputs(&run.info.run_id, &[ModelOutput { model_id: model.info.model_id.clone(), step: 0 }]).await.unwrap();
-    let ready = store.finalize_logged_model(&model.info.model_id, LoggedModelStatus::LoggedModelReady).await.unwrap();
+    store
+        .log_outputs(
+            &run.info.run_id,
+            &[ModelOutput {
+                model_id: model.info.model_id.clone(),
+                step: 0,
+            }],
+        )
+        .await
+        .unwrap();
+    let ready = store
+        .finalize_logged_model(&model.info.model_id, LoggedModelStatus::LoggedModelReady)
+        .await
+        .unwrap();
     assert_eq!(ready.info.status, LoggedModelStatus::LoggedModelReady);
-    store.set_logged_model_tags(&model.info.model_id, &[Tag::new("stage", "test")]).await.unwrap();
+    store
+        .set_logged_model_tags(&model.info.model_id, &[Tag::new("stage", "test")])
+        .await
+        .unwrap();
     let fetched = store.get_logged_model(&model.info.model_id).await.unwrap();
     assert!(fetched.info.tags.contains(&Tag::new("stage", "test")));
     let found = store
@@ -350,9 +584,13 @@ async fn suite_on_sqlite() {
 
 #[tokio::test]
 async fn suite_on_postgres() {
-    let Some(admin_uri) = support::peer_env("SMELT_TEST_POSTGRES") else { return };
+    let Some(admin_uri) = support::peer_env("SMELT_TEST_POSTGRES") else {
+        return;
+    };
     let database = support::PostgresDatabase::create(&admin_uri).await;
-    let store = smelt_tracking::store::sql::SqlStore::open(&database.uri, "mlflow-artifacts:").await.unwrap();
+    let store = smelt_tracking::store::sql::SqlStore::open(&database.uri, "mlflow-artifacts:")
+        .await
+        .unwrap();
     run_suite(Arc::new(store)).await;
 }
 
@@ -365,7 +603,11 @@ async fn suite_on_smelt_server_over_http() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn suite_on_real_mlflow_server() {
-    let Some(mlflow_bin) = support::peer_env("SMELT_TEST_MLFLOW") else { return };
-    let server = tokio::task::spawn_blocking(move || support::MlflowServer::start(&mlflow_bin)).await.unwrap();
+    let Some(mlflow_bin) = support::peer_env("SMELT_TEST_MLFLOW") else {
+        return;
+    };
+    let server = tokio::task::spawn_blocking(move || support::MlflowServer::start(&mlflow_bin))
+        .await
+        .unwrap();
     run_suite(support::rest_store(&server.url)).await;
 }

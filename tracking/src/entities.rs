@@ -26,7 +26,10 @@ pub struct Tag {
 impl Tag {
     /// Builds a tag.
     pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
-        Tag { key: key.into(), value: value.into() }
+        Tag {
+            key: key.into(),
+            value: value.into(),
+        }
     }
 }
 
@@ -43,7 +46,10 @@ pub struct Param {
 impl Param {
     /// Builds a parameter.
     pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
-        Param { key: key.into(), value: value.into() }
+        Param {
+            key: key.into(),
+            value: value.into(),
+        }
     }
 }
 
@@ -110,10 +116,18 @@ pub struct Experiment {
     #[serde(default = "active")]
     pub lifecycle_stage: String,
     /// Last change, ms.
-    #[serde(with = "wire::opt_int64", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "wire::opt_int64",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_update_time: Option<i64>,
     /// Creation, ms.
-    #[serde(with = "wire::opt_int64", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "wire::opt_int64",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub creation_time: Option<i64>,
     /// Experiment tags.
     #[serde(default, skip_serializing_if = "is_empty")]
@@ -186,10 +200,18 @@ pub struct RunInfo {
     #[serde(default)]
     pub status: RunStatus,
     /// Start, ms.
-    #[serde(with = "wire::opt_int64", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "wire::opt_int64",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub start_time: Option<i64>,
     /// End, ms, once ended.
-    #[serde(with = "wire::opt_int64", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "wire::opt_int64",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub end_time: Option<i64>,
     /// Root of its artifacts.
     #[serde(default)]
@@ -299,17 +321,29 @@ pub struct Run {
 impl Run {
     /// The value of a tag, if set.
     pub fn tag(&self, key: &str) -> Option<&str> {
-        self.data.tags.iter().find(|t| t.key == key).map(|t| t.value.as_str())
+        self.data
+            .tags
+            .iter()
+            .find(|t| t.key == key)
+            .map(|t| t.value.as_str())
     }
 
     /// The value of a param, if logged.
     pub fn param(&self, key: &str) -> Option<&str> {
-        self.data.params.iter().find(|p| p.key == key).map(|p| p.value.as_str())
+        self.data
+            .params
+            .iter()
+            .find(|p| p.key == key)
+            .map(|p| p.value.as_str())
     }
 
     /// The latest value of a metric, if logged.
     pub fn metric(&self, key: &str) -> Option<f64> {
-        self.data.metrics.iter().find(|m| m.key == key).map(|m| m.value)
+        self.data
+            .metrics
+            .iter()
+            .find(|m| m.key == key)
+            .map(|m| m.value)
     }
 }
 
@@ -362,10 +396,18 @@ pub struct LoggedModelInfo {
     #[serde(default)]
     pub name: String,
     /// Creation, ms.
-    #[serde(with = "wire::opt_int64", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "wire::opt_int64",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub creation_timestamp_ms: Option<i64>,
     /// Last change, ms.
-    #[serde(with = "wire::opt_int64", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "wire::opt_int64",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_updated_timestamp_ms: Option<i64>,
     /// Where its files are.
     #[serde(default)]
@@ -426,10 +468,18 @@ pub struct RegisteredModel {
     /// Unique name.
     pub name: String,
     /// Creation, ms.
-    #[serde(with = "wire::opt_int64", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "wire::opt_int64",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub creation_timestamp: Option<i64>,
     /// Last change, ms.
-    #[serde(with = "wire::opt_int64", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "wire::opt_int64",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_updated_timestamp: Option<i64>,
     /// Owner.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -459,10 +509,18 @@ pub struct ModelVersion {
     /// Version number, as a string.
     pub version: String,
     /// Creation, ms.
-    #[serde(with = "wire::opt_int64", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "wire::opt_int64",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub creation_timestamp: Option<i64>,
     /// Last change, ms.
-    #[serde(with = "wire::opt_int64", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "wire::opt_int64",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_updated_timestamp: Option<i64>,
     /// Owner.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -512,7 +570,10 @@ pub const MODEL_STAGES: [&str; 4] = ["None", "Staging", "Production", "Archived"
 
 /// Canonicalises a stage name case-insensitively, as MLflow does.
 pub fn canonical_stage(stage: &str) -> Option<&'static str> {
-    MODEL_STAGES.iter().copied().find(|s| s.eq_ignore_ascii_case(stage))
+    MODEL_STAGES
+        .iter()
+        .copied()
+        .find(|s| s.eq_ignore_ascii_case(stage))
 }
 
 /// One file or folder in an artifact listing.
@@ -524,7 +585,11 @@ pub struct FileInfo {
     #[serde(default)]
     pub is_dir: bool,
     /// Size in bytes, for files.
-    #[serde(with = "wire::opt_int64", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "wire::opt_int64",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub file_size: Option<i64>,
 }
 

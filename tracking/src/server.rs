@@ -55,11 +55,16 @@ pub struct BoundServer {
 impl BoundServer {
     /// The address it listens on (useful with port 0).
     pub fn local_addr(&self) -> Result<SocketAddr> {
-        self.listener.local_addr().map_err(|e| Error::internal(format!("no local address: {e}")))
+        self.listener
+            .local_addr()
+            .map_err(|e| Error::internal(format!("no local address: {e}")))
     }
 
     /// Serves until `shutdown` completes, then finishes in-flight requests.
-    pub async fn serve(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<()> {
+    pub async fn serve(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
         let router = api::router(self.state);
         axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
@@ -73,16 +78,25 @@ pub async fn bind(config: &ServerConfig) -> Result<BoundServer> {
     let artifact_root = if config.serve_artifacts {
         "mlflow-artifacts:".to_string()
     } else {
-        let root = config.default_artifact_root.clone().unwrap_or_else(|| config.artifacts_destination.clone());
+        let root = config
+            .default_artifact_root
+            .clone()
+            .unwrap_or_else(|| config.artifacts_destination.clone());
         to_uri(&root)
     };
     let store = SqlStore::open(&config.backend_store_uri, &artifact_root).await?;
     let artifacts = open_artifact_store(&config.artifacts_destination)?;
-    let state = Arc::new(AppState::new(Arc::new(store), artifacts, config.serve_artifacts));
+    let state = Arc::new(AppState::new(
+        Arc::new(store),
+        artifacts,
+        config.serve_artifacts,
+    ));
     let address = format!("{}:{}", config.host, config.port);
-    let listener = TcpListener::bind(&address)
-        .await
-        .map_err(|e| Error::invalid(format!("cannot listen on {address}: {e} (is another server using the port?)")))?;
+    let listener = TcpListener::bind(&address).await.map_err(|e| {
+        Error::invalid(format!(
+            "cannot listen on {address}: {e} (is another server using the port?)"
+        ))
+    })?;
     Ok(BoundServer { listener, state })
 }
 
@@ -95,7 +109,9 @@ fn to_uri(location: &str) -> String {
     let absolute = if path.is_absolute() {
         path
     } else {
-        std::env::current_dir().map(|cwd| cwd.join(&path)).unwrap_or(path)
+        std::env::current_dir()
+            .map(|cwd| cwd.join(&path))
+            .unwrap_or(path)
     };
     format!("file://{}", absolute.display())
 }

@@ -18,7 +18,11 @@ pub mod double {
         if value.is_nan() {
             serializer.serialize_str("NaN")
         } else if value.is_infinite() {
-            serializer.serialize_str(if *value > 0.0 { "Infinity" } else { "-Infinity" })
+            serializer.serialize_str(if *value > 0.0 {
+                "Infinity"
+            } else {
+                "-Infinity"
+            })
         } else {
             serializer.serialize_f64(*value)
         }
@@ -96,7 +100,9 @@ pub mod int64 {
             }
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<i64, E> {
-            v.trim().parse().map_err(|_| E::custom(format!("'{v}' is not an integer")))
+            v.trim()
+                .parse()
+                .map_err(|_| E::custom(format!("'{v}' is not an integer")))
         }
     }
 }
@@ -114,7 +120,9 @@ pub mod opt_int64 {
     }
 
     /// Reads a number, a decimal string or null.
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<i64>, D::Error> {
         struct OptVisitor;
         impl<'de> Visitor<'de> for OptVisitor {
             type Value = Option<i64>;

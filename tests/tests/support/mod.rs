@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,7 +27,10 @@ pub fn peer_env(var: &str) -> Option<String> {
     match std::env::var(var) {
         Ok(value) if !value.is_empty() => Some(value),
         _ => {
-            assert!(!peers_required(), "{var} is not set but SMELT_REQUIRE_PEERS=1: run scripts/test.sh");
+            assert!(
+                !peers_required(),
+                "{var} is not set but SMELT_REQUIRE_PEERS=1: run scripts/test.sh"
+            );
             eprintln!("skipped: {var} is not set (scripts/test.sh sets it)");
             None
         }
@@ -36,7 +40,11 @@ pub fn peer_env(var: &str) -> Option<String> {
 /// A store on a fresh SQLite file in `dir`.
 pub async fn sqlite_store(dir: &std::path::Path) -> Arc<dyn TrackingStore> {
     let uri = format!("sqlite://{}", dir.join("smelt.db").display());
-    Arc::new(SqlStore::open(&uri, "mlflow-artifacts:").await.expect("open sqlite store"))
+    Arc::new(
+        SqlStore::open(&uri, "mlflow-artifacts:")
+            .await
+            .expect("open sqlite store"),
+    )
 }
 
 /// A fresh PostgreSQL database, dropped when this value is dropped.
@@ -50,13 +58,21 @@ impl PostgresDatabase {
     pub async fn create(admin_uri: &str) -> PostgresDatabase {
         use sqlx::Connection;
         let name = format!("smelt_t_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = sqlx::PgConnection::connect(admin_uri).await.expect("connect to PostgreSQL");
+        let mut conn = sqlx::PgConnection::connect(admin_uri)
+            .await
+            .expect("connect to PostgreSQL");
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut conn)
             .await
             .expect("create test database");
-        let base = admin_uri.rsplit_once('/').map_or(admin_uri, |(base, _)| base);
-        PostgresDatabase { uri: format!("{base}/{name}"), admin_uri: admin_uri.to_string(), name }
+        let base = admin_uri
+            .rsplit_once('/')
+            .map_or(admin_uri, |(base, _)| base);
+        PostgresDatabase {
+            uri: format!("{base}/{name}"),
+            admin_uri: admin_uri.to_string(),
+            name,
+        }
     }
 }
 
@@ -66,14 +82,18 @@ impl Drop for PostgresDatabase {
         let admin_uri = self.admin_uri.clone();
         let name = self.name.clone();
         let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
             if let Ok(runtime) = runtime {
                 runtime.block_on(async {
                     use sqlx::Connection;
                     if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_uri).await {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                            .execute(&mut conn)
-                            .await;
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                        )))
+                        .execute(&mut conn)
+                        .await;
                     }
                 });
             }
@@ -99,7 +119,10 @@ pub fn rest_store(url: &str) -> Arc<dyn TrackingStore> {
 
 /// A free TCP port on loopback.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }
 
 /// A real MLflow server started from the venv `scripts/test.sh` prepares.
@@ -114,10 +137,24 @@ impl MlflowServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         let log = std::fs::File::create(dir.path().join("mlflow.log")).expect("log file");
+        // Its own process group: `mlflow server` forks uvicorn and job-runner
+        // workers, and all of them must go when the test ends.
         let child = Command::new(mlflow_bin)
-            .args(["server", "--host", "127.0.0.1", "--port", &port.to_string(), "--workers", "1"])
+            .process_group(0)
+            .args([
+                "server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--workers",
+                "1",
+            ])
             .arg("--backend-store-uri")
-            .arg(format!("sqlite:///{}", dir.path().join("mlflow.db").display()))
+            .arg(format!(
+                "sqlite:///{}",
+                dir.path().join("mlflow.db").display()
+            ))
             .arg("--artifacts-destination")
             .arg(dir.path().join("mlartifacts"))
             .env("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -127,7 +164,11 @@ impl MlflowServer {
             .spawn()
             .expect("start mlflow server");
         let url = format!("http://127.0.0.1:{port}");
-        let server = MlflowServer { url, child, _dir: dir };
+        let server = MlflowServer {
+            url,
+            child,
+            _dir: dir,
+        };
         server.wait_ready();
         server
     }
@@ -149,6 +190,10 @@ impl MlflowServer {
 
 impl Drop for MlflowServer {
     fn drop(&mut self) {
+        // SIGKILL the whole group (the server and the workers it forked).
+        let _ = Command::new("kill")
+            .args(["-9", &format!("-{}", self.child.id())])
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -159,7 +204,9 @@ mod reqwest {
     pub fn blocking_get(url: &str) -> std::io::Result<bool> {
         use std::io::{Read, Write};
         let rest = url.strip_prefix("http://").unwrap_or(url);
-        let (host, path) = rest.split_once('/').map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
+        let (host, path) = rest
+            .split_once('/')
+            .map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
         let mut stream = std::net::TcpStream::connect(host)?;
         stream.set_read_timeout(Some(std::time::Duration::from_secs(2)))?;
         write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n")?;

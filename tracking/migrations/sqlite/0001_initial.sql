@@ -42,19 +42,35 @@ CREATE TABLE tags (
     PRIMARY KEY (run_id, key)
 );
 CREATE INDEX tags_by_key ON tags (key, value);
-CREATE TABLE metrics (
-    id INTEGER PRIMARY KEY,
+-- Metric history in chunks: one row per (run, key) per logging call, holding
+-- that call's points as JSON [[step, timestamp, value, model_id, dataset_name,
+-- dataset_digest], ...] sorted by (step, timestamp); value is a number or
+-- "NaN"/"Infinity"/"-Infinity". A 1,000-point log-batch writes a handful of
+-- rows instead of 1,000 index entries; reads merge chunks by step.
+CREATE TABLE metric_chunks (
+    seq INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    key TEXT NOT NULL,
+    min_step INTEGER NOT NULL,
+    max_step INTEGER NOT NULL,
+    n_points INTEGER NOT NULL,
+    points TEXT NOT NULL
+);
+CREATE INDEX metric_chunks_by_key ON metric_chunks (run_id, key, min_step, seq);
+-- Metrics that describe a logged model (MLflow 3 links them by model_id),
+-- kept row by row so a model's metrics are one indexed lookup.
+CREATE TABLE model_metrics (
+    model_id TEXT NOT NULL,
     run_id TEXT NOT NULL,
     key TEXT NOT NULL,
     value REAL,
     is_nan INTEGER NOT NULL DEFAULT 0,
     step INTEGER NOT NULL,
     timestamp INTEGER NOT NULL,
-    model_id TEXT,
     dataset_name TEXT,
     dataset_digest TEXT
 );
-CREATE INDEX metrics_history ON metrics (run_id, key, step, timestamp, id);
+CREATE INDEX model_metrics_by_model ON model_metrics (model_id, key, step);
 CREATE TABLE latest_metrics (
     run_id TEXT NOT NULL REFERENCES runs(run_id),
     key TEXT NOT NULL,

@@ -43,20 +43,33 @@ pub(super) async fn upload(
         return Err(Error::invalid("An artifact upload needs a file path.").into());
     }
     let body: ByteStream = Box::pin(
-        request.into_body().into_data_stream().map_err(|e| std::io::Error::new(std::io::ErrorKind::Other, e)),
+        request
+            .into_body()
+            .into_data_stream()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::Other, e)),
     );
     state.artifacts.put(&path, body).await?;
     Ok(Json(json!({})))
 }
 
-pub(super) async fn download(State(state): State<Arc<AppState>>, Path(path): Path<String>) -> Result<Response, ApiError> {
+pub(super) async fn download(
+    State(state): State<Arc<AppState>>,
+    Path(path): Path<String>,
+) -> Result<Response, ApiError> {
     require_proxy(&state)?;
     let path = validate_relative_path(&path)?;
     let object = state.artifacts.get(&path).await?;
-    let file_name = path.rsplit('/').next().unwrap_or("artifact").replace('"', "");
+    let file_name = path
+        .rsplit('/')
+        .next()
+        .unwrap_or("artifact")
+        .replace('"', "");
     let mut response = Body::from_stream(object.stream).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(&file_name)));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type(&file_name)),
+    );
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(object.size));
     if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
         headers.insert(header::CONTENT_DISPOSITION, value);
@@ -64,7 +77,10 @@ pub(super) async fn download(State(state): State<Arc<AppState>>, Path(path): Pat
     Ok(response)
 }
 
-pub(super) async fn delete(State(state): State<Arc<AppState>>, Path(path): Path<String>) -> ApiResult<Json<Value>> {
+pub(super) async fn delete(
+    State(state): State<Arc<AppState>>,
+    Path(path): Path<String>,
+) -> ApiResult<Json<Value>> {
     require_proxy(&state)?;
     let path = validate_relative_path(&path)?;
     if path.is_empty() {
@@ -79,16 +95,26 @@ pub(super) struct ListQuery {
     path: Option<String>,
 }
 
-pub(super) async fn list(State(state): State<Arc<AppState>>, Query(query): Query<ListQuery>) -> ApiResult<Json<Value>> {
+pub(super) async fn list(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<Json<Value>> {
     require_proxy(&state)?;
     let path = validate_relative_path(query.path.as_deref().unwrap_or(""))?;
     let files = state.artifacts.list(&path).await?;
-    Ok(Json(if files.is_empty() { json!({}) } else { json!({ "files": files }) }))
+    Ok(Json(if files.is_empty() {
+        json!({})
+    } else {
+        json!({ "files": files })
+    }))
 }
 
 /// A content type from the file extension, enough for browsers and clients.
 fn content_type(file_name: &str) -> &'static str {
-    let extension = file_name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    let extension = file_name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
     match extension.as_str() {
         "json" => "application/json",
         "txt" | "log" | "py" | "md" => "text/plain",

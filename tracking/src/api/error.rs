@@ -18,12 +18,19 @@ impl From<Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = StatusCode::from_u16(self.0.code.http_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if self.0.code == ErrorCode::InternalError {
             tracing::error!(message = %self.0.message, "request failed inside the server");
         }
-        let body = serde_json::json!({ "error_code": self.0.code.as_str(), "message": self.0.message });
-        (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+        let body =
+            serde_json::json!({ "error_code": self.0.code.as_str(), "message": self.0.message });
+        (
+            status,
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            body.to_string(),
+        )
+            .into_response()
     }
 }
 

@@ -23,9 +23,15 @@ pub(super) struct CreateRequest {
     tags: Vec<Tag>,
 }
 
-pub(super) async fn create(State(state): State<Arc<AppState>>, Mlflow(req): Mlflow<CreateRequest>) -> ApiResult<Json<Value>> {
+pub(super) async fn create(
+    State(state): State<Arc<AppState>>,
+    Mlflow(req): Mlflow<CreateRequest>,
+) -> ApiResult<Json<Value>> {
     let name = required(&req.name, "name")?;
-    let id = state.store.create_experiment(name, req.artifact_location.as_deref(), &req.tags).await?;
+    let id = state
+        .store
+        .create_experiment(name, req.artifact_location.as_deref(), &req.tags)
+        .await?;
     Ok(Json(json!({ "experiment_id": id })))
 }
 
@@ -34,7 +40,10 @@ pub(super) struct IdRequest {
     experiment_id: Option<String>,
 }
 
-pub(super) async fn get(State(state): State<Arc<AppState>>, Mlflow(req): Mlflow<IdRequest>) -> ApiResult<Json<Value>> {
+pub(super) async fn get(
+    State(state): State<Arc<AppState>>,
+    Mlflow(req): Mlflow<IdRequest>,
+) -> ApiResult<Json<Value>> {
     let id = required(&req.experiment_id, "experiment_id")?;
     let experiment = state.store.get_experiment(id).await?;
     Ok(Json(json!({ "experiment": experiment })))
@@ -69,7 +78,10 @@ pub(super) struct SearchRequest {
     view_type: Option<ViewType>,
 }
 
-pub(super) async fn search(State(state): State<Arc<AppState>>, Mlflow(req): Mlflow<SearchRequest>) -> ApiResult<Json<Value>> {
+pub(super) async fn search(
+    State(state): State<Arc<AppState>>,
+    Mlflow(req): Mlflow<SearchRequest>,
+) -> ApiResult<Json<Value>> {
     let page = state
         .store
         .search_experiments(&SearchExperiments {
@@ -89,20 +101,35 @@ pub(super) struct UpdateRequest {
     new_name: Option<String>,
 }
 
-pub(super) async fn update(State(state): State<Arc<AppState>>, Mlflow(req): Mlflow<UpdateRequest>) -> ApiResult<Json<Value>> {
+pub(super) async fn update(
+    State(state): State<Arc<AppState>>,
+    Mlflow(req): Mlflow<UpdateRequest>,
+) -> ApiResult<Json<Value>> {
     let id = required(&req.experiment_id, "experiment_id")?;
     let new_name = required(&req.new_name, "new_name")?;
     state.store.rename_experiment(id, new_name).await?;
     Ok(Json(json!({})))
 }
 
-pub(super) async fn delete(State(state): State<Arc<AppState>>, Mlflow(req): Mlflow<IdRequest>) -> ApiResult<Json<Value>> {
-    state.store.delete_experiment(required(&req.experiment_id, "experiment_id")?).await?;
+pub(super) async fn delete(
+    State(state): State<Arc<AppState>>,
+    Mlflow(req): Mlflow<IdRequest>,
+) -> ApiResult<Json<Value>> {
+    state
+        .store
+        .delete_experiment(required(&req.experiment_id, "experiment_id")?)
+        .await?;
     Ok(Json(json!({})))
 }
 
-pub(super) async fn restore(State(state): State<Arc<AppState>>, Mlflow(req): Mlflow<IdRequest>) -> ApiResult<Json<Value>> {
-    state.store.restore_experiment(required(&req.experiment_id, "experiment_id")?).await?;
+pub(super) async fn restore(
+    State(state): State<Arc<AppState>>,
+    Mlflow(req): Mlflow<IdRequest>,
+) -> ApiResult<Json<Value>> {
+    state
+        .store
+        .restore_experiment(required(&req.experiment_id, "experiment_id")?)
+        .await?;
     Ok(Json(json!({})))
 }
 
@@ -113,15 +140,24 @@ pub(super) struct TagRequest {
     value: Option<String>,
 }
 
-pub(super) async fn set_tag(State(state): State<Arc<AppState>>, Mlflow(req): Mlflow<TagRequest>) -> ApiResult<Json<Value>> {
+pub(super) async fn set_tag(
+    State(state): State<Arc<AppState>>,
+    Mlflow(req): Mlflow<TagRequest>,
+) -> ApiResult<Json<Value>> {
     let id = required(&req.experiment_id, "experiment_id")?;
     let key = required(&req.key, "key")?;
-    let value = req.value.as_deref().ok_or_else(|| Error::missing_field("value"))?;
+    let value = req
+        .value
+        .as_deref()
+        .ok_or_else(|| Error::missing_field("value"))?;
     state.store.set_experiment_tag(id, key, value).await?;
     Ok(Json(json!({})))
 }
 
-pub(super) async fn delete_tag(State(state): State<Arc<AppState>>, Mlflow(req): Mlflow<TagRequest>) -> ApiResult<Json<Value>> {
+pub(super) async fn delete_tag(
+    State(state): State<Arc<AppState>>,
+    Mlflow(req): Mlflow<TagRequest>,
+) -> ApiResult<Json<Value>> {
     let id = required(&req.experiment_id, "experiment_id")?;
     let key = required(&req.key, "key")?;
     state.store.delete_experiment_tag(id, key).await?;

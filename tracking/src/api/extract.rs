@@ -31,28 +31,47 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Mlflow<T> {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("")
                 .to_ascii_lowercase();
-            let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
-                let status = rejection.status();
-                if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    Error::new(ErrorCode::RequestLimitExceeded, "The request body is larger than the server accepts.")
-                } else {
-                    Error::new(ErrorCode::BadRequest, format!("Could not read the request body: {rejection}"))
-                }
-            })?;
+            let bytes = Bytes::from_request(request, state)
+                .await
+                .map_err(|rejection| {
+                    let status = rejection.status();
+                    if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                        Error::new(
+                            ErrorCode::RequestLimitExceeded,
+                            "The request body is larger than the server accepts.",
+                        )
+                    } else {
+                        Error::new(
+                            ErrorCode::BadRequest,
+                            format!("Could not read the request body: {rejection}"),
+                        )
+                    }
+                })?;
             if bytes.iter().all(u8::is_ascii_whitespace) {
                 Value::Object(Map::new())
             } else {
                 if !content_type.starts_with("application/json") {
-                    return Err(Error::invalid("Content-Type must be one of ['application/json']").into());
+                    return Err(
+                        Error::invalid("Content-Type must be one of ['application/json']").into(),
+                    );
                 }
-                serde_json::from_slice(&bytes)
-                    .map_err(|e| Error::new(ErrorCode::BadRequest, format!("Malformed JSON in the request body: {e}")))?
+                serde_json::from_slice(&bytes).map_err(|e| {
+                    Error::new(
+                        ErrorCode::BadRequest,
+                        format!("Malformed JSON in the request body: {e}"),
+                    )
+                })?
             }
         };
         if !value.is_object() {
-            return Err(Error::new(ErrorCode::BadRequest, "The request body must be a JSON object.").into());
+            return Err(Error::new(
+                ErrorCode::BadRequest,
+                "The request body must be a JSON object.",
+            )
+            .into());
         }
-        let parsed = serde_json::from_value(value).map_err(|e| Error::invalid(format!("Invalid request: {e}")))?;
+        let parsed = serde_json::from_value(value)
+            .map_err(|e| Error::invalid(format!("Invalid request: {e}")))?;
         Ok(Mlflow(parsed))
     }
 }
@@ -89,7 +108,9 @@ where
             .into_iter()
             .map(|item| serde_json::from_value(item).map_err(serde::de::Error::custom))
             .collect(),
-        single => serde_json::from_value(single).map(|item| vec![item]).map_err(serde::de::Error::custom),
+        single => serde_json::from_value(single)
+            .map(|item| vec![item])
+            .map_err(serde::de::Error::custom),
     }
 }
 
@@ -108,13 +129,18 @@ where
             _ => Err(serde::de::Error::custom(format!("'{s}' is not a boolean"))),
         },
         Value::Null => Ok(false),
-        other => Err(serde::de::Error::custom(format!("{other} is not a boolean"))),
+        other => Err(serde::de::Error::custom(format!(
+            "{other} is not a boolean"
+        ))),
     }
 }
 
 /// Fails with MLflow's wording when a required field is absent or empty.
 pub(crate) fn required<'a>(value: &'a Option<String>, field: &str) -> Result<&'a str, Error> {
-    value.as_deref().filter(|v| !v.is_empty()).ok_or_else(|| Error::missing_field(field))
+    value
+        .as_deref()
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| Error::missing_field(field))
 }
 
 #[cfg(test)]

@@ -27,7 +27,10 @@ pub(super) struct CreateRequest {
     tags: Vec<Tag>,
 }
 
-pub(super) async fn create(State(state): State<Arc<AppState>>, Mlflow(req): Mlflow<CreateRequest>) -> ApiResult<Json<Value>> {
+pub(super) async fn create(
+    State(state): State<Arc<AppState>>,
+    Mlflow(req): Mlflow<CreateRequest>,
+) -> ApiResult<Json<Value>> {
     let experiment_id = required(&req.experiment_id, "experiment_id")?.to_string();
     let model = state
         .store
@@ -43,8 +46,13 @@ pub(super) async fn create(State(state): State<Arc<AppState>>, Mlflow(req): Mlfl
     Ok(Json(json!({ "model": model })))
 }
 
-pub(super) async fn get(State(state): State<Arc<AppState>>, Path(model_id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(json!({ "model": state.store.get_logged_model(&model_id).await? })))
+pub(super) async fn get(
+    State(state): State<Arc<AppState>>,
+    Path(model_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(
+        json!({ "model": state.store.get_logged_model(&model_id).await? }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -60,7 +68,9 @@ pub(super) async fn finalize(
     let status_name = required(&req.status, "status")?;
     let status = LoggedModelStatus::parse(status_name)
         .ok_or_else(|| Error::invalid(format!("Invalid logged model status '{status_name}'")))?;
-    Ok(Json(json!({ "model": state.store.finalize_logged_model(&model_id, status).await? })))
+    Ok(Json(
+        json!({ "model": state.store.finalize_logged_model(&model_id, status).await? }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -74,8 +84,13 @@ pub(super) async fn set_tags(
     Path(model_id): Path<String>,
     Mlflow(req): Mlflow<TagsRequest>,
 ) -> ApiResult<Json<Value>> {
-    state.store.set_logged_model_tags(&model_id, &req.tags).await?;
-    Ok(Json(json!({ "model": state.store.get_logged_model(&model_id).await? })))
+    state
+        .store
+        .set_logged_model_tags(&model_id, &req.tags)
+        .await?;
+    Ok(Json(
+        json!({ "model": state.store.get_logged_model(&model_id).await? }),
+    ))
 }
 
 pub(super) async fn delete_tag(
@@ -86,7 +101,10 @@ pub(super) async fn delete_tag(
     Ok(Json(json!({})))
 }
 
-pub(super) async fn delete(State(state): State<Arc<AppState>>, Path(model_id): Path<String>) -> ApiResult<Json<Value>> {
+pub(super) async fn delete(
+    State(state): State<Arc<AppState>>,
+    Path(model_id): Path<String>,
+) -> ApiResult<Json<Value>> {
     state.store.delete_logged_model(&model_id).await?;
     Ok(Json(json!({})))
 }
@@ -114,11 +132,20 @@ pub(super) struct SearchRequest {
     page_token: Option<String>,
 }
 
-pub(super) async fn search(State(state): State<Arc<AppState>>, Mlflow(req): Mlflow<SearchRequest>) -> ApiResult<Json<Value>> {
+pub(super) async fn search(
+    State(state): State<Arc<AppState>>,
+    Mlflow(req): Mlflow<SearchRequest>,
+) -> ApiResult<Json<Value>> {
     let order_by = req
         .order_by
         .into_iter()
-        .map(|o| format!("{} {}", o.field_name, if o.ascending { "ASC" } else { "DESC" }))
+        .map(|o| {
+            format!(
+                "{} {}",
+                o.field_name,
+                if o.ascending { "ASC" } else { "DESC" }
+            )
+        })
         .collect();
     let page = state
         .store

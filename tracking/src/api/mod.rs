@@ -46,8 +46,16 @@ pub struct AppState {
 
 impl AppState {
     /// Builds the shared state.
-    pub fn new(store: Arc<dyn TrackingStore>, artifacts: Arc<dyn ArtifactStore>, serve_artifacts: bool) -> AppState {
-        AppState { store, artifacts, serve_artifacts }
+    pub fn new(
+        store: Arc<dyn TrackingStore>,
+        artifacts: Arc<dyn ArtifactStore>,
+        serve_artifacts: bool,
+    ) -> AppState {
+        AppState {
+            store,
+            artifacts,
+            serve_artifacts,
+        }
     }
 }
 
@@ -55,7 +63,10 @@ impl AppState {
 pub(crate) fn page_json<T: Serialize>(field: &str, page: Page<T>) -> Value {
     let mut map = Map::new();
     if !page.items.is_empty() {
-        map.insert(field.to_string(), serde_json::to_value(page.items).unwrap_or(Value::Null));
+        map.insert(
+            field.to_string(),
+            serde_json::to_value(page.items).unwrap_or(Value::Null),
+        );
     }
     if let Some(token) = page.next_page_token {
         map.insert("next_page_token".to_string(), Value::String(token));
@@ -69,12 +80,21 @@ fn mlflow_routes() -> Router<Arc<AppState>> {
         .route("/experiments/create", post(experiments::create))
         .route("/experiments/get", get(experiments::get))
         .route("/experiments/get-by-name", get(experiments::get_by_name))
-        .route("/experiments/search", post(experiments::search).get(experiments::search))
+        .route(
+            "/experiments/search",
+            post(experiments::search).get(experiments::search),
+        )
         .route("/experiments/update", post(experiments::update))
         .route("/experiments/delete", post(experiments::delete))
         .route("/experiments/restore", post(experiments::restore))
-        .route("/experiments/set-experiment-tag", post(experiments::set_tag))
-        .route("/experiments/delete-experiment-tag", post(experiments::delete_tag))
+        .route(
+            "/experiments/set-experiment-tag",
+            post(experiments::set_tag),
+        )
+        .route(
+            "/experiments/delete-experiment-tag",
+            post(experiments::delete_tag),
+        )
         .route("/runs/create", post(runs::create))
         .route("/runs/get", get(runs::get))
         .route("/runs/update", post(runs::update))
@@ -85,7 +105,10 @@ fn mlflow_routes() -> Router<Arc<AppState>> {
         .route("/runs/log-parameter", post(runs::log_param))
         .route("/runs/set-tag", post(runs::set_tag))
         .route("/runs/delete-tag", post(runs::delete_tag))
-        .route("/runs/log-batch", post(runs::log_batch).layer(DefaultBodyLimit::max(LOG_BATCH_MAX_BYTES)))
+        .route(
+            "/runs/log-batch",
+            post(runs::log_batch).layer(DefaultBodyLimit::max(LOG_BATCH_MAX_BYTES)),
+        )
         .route("/runs/log-inputs", post(runs::log_inputs))
         .route("/runs/outputs", post(runs::log_outputs))
         .route("/metrics/get-history", get(runs::get_history))
@@ -93,32 +116,69 @@ fn mlflow_routes() -> Router<Arc<AppState>> {
         .route("/logged-models/search", post(logged_models::search))
         .route(
             "/logged-models/{model_id}",
-            get(logged_models::get).patch(logged_models::finalize).delete(logged_models::delete),
+            get(logged_models::get)
+                .patch(logged_models::finalize)
+                .delete(logged_models::delete),
         )
-        .route("/logged-models/{model_id}/tags", axum::routing::patch(logged_models::set_tags))
-        .route("/logged-models/{model_id}/tags/{key}", axum::routing::delete(logged_models::delete_tag))
+        .route(
+            "/logged-models/{model_id}/tags",
+            axum::routing::patch(logged_models::set_tags),
+        )
+        .route(
+            "/logged-models/{model_id}/tags/{key}",
+            axum::routing::delete(logged_models::delete_tag),
+        )
         .route("/registered-models/create", post(registry::create_model))
         .route("/registered-models/get", get(registry::get_model))
         .route("/registered-models/rename", post(registry::rename_model))
-        .route("/registered-models/update", axum::routing::patch(registry::update_model))
-        .route("/registered-models/delete", axum::routing::delete(registry::delete_model))
+        .route(
+            "/registered-models/update",
+            axum::routing::patch(registry::update_model),
+        )
+        .route(
+            "/registered-models/delete",
+            axum::routing::delete(registry::delete_model),
+        )
         .route("/registered-models/search", get(registry::search_models))
-        .route("/registered-models/get-latest-versions", post(registry::latest_versions).get(registry::latest_versions))
+        .route(
+            "/registered-models/get-latest-versions",
+            post(registry::latest_versions).get(registry::latest_versions),
+        )
         .route("/registered-models/set-tag", post(registry::set_model_tag))
-        .route("/registered-models/delete-tag", axum::routing::delete(registry::delete_model_tag))
+        .route(
+            "/registered-models/delete-tag",
+            axum::routing::delete(registry::delete_model_tag),
+        )
         .route(
             "/registered-models/alias",
-            post(registry::set_alias).delete(registry::delete_alias).get(registry::get_by_alias),
+            post(registry::set_alias)
+                .delete(registry::delete_alias)
+                .get(registry::get_by_alias),
         )
         .route("/model-versions/create", post(registry::create_version))
         .route("/model-versions/get", get(registry::get_version))
-        .route("/model-versions/update", axum::routing::patch(registry::update_version))
-        .route("/model-versions/delete", axum::routing::delete(registry::delete_version))
+        .route(
+            "/model-versions/update",
+            axum::routing::patch(registry::update_version),
+        )
+        .route(
+            "/model-versions/delete",
+            axum::routing::delete(registry::delete_version),
+        )
         .route("/model-versions/search", get(registry::search_versions))
-        .route("/model-versions/transition-stage", post(registry::transition_stage))
-        .route("/model-versions/get-download-uri", get(registry::download_uri))
+        .route(
+            "/model-versions/transition-stage",
+            post(registry::transition_stage),
+        )
+        .route(
+            "/model-versions/get-download-uri",
+            get(registry::download_uri),
+        )
         .route("/model-versions/set-tag", post(registry::set_version_tag))
-        .route("/model-versions/delete-tag", axum::routing::delete(registry::delete_version_tag))
+        .route(
+            "/model-versions/delete-tag",
+            axum::routing::delete(registry::delete_version_tag),
+        )
 }
 
 /// MLflow's `MAX_BATCH_LOG_REQUEST_SIZE` (1e6 bytes).
@@ -130,7 +190,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/artifacts", get(artifacts::list))
         .route(
             "/artifacts/{*path}",
-            put(artifacts::upload).get(artifacts::download).delete(artifacts::delete),
+            put(artifacts::upload)
+                .get(artifacts::download)
+                .delete(artifacts::delete),
         )
         // Artifact bodies stream to storage, so they have no size limit here.
         .layer(DefaultBodyLimit::disable());

@@ -35,12 +35,21 @@ pub(super) async fn create_model(
     Mlflow(req): Mlflow<ModelRequest>,
 ) -> ApiResult<Json<Value>> {
     let name = required(&req.name, "name")?;
-    let model = state.store.create_registered_model(name, &req.tags, req.description.as_deref()).await?;
+    let model = state
+        .store
+        .create_registered_model(name, &req.tags, req.description.as_deref())
+        .await?;
     Ok(Json(json!({ "registered_model": model })))
 }
 
-pub(super) async fn get_model(State(state): State<Arc<AppState>>, Mlflow(req): Mlflow<ModelRequest>) -> ApiResult<Json<Value>> {
-    let model = state.store.get_registered_model(required(&req.name, "name")?).await?;
+pub(super) async fn get_model(
+    State(state): State<Arc<AppState>>,
+    Mlflow(req): Mlflow<ModelRequest>,
+) -> ApiResult<Json<Value>> {
+    let model = state
+        .store
+        .get_registered_model(required(&req.name, "name")?)
+        .await?;
     Ok(Json(json!({ "registered_model": model })))
 }
 
@@ -48,7 +57,13 @@ pub(super) async fn rename_model(
     State(state): State<Arc<AppState>>,
     Mlflow(req): Mlflow<ModelRequest>,
 ) -> ApiResult<Json<Value>> {
-    let model = state.store.rename_registered_model(required(&req.name, "name")?, required(&req.new_name, "new_name")?).await?;
+    let model = state
+        .store
+        .rename_registered_model(
+            required(&req.name, "name")?,
+            required(&req.new_name, "new_name")?,
+        )
+        .await?;
     Ok(Json(json!({ "registered_model": model })))
 }
 
@@ -56,7 +71,10 @@ pub(super) async fn update_model(
     State(state): State<Arc<AppState>>,
     Mlflow(req): Mlflow<ModelRequest>,
 ) -> ApiResult<Json<Value>> {
-    let model = state.store.update_registered_model(required(&req.name, "name")?, req.description.as_deref()).await?;
+    let model = state
+        .store
+        .update_registered_model(required(&req.name, "name")?, req.description.as_deref())
+        .await?;
     Ok(Json(json!({ "registered_model": model })))
 }
 
@@ -64,7 +82,10 @@ pub(super) async fn delete_model(
     State(state): State<Arc<AppState>>,
     Mlflow(req): Mlflow<ModelRequest>,
 ) -> ApiResult<Json<Value>> {
-    state.store.delete_registered_model(required(&req.name, "name")?).await?;
+    state
+        .store
+        .delete_registered_model(required(&req.name, "name")?)
+        .await?;
     Ok(Json(json!({})))
 }
 
@@ -80,7 +101,12 @@ pub(super) struct SearchRequest {
 
 impl SearchRequest {
     fn into_query(self) -> SearchModels {
-        SearchModels { filter: self.filter, max_results: self.max_results, order_by: self.order_by, page_token: self.page_token }
+        SearchModels {
+            filter: self.filter,
+            max_results: self.max_results,
+            order_by: self.order_by,
+            page_token: self.page_token,
+        }
     }
 }
 
@@ -88,7 +114,10 @@ pub(super) async fn search_models(
     State(state): State<Arc<AppState>>,
     Mlflow(req): Mlflow<SearchRequest>,
 ) -> ApiResult<Json<Value>> {
-    let page = state.store.search_registered_models(&req.into_query()).await?;
+    let page = state
+        .store
+        .search_registered_models(&req.into_query())
+        .await?;
     Ok(Json(super::page_json("registered_models", page)))
 }
 
@@ -96,16 +125,33 @@ pub(super) async fn latest_versions(
     State(state): State<Arc<AppState>>,
     Mlflow(req): Mlflow<ModelRequest>,
 ) -> ApiResult<Json<Value>> {
-    let versions = state.store.get_latest_versions(required(&req.name, "name")?, &req.stages).await?;
-    Ok(Json(if versions.is_empty() { json!({}) } else { json!({ "model_versions": versions }) }))
+    let versions = state
+        .store
+        .get_latest_versions(required(&req.name, "name")?, &req.stages)
+        .await?;
+    Ok(Json(if versions.is_empty() {
+        json!({})
+    } else {
+        json!({ "model_versions": versions })
+    }))
 }
 
 pub(super) async fn set_model_tag(
     State(state): State<Arc<AppState>>,
     Mlflow(req): Mlflow<ModelRequest>,
 ) -> ApiResult<Json<Value>> {
-    let value = req.value.as_deref().ok_or_else(|| Error::missing_field("value"))?;
-    state.store.set_registered_model_tag(required(&req.name, "name")?, required(&req.key, "key")?, value).await?;
+    let value = req
+        .value
+        .as_deref()
+        .ok_or_else(|| Error::missing_field("value"))?;
+    state
+        .store
+        .set_registered_model_tag(
+            required(&req.name, "name")?,
+            required(&req.key, "key")?,
+            value,
+        )
+        .await?;
     Ok(Json(json!({})))
 }
 
@@ -113,14 +159,24 @@ pub(super) async fn delete_model_tag(
     State(state): State<Arc<AppState>>,
     Mlflow(req): Mlflow<ModelRequest>,
 ) -> ApiResult<Json<Value>> {
-    state.store.delete_registered_model_tag(required(&req.name, "name")?, required(&req.key, "key")?).await?;
+    state
+        .store
+        .delete_registered_model_tag(required(&req.name, "name")?, required(&req.key, "key")?)
+        .await?;
     Ok(Json(json!({})))
 }
 
-pub(super) async fn set_alias(State(state): State<Arc<AppState>>, Mlflow(req): Mlflow<ModelRequest>) -> ApiResult<Json<Value>> {
+pub(super) async fn set_alias(
+    State(state): State<Arc<AppState>>,
+    Mlflow(req): Mlflow<ModelRequest>,
+) -> ApiResult<Json<Value>> {
     state
         .store
-        .set_registered_model_alias(required(&req.name, "name")?, required(&req.alias, "alias")?, required(&req.version, "version")?)
+        .set_registered_model_alias(
+            required(&req.name, "name")?,
+            required(&req.alias, "alias")?,
+            required(&req.version, "version")?,
+        )
         .await?;
     Ok(Json(json!({})))
 }
@@ -129,7 +185,10 @@ pub(super) async fn delete_alias(
     State(state): State<Arc<AppState>>,
     Mlflow(req): Mlflow<ModelRequest>,
 ) -> ApiResult<Json<Value>> {
-    state.store.delete_registered_model_alias(required(&req.name, "name")?, required(&req.alias, "alias")?).await?;
+    state
+        .store
+        .delete_registered_model_alias(required(&req.name, "name")?, required(&req.alias, "alias")?)
+        .await?;
     Ok(Json(json!({})))
 }
 
@@ -137,7 +196,10 @@ pub(super) async fn get_by_alias(
     State(state): State<Arc<AppState>>,
     Mlflow(req): Mlflow<ModelRequest>,
 ) -> ApiResult<Json<Value>> {
-    let version = state.store.get_model_version_by_alias(required(&req.name, "name")?, required(&req.alias, "alias")?).await?;
+    let version = state
+        .store
+        .get_model_version_by_alias(required(&req.name, "name")?, required(&req.alias, "alias")?)
+        .await?;
     Ok(Json(json!({ "model_version": version })))
 }
 
@@ -161,7 +223,10 @@ pub(super) struct VersionRequest {
 
 impl VersionRequest {
     fn name_version(&self) -> Result<(&str, &str), Error> {
-        Ok((required(&self.name, "name")?, required(&self.version, "version")?))
+        Ok((
+            required(&self.name, "name")?,
+            required(&self.version, "version")?,
+        ))
     }
 }
 
@@ -191,7 +256,9 @@ pub(super) async fn get_version(
     Mlflow(req): Mlflow<VersionRequest>,
 ) -> ApiResult<Json<Value>> {
     let (name, version) = req.name_version()?;
-    Ok(Json(json!({ "model_version": state.store.get_model_version(name, version).await? })))
+    Ok(Json(
+        json!({ "model_version": state.store.get_model_version(name, version).await? }),
+    ))
 }
 
 pub(super) async fn update_version(
@@ -199,7 +266,10 @@ pub(super) async fn update_version(
     Mlflow(req): Mlflow<VersionRequest>,
 ) -> ApiResult<Json<Value>> {
     let (name, version) = req.name_version()?;
-    let updated = state.store.update_model_version(name, version, req.description.as_deref()).await?;
+    let updated = state
+        .store
+        .update_model_version(name, version, req.description.as_deref())
+        .await?;
     Ok(Json(json!({ "model_version": updated })))
 }
 
@@ -226,7 +296,10 @@ pub(super) async fn transition_stage(
 ) -> ApiResult<Json<Value>> {
     let (name, version) = req.name_version()?;
     let stage = required(&req.stage, "stage")?;
-    let updated = state.store.transition_model_version_stage(name, version, stage, req.archive_existing_versions).await?;
+    let updated = state
+        .store
+        .transition_model_version_stage(name, version, stage, req.archive_existing_versions)
+        .await?;
     Ok(Json(json!({ "model_version": updated })))
 }
 
@@ -235,7 +308,9 @@ pub(super) async fn download_uri(
     Mlflow(req): Mlflow<VersionRequest>,
 ) -> ApiResult<Json<Value>> {
     let (name, version) = req.name_version()?;
-    Ok(Json(json!({ "artifact_uri": state.store.get_model_version_download_uri(name, version).await? })))
+    Ok(Json(
+        json!({ "artifact_uri": state.store.get_model_version_download_uri(name, version).await? }),
+    ))
 }
 
 pub(super) async fn set_version_tag(
@@ -243,8 +318,14 @@ pub(super) async fn set_version_tag(
     Mlflow(req): Mlflow<VersionRequest>,
 ) -> ApiResult<Json<Value>> {
     let (name, version) = req.name_version()?;
-    let value = req.value.as_deref().ok_or_else(|| Error::missing_field("value"))?;
-    state.store.set_model_version_tag(name, version, required(&req.key, "key")?, value).await?;
+    let value = req
+        .value
+        .as_deref()
+        .ok_or_else(|| Error::missing_field("value"))?;
+    state
+        .store
+        .set_model_version_tag(name, version, required(&req.key, "key")?, value)
+        .await?;
     Ok(Json(json!({})))
 }
 
@@ -253,6 +334,9 @@ pub(super) async fn delete_version_tag(
     Mlflow(req): Mlflow<VersionRequest>,
 ) -> ApiResult<Json<Value>> {
     let (name, version) = req.name_version()?;
-    state.store.delete_model_version_tag(name, version, required(&req.key, "key")?).await?;
+    state
+        .store
+        .delete_model_version_tag(name, version, required(&req.key, "key")?)
+        .await?;
     Ok(Json(json!({})))
 }

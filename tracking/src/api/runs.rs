@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::error::ApiResult;
 use super::extract::{Mlflow, one_or_many, required};
-use crate::entities::{DatasetInput, Metric, ModelInput, ModelOutput, Param, RunStatus, Tag, ViewType};
+use crate::entities::{
+    DatasetInput, Metric, ModelInput, ModelOutput, Param, RunStatus, Tag, ViewType,
+};
 use crate::error::Error;
 use crate::store::{CreateRun, SearchRuns, UpdateRun};
 use crate::wire;
@@ -43,11 +45,17 @@ pub(super) struct CreateRequest {
     tags: Vec<Tag>,
 }
 
-pub(super) async fn create(State(state): State<Arc<AppState>>, Mlflow(req): Mlflow<CreateRequest>) -> ApiResult<Json<Value>> {
+pub(super) async fn create(
+    State(state): State<Arc<AppState>>,
+    Mlflow(req): Mlflow<CreateRequest>,
+) -> ApiResult<Json<Value>> {
     let run = state
         .store
         .create_run(&CreateRun {
-            experiment_id: req.experiment_id.filter(|id| !id.is_empty()).unwrap_or_else(|| "0".to_string()),
+            experiment_id: req
+                .experiment_id
+                .filter(|id| !id.is_empty())
+                .unwrap_or_else(|| "0".to_string()),
             user_id: req.user_id,
             run_name: req.run_name,
             start_time: req.start_time,
@@ -57,7 +65,10 @@ pub(super) async fn create(State(state): State<Arc<AppState>>, Mlflow(req): Mlfl
     Ok(Json(json!({ "run": run })))
 }
 
-pub(super) async fn get(State(state): State<Arc<AppState>>, Mlflow(req): Mlflow<RunId>) -> ApiResult<Json<Value>> {
+pub(super) async fn get(
+    State(state): State<Arc<AppState>>,
+    Mlflow(req): Mlflow<RunId>,
+) -> ApiResult<Json<Value>> {
     let run = state.store.get_run(req.get()?).await?;
     Ok(Json(json!({ "run": run })))
 }
@@ -72,20 +83,34 @@ pub(super) struct UpdateRequest {
     run_name: Option<String>,
 }
 
-pub(super) async fn update(State(state): State<Arc<AppState>>, Mlflow(req): Mlflow<UpdateRequest>) -> ApiResult<Json<Value>> {
+pub(super) async fn update(
+    State(state): State<Arc<AppState>>,
+    Mlflow(req): Mlflow<UpdateRequest>,
+) -> ApiResult<Json<Value>> {
     let run_info = state
         .store
-        .update_run(&UpdateRun { run_id: req.id.get()?.to_string(), status: req.status, end_time: req.end_time, run_name: req.run_name })
+        .update_run(&UpdateRun {
+            run_id: req.id.get()?.to_string(),
+            status: req.status,
+            end_time: req.end_time,
+            run_name: req.run_name,
+        })
         .await?;
     Ok(Json(json!({ "run_info": run_info })))
 }
 
-pub(super) async fn delete(State(state): State<Arc<AppState>>, Mlflow(req): Mlflow<RunId>) -> ApiResult<Json<Value>> {
+pub(super) async fn delete(
+    State(state): State<Arc<AppState>>,
+    Mlflow(req): Mlflow<RunId>,
+) -> ApiResult<Json<Value>> {
     state.store.delete_run(req.get()?).await?;
     Ok(Json(json!({})))
 }
 
-pub(super) async fn restore(State(state): State<Arc<AppState>>, Mlflow(req): Mlflow<RunId>) -> ApiResult<Json<Value>> {
+pub(super) async fn restore(
+    State(state): State<Arc<AppState>>,
+    Mlflow(req): Mlflow<RunId>,
+) -> ApiResult<Json<Value>> {
     state.store.restore_run(req.get()?).await?;
     Ok(Json(json!({})))
 }
@@ -103,7 +128,10 @@ pub(super) struct SearchRequest {
     page_token: Option<String>,
 }
 
-pub(super) async fn search(State(state): State<Arc<AppState>>, Mlflow(req): Mlflow<SearchRequest>) -> ApiResult<Json<Value>> {
+pub(super) async fn search(
+    State(state): State<Arc<AppState>>,
+    Mlflow(req): Mlflow<SearchRequest>,
+) -> ApiResult<Json<Value>> {
     let page = state
         .store
         .search_runs(&SearchRuns {
@@ -134,10 +162,15 @@ pub(super) struct LogMetricRequest {
     dataset_digest: Option<String>,
 }
 
-fn optional_double<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<f64>, D::Error> {
+fn optional_double<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<f64>, D::Error> {
     match Value::deserialize(deserializer)? {
         Value::Null => Ok(None),
-        Value::Number(n) => n.as_f64().map(Some).ok_or_else(|| serde::de::Error::custom("not a double")),
+        Value::Number(n) => n
+            .as_f64()
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom("not a double")),
         Value::String(s) => wire::double::parse_double(&s)
             .map(Some)
             .ok_or_else(|| serde::de::Error::custom(format!("'{s}' is not a number"))),
@@ -152,7 +185,9 @@ pub(super) async fn log_metric(
     let run_id = req.id.get()?;
     let key = required(&req.key, "key")?;
     let value = req.value.ok_or_else(|| Error::missing_field("value"))?;
-    let timestamp = req.timestamp.ok_or_else(|| Error::missing_field("timestamp"))?;
+    let timestamp = req
+        .timestamp
+        .ok_or_else(|| Error::missing_field("timestamp"))?;
     let metric = Metric {
         key: key.to_string(),
         value,
@@ -180,15 +215,30 @@ pub(super) async fn log_param(
     Mlflow(req): Mlflow<KeyValueRequest>,
 ) -> ApiResult<Json<Value>> {
     let key = required(&req.key, "key")?;
-    let value = req.value.as_deref().ok_or_else(|| Error::missing_field("value"))?;
-    state.store.log_param(req.id.get()?, &Param::new(key, value)).await?;
+    let value = req
+        .value
+        .as_deref()
+        .ok_or_else(|| Error::missing_field("value"))?;
+    state
+        .store
+        .log_param(req.id.get()?, &Param::new(key, value))
+        .await?;
     Ok(Json(json!({})))
 }
 
-pub(super) async fn set_tag(State(state): State<Arc<AppState>>, Mlflow(req): Mlflow<KeyValueRequest>) -> ApiResult<Json<Value>> {
+pub(super) async fn set_tag(
+    State(state): State<Arc<AppState>>,
+    Mlflow(req): Mlflow<KeyValueRequest>,
+) -> ApiResult<Json<Value>> {
     let key = required(&req.key, "key")?;
-    let value = req.value.as_deref().ok_or_else(|| Error::missing_field("value"))?;
-    state.store.set_tag(req.id.get()?, &Tag::new(key, value)).await?;
+    let value = req
+        .value
+        .as_deref()
+        .ok_or_else(|| Error::missing_field("value"))?;
+    state
+        .store
+        .set_tag(req.id.get()?, &Tag::new(key, value))
+        .await?;
     Ok(Json(json!({})))
 }
 
@@ -217,7 +267,10 @@ pub(super) async fn log_batch(
     State(state): State<Arc<AppState>>,
     Mlflow(req): Mlflow<LogBatchRequest>,
 ) -> ApiResult<Json<Value>> {
-    state.store.log_batch(req.id.get()?, &req.metrics, &req.params, &req.tags).await?;
+    state
+        .store
+        .log_batch(req.id.get()?, &req.metrics, &req.params, &req.tags)
+        .await?;
     Ok(Json(json!({})))
 }
 
@@ -235,7 +288,10 @@ pub(super) async fn log_inputs(
     State(state): State<Arc<AppState>>,
     Mlflow(req): Mlflow<LogInputsRequest>,
 ) -> ApiResult<Json<Value>> {
-    state.store.log_inputs(req.id.get()?, &req.datasets, &req.models).await?;
+    state
+        .store
+        .log_inputs(req.id.get()?, &req.datasets, &req.models)
+        .await?;
     Ok(Json(json!({})))
 }
 
@@ -270,6 +326,14 @@ pub(super) async fn get_history(
     Mlflow(req): Mlflow<HistoryRequest>,
 ) -> ApiResult<Json<Value>> {
     let key = required(&req.metric_key, "metric_key")?;
-    let page = state.store.get_metric_history(req.id.get()?, key, req.page_token.as_deref(), req.max_results).await?;
+    let page = state
+        .store
+        .get_metric_history(
+            req.id.get()?,
+            key,
+            req.page_token.as_deref(),
+            req.max_results,
+        )
+        .await?;
     Ok(Json(super::page_json("metrics", page)))
 }

@@ -6,8 +6,8 @@
 //! ([`SearchKind`]) and rejects the rest with MLflow's INVALID_PARAMETER_VALUE
 //! wording. Stores turn the comparisons into queries; this module does no IO.
 
-mod parser;
 mod page_token;
+mod parser;
 
 pub use page_token::{decode_offset, encode_offset};
 pub use parser::{parse_filter, parse_order_by};

@@ -15,10 +15,17 @@ pub fn decode_offset(token: Option<&str>) -> Result<u64> {
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return Ok(0);
     };
-    let invalid = || Error::invalid(format!("Invalid page token '{token}'. It must come from a previous search's next_page_token."));
+    let invalid = || {
+        Error::invalid(format!(
+            "Invalid page token '{token}'. It must come from a previous search's next_page_token."
+        ))
+    };
     let bytes = STANDARD.decode(token).map_err(|_| invalid())?;
     let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
-    value.get("offset").and_then(|v| v.as_u64()).ok_or_else(invalid)
+    value
+        .get("offset")
+        .and_then(|v| v.as_u64())
+        .ok_or_else(invalid)
 }
 
 #[cfg(test)]

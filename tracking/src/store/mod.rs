@@ -144,9 +144,13 @@ pub struct CreateModelVersion {
 /// Experiments: named groups of runs.
 #[async_trait]
 pub trait ExperimentStore: Send + Sync {
-
     /// Creates an experiment and returns its id.
-    async fn create_experiment(&self, name: &str, artifact_location: Option<&str>, tags: &[Tag]) -> Result<String>;
+    async fn create_experiment(
+        &self,
+        name: &str,
+        artifact_location: Option<&str>,
+        tags: &[Tag],
+    ) -> Result<String>;
     /// Reads an experiment.
     async fn get_experiment(&self, experiment_id: &str) -> Result<Experiment>;
     /// Reads an experiment by name; `None` when there is none (active or deleted).
@@ -168,7 +172,6 @@ pub trait ExperimentStore: Send + Sync {
 /// Runs: params, metrics, tags, inputs and outputs.
 #[async_trait]
 pub trait RunStore: Send + Sync {
-
     /// Starts a run.
     async fn create_run(&self, request: &CreateRun) -> Result<Run>;
     /// Reads a whole run.
@@ -190,9 +193,20 @@ pub trait RunStore: Send + Sync {
     /// Removes a run tag.
     async fn delete_tag(&self, run_id: &str, key: &str) -> Result<()>;
     /// Logs many metrics, params and tags atomically.
-    async fn log_batch(&self, run_id: &str, metrics: &[Metric], params: &[Param], tags: &[Tag]) -> Result<()>;
+    async fn log_batch(
+        &self,
+        run_id: &str,
+        metrics: &[Metric],
+        params: &[Param],
+        tags: &[Tag],
+    ) -> Result<()>;
     /// Records datasets and models the run used.
-    async fn log_inputs(&self, run_id: &str, datasets: &[DatasetInput], models: &[ModelInput]) -> Result<()>;
+    async fn log_inputs(
+        &self,
+        run_id: &str,
+        datasets: &[DatasetInput],
+        models: &[ModelInput],
+    ) -> Result<()>;
     /// Records models the run produced.
     async fn log_outputs(&self, run_id: &str, models: &[ModelOutput]) -> Result<()>;
     /// One page of a metric's history, ordered by step then timestamp.
@@ -208,13 +222,16 @@ pub trait RunStore: Send + Sync {
 /// MLflow 3 logged models.
 #[async_trait]
 pub trait LoggedModelStore: Send + Sync {
-
     /// Creates a logged model in PENDING state.
     async fn create_logged_model(&self, request: &CreateLoggedModel) -> Result<LoggedModel>;
     /// Reads a logged model.
     async fn get_logged_model(&self, model_id: &str) -> Result<LoggedModel>;
     /// Sets a logged model's status (READY when its files are uploaded).
-    async fn finalize_logged_model(&self, model_id: &str, status: LoggedModelStatus) -> Result<LoggedModel>;
+    async fn finalize_logged_model(
+        &self,
+        model_id: &str,
+        status: LoggedModelStatus,
+    ) -> Result<LoggedModel>;
     /// Sets logged model tags.
     async fn set_logged_model_tags(&self, model_id: &str, tags: &[Tag]) -> Result<()>;
     /// Removes a logged model tag.
@@ -228,27 +245,42 @@ pub trait LoggedModelStore: Send + Sync {
 /// The model registry: registered models, versions, stages and aliases.
 #[async_trait]
 pub trait ModelRegistry: Send + Sync {
-
     /// Creates a registered model.
-    async fn create_registered_model(&self, name: &str, tags: &[Tag], description: Option<&str>) -> Result<RegisteredModel>;
+    async fn create_registered_model(
+        &self,
+        name: &str,
+        tags: &[Tag],
+        description: Option<&str>,
+    ) -> Result<RegisteredModel>;
     /// Reads a registered model with its aliases and latest versions.
     async fn get_registered_model(&self, name: &str) -> Result<RegisteredModel>;
     /// Renames a registered model (its versions follow).
     async fn rename_registered_model(&self, name: &str, new_name: &str) -> Result<RegisteredModel>;
     /// Changes a registered model's description.
-    async fn update_registered_model(&self, name: &str, description: Option<&str>) -> Result<RegisteredModel>;
+    async fn update_registered_model(
+        &self,
+        name: &str,
+        description: Option<&str>,
+    ) -> Result<RegisteredModel>;
     /// Deletes a registered model with its versions, tags and aliases.
     async fn delete_registered_model(&self, name: &str) -> Result<()>;
     /// Searches registered models.
-    async fn search_registered_models(&self, query: &SearchModels) -> Result<Page<RegisteredModel>>;
+    async fn search_registered_models(&self, query: &SearchModels)
+    -> Result<Page<RegisteredModel>>;
     /// The latest version per stage (all stages when `stages` is empty).
-    async fn get_latest_versions(&self, name: &str, stages: &[String]) -> Result<Vec<ModelVersion>>;
+    async fn get_latest_versions(&self, name: &str, stages: &[String])
+    -> Result<Vec<ModelVersion>>;
     /// Sets a registered model tag.
     async fn set_registered_model_tag(&self, name: &str, key: &str, value: &str) -> Result<()>;
     /// Removes a registered model tag.
     async fn delete_registered_model_tag(&self, name: &str, key: &str) -> Result<()>;
     /// Points an alias at a version (moving it if it exists).
-    async fn set_registered_model_alias(&self, name: &str, alias: &str, version: &str) -> Result<()>;
+    async fn set_registered_model_alias(
+        &self,
+        name: &str,
+        alias: &str,
+        version: &str,
+    ) -> Result<()>;
     /// Removes an alias.
     async fn delete_registered_model_alias(&self, name: &str, alias: &str) -> Result<()>;
     /// The version an alias points at.
@@ -258,7 +290,12 @@ pub trait ModelRegistry: Send + Sync {
     /// Reads a version.
     async fn get_model_version(&self, name: &str, version: &str) -> Result<ModelVersion>;
     /// Changes a version's description.
-    async fn update_model_version(&self, name: &str, version: &str, description: Option<&str>) -> Result<ModelVersion>;
+    async fn update_model_version(
+        &self,
+        name: &str,
+        version: &str,
+        description: Option<&str>,
+    ) -> Result<ModelVersion>;
     /// Deletes a version (and aliases pointing at it).
     async fn delete_model_version(&self, name: &str, version: &str) -> Result<()>;
     /// Searches versions.
@@ -274,7 +311,13 @@ pub trait ModelRegistry: Send + Sync {
     /// Where a version's files can be downloaded from.
     async fn get_model_version_download_uri(&self, name: &str, version: &str) -> Result<String>;
     /// Sets a version tag.
-    async fn set_model_version_tag(&self, name: &str, version: &str, key: &str, value: &str) -> Result<()>;
+    async fn set_model_version_tag(
+        &self,
+        name: &str,
+        version: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<()>;
     /// Removes a version tag.
     async fn delete_model_version_tag(&self, name: &str, version: &str, key: &str) -> Result<()>;
 }
@@ -291,12 +334,17 @@ impl<T: ExperimentStore + RunStore + LoggedModelStore + ModelRegistry> TrackingS
 /// Opens the store a tracking URI names: `sqlite:…` or `postgresql://…` (a SQL
 /// store whose new experiments put artifacts under `default_artifact_root`), or
 /// `http(s)://…` (a Smelt or MLflow server).
-pub async fn open_store(tracking_uri: &str, default_artifact_root: &str) -> Result<Arc<dyn TrackingStore>> {
+pub async fn open_store(
+    tracking_uri: &str,
+    default_artifact_root: &str,
+) -> Result<Arc<dyn TrackingStore>> {
     if tracking_uri.starts_with("http://") || tracking_uri.starts_with("https://") {
         return Ok(Arc::new(rest::RestStore::new(tracking_uri)?));
     }
     if sql::SqlStore::handles(tracking_uri) {
-        return Ok(Arc::new(sql::SqlStore::open(tracking_uri, default_artifact_root).await?));
+        return Ok(Arc::new(
+            sql::SqlStore::open(tracking_uri, default_artifact_root).await?,
+        ));
     }
     Err(Error::invalid(format!(
         "unsupported tracking URI '{tracking_uri}': use sqlite:///path/to/smelt.db, postgresql://user@host:port/db or http(s)://host:port"

@@ -19,9 +19,10 @@ const EXPERIMENT_COLUMNS: &str =
 impl SqlStore {
     /// Creates experiment 0, "Default", the first time a database is opened.
     pub(super) async fn ensure_default_experiment(&self) -> Result<()> {
-        let exists: Option<i64> = sqlx::query_scalar("SELECT experiment_id FROM experiments WHERE experiment_id = 0")
-            .fetch_optional(&self.pool)
-            .await?;
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT experiment_id FROM experiments WHERE experiment_id = 0")
+                .fetch_optional(&self.pool)
+                .await?;
         if exists.is_some() {
             return Ok(());
         }
@@ -39,12 +40,16 @@ impl SqlStore {
     }
 
     async fn experiment_row(&self, experiment_id: i64) -> Result<AnyRow> {
-        let mut sql = Sql::new(&format!("SELECT {EXPERIMENT_COLUMNS} FROM experiments WHERE experiment_id = "));
+        let mut sql = Sql::new(&format!(
+            "SELECT {EXPERIMENT_COLUMNS} FROM experiments WHERE experiment_id = "
+        ));
         sql.bind(experiment_id);
         sql.query()
             .fetch_optional(&self.pool)
             .await?
-            .ok_or_else(|| Error::not_found(format!("No Experiment with id={experiment_id} exists")))
+            .ok_or_else(|| {
+                Error::not_found(format!("No Experiment with id={experiment_id} exists"))
+            })
     }
 
     /// Loads experiments from rows, with their tags, in row order.
@@ -65,7 +70,9 @@ impl SqlStore {
         if experiments.is_empty() {
             return Ok(experiments);
         }
-        let mut sql = Sql::new("SELECT experiment_id, key, value FROM experiment_tags WHERE experiment_id IN (");
+        let mut sql = Sql::new(
+            "SELECT experiment_id, key, value FROM experiment_tags WHERE experiment_id IN (",
+        );
         for (idx, experiment) in experiments.iter().enumerate() {
             if idx > 0 {
                 sql.push(", ");
@@ -77,7 +84,10 @@ impl SqlStore {
             let id: i64 = row.try_get("experiment_id")?;
             let id = id.to_string();
             if let Some(experiment) = experiments.iter_mut().find(|e| e.experiment_id == id) {
-                experiment.tags.push(Tag { key: row.try_get("key")?, value: row.try_get("value")? });
+                experiment.tags.push(Tag {
+                    key: row.try_get("key")?,
+                    value: row.try_get("value")?,
+                });
             }
         }
         Ok(experiments)
@@ -98,7 +108,9 @@ impl SqlStore {
     async fn set_experiment_stage(&self, experiment_id: &str, from: &str, to: &str) -> Result<()> {
         let id = parse_experiment_id(experiment_id)?;
         if id == 0 && to == LIFECYCLE_DELETED {
-            return Err(Error::invalid("Cannot delete the default experiment '0'. This is an internally reserved experiment."));
+            return Err(Error::invalid(
+                "Cannot delete the default experiment '0'. This is an internally reserved experiment.",
+            ));
         }
         let row = self.experiment_row(id).await?;
         let stage: String = row.try_get("lifecycle_stage")?;
@@ -130,7 +142,9 @@ impl SqlStore {
 
 fn validate_experiment_name(name: &str) -> Result<()> {
     if name.trim().is_empty() {
-        return Err(Error::invalid("Invalid experiment name: ''. Experiment names may not be empty."));
+        return Err(Error::invalid(
+            "Invalid experiment name: ''. Experiment names may not be empty.",
+        ));
     }
     if name.len() > limits::MAX_EXPERIMENT_NAME_LENGTH {
         return Err(Error::invalid(format!(
@@ -143,7 +157,12 @@ fn validate_experiment_name(name: &str) -> Result<()> {
 
 #[async_trait]
 impl ExperimentStore for SqlStore {
-    async fn create_experiment(&self, name: &str, artifact_location: Option<&str>, tags: &[Tag]) -> Result<String> {
+    async fn create_experiment(
+        &self,
+        name: &str,
+        artifact_location: Option<&str>,
+        tags: &[Tag],
+    ) -> Result<String> {
         validate_experiment_name(name)?;
         for tag in tags {
             validate_key("tag", &tag.key)?;
@@ -151,13 +170,20 @@ impl ExperimentStore for SqlStore {
         }
         let now = now_ms();
         let mut tx = self.begin_write().await?;
-        let taken: Option<String> = sqlx::query_scalar("SELECT lifecycle_stage FROM experiments WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&mut *tx.tx)
-            .await?;
+        let taken: Option<String> =
+            sqlx::query_scalar("SELECT lifecycle_stage FROM experiments WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&mut *tx.tx)
+                .await?;
         if let Some(stage) = taken {
-            let hint = if stage == LIFECYCLE_DELETED { " (it is deleted: restore it or choose another name)" } else { "" };
-            return Err(Error::already_exists(format!("Experiment '{name}' already exists{hint}.")));
+            let hint = if stage == LIFECYCLE_DELETED {
+                " (it is deleted: restore it or choose another name)"
+            } else {
+                ""
+            };
+            return Err(Error::already_exists(format!(
+                "Experiment '{name}' already exists{hint}."
+            )));
         }
         let next_id: Option<i64> = sqlx::query_scalar("SELECT MAX(experiment_id) FROM experiments")
             .fetch_one(&mut *tx.tx)
@@ -184,12 +210,14 @@ impl ExperimentStore for SqlStore {
             err => err,
         })?;
         for tag in tags {
-            sqlx::query("INSERT INTO experiment_tags (experiment_id, key, value) VALUES ($1, $2, $3)")
-                .bind(id)
-                .bind(tag.key.clone())
-                .bind(tag.value.clone())
-                .execute(&mut *tx.tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO experiment_tags (experiment_id, key, value) VALUES ($1, $2, $3)",
+            )
+            .bind(id)
+            .bind(tag.key.clone())
+            .bind(tag.value.clone())
+            .execute(&mut *tx.tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(id.to_string())
@@ -199,11 +227,15 @@ impl ExperimentStore for SqlStore {
         let id = parse_experiment_id(experiment_id)?;
         let row = self.experiment_row(id).await?;
         let mut experiments = self.experiments_from_rows(vec![row]).await?;
-        experiments.pop().ok_or_else(|| Error::not_found(format!("No Experiment with id={id} exists")))
+        experiments
+            .pop()
+            .ok_or_else(|| Error::not_found(format!("No Experiment with id={id} exists")))
     }
 
     async fn get_experiment_by_name(&self, name: &str) -> Result<Option<Experiment>> {
-        let mut sql = Sql::new(&format!("SELECT {EXPERIMENT_COLUMNS} FROM experiments WHERE name = "));
+        let mut sql = Sql::new(&format!(
+            "SELECT {EXPERIMENT_COLUMNS} FROM experiments WHERE name = "
+        ));
         sql.bind(name.to_string());
         let rows = sql.query().fetch_all(&self.pool).await?;
         Ok(self.experiments_from_rows(rows).await?.pop())
@@ -212,8 +244,13 @@ impl ExperimentStore for SqlStore {
     async fn search_experiments(&self, query: &SearchExperiments) -> Result<Page<Experiment>> {
         let size = page_size(query.max_results, 1000, 50000)?;
         let offset = search::decode_offset(query.page_token.as_deref())?;
-        let comparisons = search::parse_filter(SearchKind::Experiments, query.filter.as_deref().unwrap_or(""))?;
-        let mut sql = Sql::new(&format!("SELECT {EXPERIMENT_COLUMNS} FROM experiments e WHERE "));
+        let comparisons = search::parse_filter(
+            SearchKind::Experiments,
+            query.filter.as_deref().unwrap_or(""),
+        )?;
+        let mut sql = Sql::new(&format!(
+            "SELECT {EXPERIMENT_COLUMNS} FROM experiments e WHERE "
+        ));
         match query.view_type {
             ViewType::ActiveOnly => sql.push("e.lifecycle_stage = 'active'"),
             ViewType::DeletedOnly => sql.push("e.lifecycle_stage = 'deleted'"),
@@ -222,7 +259,14 @@ impl ExperimentStore for SqlStore {
         for comparison in &comparisons {
             sql.push(" AND ");
             match comparison.entity {
-                Entity::Tag => push_key_value(self, &mut sql, "experiment_tags", "kv.experiment_id = e.experiment_id", comparison, MissingTag::NoMatch)?,
+                Entity::Tag => push_key_value(
+                    self,
+                    &mut sql,
+                    "experiment_tags",
+                    "kv.experiment_id = e.experiment_id",
+                    comparison,
+                    MissingTag::NoMatch,
+                )?,
                 Entity::Attribute => {
                     let column = match comparison.key.as_str() {
                         "name" => "e.name",
@@ -230,11 +274,25 @@ impl ExperimentStore for SqlStore {
                         "experiment_id" => "CAST(e.experiment_id AS TEXT)",
                         "creation_time" => "e.creation_time",
                         "last_update_time" => "e.last_update_time",
-                        other => return Err(Error::invalid(format!("Invalid attribute key '{other}' for experiments"))),
+                        other => {
+                            return Err(Error::invalid(format!(
+                                "Invalid attribute key '{other}' for experiments"
+                            )));
+                        }
                     };
-                    push_comparison(self, &mut sql, column, comparison.comparator, &comparison.value)?;
+                    push_comparison(
+                        self,
+                        &mut sql,
+                        column,
+                        comparison.comparator,
+                        &comparison.value,
+                    )?;
                 }
-                other => return Err(Error::invalid(format!("Cannot filter experiments by {other:?}"))),
+                other => {
+                    return Err(Error::invalid(format!(
+                        "Cannot filter experiments by {other:?}"
+                    )));
+                }
             }
         }
         sql.push(" ORDER BY ");
@@ -245,7 +303,11 @@ impl ExperimentStore for SqlStore {
                 "experiment_id" => "e.experiment_id",
                 "creation_time" => "e.creation_time",
                 "last_update_time" => "e.last_update_time",
-                other => return Err(Error::invalid(format!("Invalid order_by key '{other}' for experiments"))),
+                other => {
+                    return Err(Error::invalid(format!(
+                        "Invalid order_by key '{other}' for experiments"
+                    )));
+                }
             };
             sql.push(&format!("{column} {}, ", direction(order.ascending)));
         }
@@ -255,7 +317,10 @@ impl ExperimentStore for SqlStore {
         let has_more = rows.len() as i64 > size;
         rows.truncate(size as usize);
         let items = self.experiments_from_rows(rows).await?;
-        Ok(Page { items, next_page_token: has_more.then(|| search::encode_offset(offset + size as u64)) })
+        Ok(Page {
+            items,
+            next_page_token: has_more.then(|| search::encode_offset(offset + size as u64)),
+        })
     }
 
     async fn rename_experiment(&self, experiment_id: &str, new_name: &str) -> Result<()> {
@@ -263,28 +328,35 @@ impl ExperimentStore for SqlStore {
         let id = parse_experiment_id(experiment_id)?;
         self.require_active_experiment(id).await?;
         let mut tx = self.begin_write().await?;
-        let taken: Option<i64> = sqlx::query_scalar("SELECT experiment_id FROM experiments WHERE name = $1")
-            .bind(new_name)
-            .fetch_optional(&mut *tx.tx)
-            .await?;
+        let taken: Option<i64> =
+            sqlx::query_scalar("SELECT experiment_id FROM experiments WHERE name = $1")
+                .bind(new_name)
+                .fetch_optional(&mut *tx.tx)
+                .await?;
         if taken.is_some_and(|other| other != id) {
-            return Err(Error::already_exists(format!("Experiment '{new_name}' already exists.")));
+            return Err(Error::already_exists(format!(
+                "Experiment '{new_name}' already exists."
+            )));
         }
-        sqlx::query("UPDATE experiments SET name = $1, last_update_time = $2 WHERE experiment_id = $3")
-            .bind(new_name)
-            .bind(now_ms())
-            .bind(id)
-            .execute(&mut *tx.tx)
-            .await?;
+        sqlx::query(
+            "UPDATE experiments SET name = $1, last_update_time = $2 WHERE experiment_id = $3",
+        )
+        .bind(new_name)
+        .bind(now_ms())
+        .bind(id)
+        .execute(&mut *tx.tx)
+        .await?;
         tx.commit().await
     }
 
     async fn delete_experiment(&self, experiment_id: &str) -> Result<()> {
-        self.set_experiment_stage(experiment_id, LIFECYCLE_ACTIVE, LIFECYCLE_DELETED).await
+        self.set_experiment_stage(experiment_id, LIFECYCLE_ACTIVE, LIFECYCLE_DELETED)
+            .await
     }
 
     async fn restore_experiment(&self, experiment_id: &str) -> Result<()> {
-        self.set_experiment_stage(experiment_id, LIFECYCLE_DELETED, LIFECYCLE_ACTIVE).await
+        self.set_experiment_stage(experiment_id, LIFECYCLE_DELETED, LIFECYCLE_ACTIVE)
+            .await
     }
 
     async fn set_experiment_tag(&self, experiment_id: &str, key: &str, value: &str) -> Result<()> {
@@ -315,7 +387,9 @@ impl ExperimentStore for SqlStore {
             .execute(&mut *tx.tx)
             .await?;
         if done.rows_affected() == 0 {
-            return Err(Error::not_found(format!("No tag with name: {key} in experiment with id {id}")));
+            return Err(Error::not_found(format!(
+                "No tag with name: {key} in experiment with id {id}"
+            )));
         }
         tx.commit().await
     }

@@ -51,7 +51,11 @@ pub(crate) fn push_comparison(
         (Comparator::In | Comparator::NotIn, Value::List(items)) => {
             if items.is_empty() {
                 // `x IN ()` is not SQL; an empty list matches nothing.
-                sql.push(if comparator == Comparator::In { "1 = 0" } else { "1 = 1" });
+                sql.push(if comparator == Comparator::In {
+                    "1 = 0"
+                } else {
+                    "1 = 1"
+                });
                 return Ok(());
             }
             sql.push(&format!("{column} {} (", operator(comparator)));
@@ -104,17 +108,43 @@ pub(crate) fn push_key_value(
     missing: MissingTag,
 ) -> Result<()> {
     if missing == MissingTag::Matches && comparison.comparator == Comparator::Ne {
-        let equal = Comparison { comparator: Comparator::Eq, ..comparison.clone() };
+        let equal = Comparison {
+            comparator: Comparator::Eq,
+            ..comparison.clone()
+        };
         sql.push("NOT ");
-        return push_key_value(store, sql, table, owner_condition, &equal, MissingTag::NoMatch);
+        return push_key_value(
+            store,
+            sql,
+            table,
+            owner_condition,
+            &equal,
+            MissingTag::NoMatch,
+        );
     }
     let negate = comparison.comparator == Comparator::IsNull;
-    sql.push(if negate { "NOT EXISTS (SELECT 1 FROM " } else { "EXISTS (SELECT 1 FROM " });
-    sql.push(table).push(" kv WHERE ").push(owner_condition).push(" AND kv.key = ");
+    sql.push(if negate {
+        "NOT EXISTS (SELECT 1 FROM "
+    } else {
+        "EXISTS (SELECT 1 FROM "
+    });
+    sql.push(table)
+        .push(" kv WHERE ")
+        .push(owner_condition)
+        .push(" AND kv.key = ");
     sql.bind(comparison.key.clone());
-    if !matches!(comparison.comparator, Comparator::IsNull | Comparator::IsNotNull) {
+    if !matches!(
+        comparison.comparator,
+        Comparator::IsNull | Comparator::IsNotNull
+    ) {
         sql.push(" AND ");
-        push_comparison(store, sql, "kv.value", comparison.comparator, &comparison.value)?;
+        push_comparison(
+            store,
+            sql,
+            "kv.value",
+            comparison.comparator,
+            &comparison.value,
+        )?;
     }
     sql.push(")");
     Ok(())
@@ -122,5 +152,9 @@ pub(crate) fn push_key_value(
 
 /// `ASC`/`DESC` with NULLs last either way, as MLflow sorts.
 pub(crate) fn direction(ascending: bool) -> &'static str {
-    if ascending { "ASC NULLS LAST" } else { "DESC NULLS LAST" }
+    if ascending {
+        "ASC NULLS LAST"
+    } else {
+        "DESC NULLS LAST"
+    }
 }

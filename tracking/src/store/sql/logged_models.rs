@@ -5,7 +5,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::filters::{MissingTag, direction, push_comparison, push_key_value};
-use super::rows::{Sql, new_hex_id, parse_experiment_id, validate_key, validate_length, limits};
+use super::rows::{Sql, limits, new_hex_id, parse_experiment_id, validate_key, validate_length};
 use super::{SqlStore, page_size};
 use crate::entities::*;
 use crate::error::{Error, Result};
@@ -23,23 +23,37 @@ impl SqlStore {
             let experiment_id: i64 = row.try_get("experiment_id")?;
             let status: String = row.try_get("status")?;
             let model_id: String = row.try_get("model_id")?;
-            let tags = sqlx::query("SELECT key, value FROM logged_model_tags WHERE model_id = $1 ORDER BY key")
-                .bind(model_id.clone())
-                .fetch_all(&self.pool)
-                .await?
-                .iter()
-                .map(|r| Ok(Tag { key: r.try_get("key")?, value: r.try_get("value")? }))
-                .collect::<Result<Vec<_>>>()?;
-            let params = sqlx::query("SELECT key, value FROM logged_model_params WHERE model_id = $1 ORDER BY key")
-                .bind(model_id.clone())
-                .fetch_all(&self.pool)
-                .await?
-                .iter()
-                .map(|r| Ok(Param { key: r.try_get("key")?, value: r.try_get("value")? }))
-                .collect::<Result<Vec<_>>>()?;
+            let tags = sqlx::query(
+                "SELECT key, value FROM logged_model_tags WHERE model_id = $1 ORDER BY key",
+            )
+            .bind(model_id.clone())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(Tag {
+                    key: r.try_get("key")?,
+                    value: r.try_get("value")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+            let params = sqlx::query(
+                "SELECT key, value FROM logged_model_params WHERE model_id = $1 ORDER BY key",
+            )
+            .bind(model_id.clone())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(Param {
+                    key: r.try_get("key")?,
+                    value: r.try_get("value")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
             let mut metrics = Vec::new();
             for r in sqlx::query(
-                "SELECT run_id, key, value, is_nan, step, timestamp, dataset_name, dataset_digest FROM metrics WHERE model_id = $1 ORDER BY key, step",
+                "SELECT run_id, key, value, is_nan, step, timestamp, dataset_name, dataset_digest FROM model_metrics WHERE model_id = $1 ORDER BY key, step",
             )
             .bind(model_id.clone())
             .fetch_all(&self.pool)
@@ -78,12 +92,15 @@ impl SqlStore {
     }
 
     async fn require_logged_model(&self, model_id: &str) -> Result<()> {
-        let found: Option<String> =
-            sqlx::query_scalar("SELECT model_id FROM logged_models WHERE model_id = $1 AND lifecycle_stage = 'active'")
-                .bind(model_id.to_string())
-                .fetch_optional(&self.pool)
-                .await?;
-        found.map(|_| ()).ok_or_else(|| Error::not_found(format!("Logged model with ID '{model_id}' not found.")))
+        let found: Option<String> = sqlx::query_scalar(
+            "SELECT model_id FROM logged_models WHERE model_id = $1 AND lifecycle_stage = 'active'",
+        )
+        .bind(model_id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        found.map(|_| ()).ok_or_else(|| {
+            Error::not_found(format!("Logged model with ID '{model_id}' not found."))
+        })
     }
 }
 
@@ -97,8 +114,15 @@ impl LoggedModelStore for SqlStore {
             validate_length("Tag", &tag.key, &tag.value, limits::MAX_TAG_VAL_LENGTH)?;
         }
         let model_id = format!("m-{}", new_hex_id());
-        let name = request.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "model".to_string());
-        let artifact_uri = format!("{}/models/{model_id}/artifacts", location.trim_end_matches('/'));
+        let name = request
+            .name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "model".to_string());
+        let artifact_uri = format!(
+            "{}/models/{model_id}/artifacts",
+            location.trim_end_matches('/')
+        );
         let now = now_ms();
         let mut tx = self.begin_write().await?;
         sqlx::query(
@@ -151,10 +175,16 @@ impl LoggedModelStore for SqlStore {
         self.logged_models_from_rows(&rows)
             .await?
             .pop()
-            .ok_or_else(|| Error::not_found(format!("Logged model with ID '{model_id}' not found.")))
+            .ok_or_else(|| {
+                Error::not_found(format!("Logged model with ID '{model_id}' not found."))
+            })
     }
 
-    async fn finalize_logged_model(&self, model_id: &str, status: LoggedModelStatus) -> Result<LoggedModel> {
+    async fn finalize_logged_model(
+        &self,
+        model_id: &str,
+        status: LoggedModelStatus,
+    ) -> Result<LoggedModel> {
         self.require_logged_model(model_id).await?;
         let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE logged_models SET status = $1, last_updated_timestamp_ms = $2 WHERE model_id = $3")
@@ -197,7 +227,9 @@ impl LoggedModelStore for SqlStore {
             .execute(&mut *tx.tx)
             .await?;
         if done.rows_affected() == 0 {
-            return Err(Error::not_found(format!("No tag with key '{key}' on logged model '{model_id}'")));
+            return Err(Error::not_found(format!(
+                "No tag with key '{key}' on logged model '{model_id}'"
+            )));
         }
         tx.commit().await
     }
@@ -216,8 +248,13 @@ impl LoggedModelStore for SqlStore {
     async fn search_logged_models(&self, query: &SearchLoggedModels) -> Result<Page<LoggedModel>> {
         let size = page_size(query.max_results, 100, 50000)?;
         let offset = search::decode_offset(query.page_token.as_deref())?;
-        let comparisons = search::parse_filter(SearchKind::LoggedModels, query.filter.as_deref().unwrap_or(""))?;
-        let mut sql = Sql::new(&format!("SELECT {MODEL_COLUMNS} FROM logged_models lm WHERE lm.lifecycle_stage = 'active'"));
+        let comparisons = search::parse_filter(
+            SearchKind::LoggedModels,
+            query.filter.as_deref().unwrap_or(""),
+        )?;
+        let mut sql = Sql::new(&format!(
+            "SELECT {MODEL_COLUMNS} FROM logged_models lm WHERE lm.lifecycle_stage = 'active'"
+        ));
         if !query.experiment_ids.is_empty() {
             sql.push(" AND lm.experiment_id IN (");
             for (idx, id) in query.experiment_ids.iter().enumerate() {
@@ -231,30 +268,63 @@ impl LoggedModelStore for SqlStore {
         for comparison in &comparisons {
             sql.push(" AND ");
             match comparison.entity {
-                Entity::Tag => push_key_value(self, &mut sql, "logged_model_tags", "kv.model_id = lm.model_id", comparison, MissingTag::NoMatch)?,
-                Entity::Param => {
-                    push_key_value(self, &mut sql, "logged_model_params", "kv.model_id = lm.model_id", comparison, MissingTag::NoMatch)?
-                }
+                Entity::Tag => push_key_value(
+                    self,
+                    &mut sql,
+                    "logged_model_tags",
+                    "kv.model_id = lm.model_id",
+                    comparison,
+                    MissingTag::NoMatch,
+                )?,
+                Entity::Param => push_key_value(
+                    self,
+                    &mut sql,
+                    "logged_model_params",
+                    "kv.model_id = lm.model_id",
+                    comparison,
+                    MissingTag::NoMatch,
+                )?,
                 Entity::Metric => {
-                    sql.push("EXISTS (SELECT 1 FROM metrics m WHERE m.model_id = lm.model_id AND m.key = ");
-                    sql.bind(comparison.key.clone()).push(" AND m.is_nan = 0 AND ");
-                    push_comparison(self, &mut sql, "m.value", comparison.comparator, &comparison.value)?;
+                    sql.push("EXISTS (SELECT 1 FROM model_metrics m WHERE m.model_id = lm.model_id AND m.key = ");
+                    sql.bind(comparison.key.clone())
+                        .push(" AND m.is_nan = 0 AND ");
+                    push_comparison(
+                        self,
+                        &mut sql,
+                        "m.value",
+                        comparison.comparator,
+                        &comparison.value,
+                    )?;
                     sql.push(")");
                 }
                 Entity::Attribute => {
                     let column = logged_model_column(&comparison.key)?;
-                    push_comparison(self, &mut sql, column, comparison.comparator, &comparison.value)?;
+                    push_comparison(
+                        self,
+                        &mut sql,
+                        column,
+                        comparison.comparator,
+                        &comparison.value,
+                    )?;
                 }
-                Entity::Dataset => return Err(Error::invalid("Cannot filter logged models by dataset")),
+                Entity::Dataset => {
+                    return Err(Error::invalid("Cannot filter logged models by dataset"));
+                }
             }
         }
         sql.push(" ORDER BY ");
         for clause in &query.order_by {
             let order = search::parse_order_by(SearchKind::LoggedModels, clause)?;
             if order.entity != Entity::Attribute {
-                return Err(Error::invalid(format!("Cannot order logged models by '{clause}'")));
+                return Err(Error::invalid(format!(
+                    "Cannot order logged models by '{clause}'"
+                )));
             }
-            sql.push(&format!("{} {}, ", logged_model_column(&order.key)?, direction(order.ascending)));
+            sql.push(&format!(
+                "{} {}, ",
+                logged_model_column(&order.key)?,
+                direction(order.ascending)
+            ));
         }
         sql.push("lm.creation_timestamp_ms DESC, lm.model_id ASC LIMIT ");
         sql.bind(size + 1).push(" OFFSET ").bind(offset as i64);
@@ -262,7 +332,10 @@ impl LoggedModelStore for SqlStore {
         let has_more = rows.len() as i64 > size;
         rows.truncate(size as usize);
         let items = self.logged_models_from_rows(&rows).await?;
-        Ok(Page { items, next_page_token: has_more.then(|| search::encode_offset(offset + size as u64)) })
+        Ok(Page {
+            items,
+            next_page_token: has_more.then(|| search::encode_offset(offset + size as u64)),
+        })
     }
 }
 
@@ -273,8 +346,14 @@ fn logged_model_column(key: &str) -> Result<&'static str> {
         "status" => "lm.status",
         "source_run_id" => "lm.source_run_id",
         "model_type" => "lm.model_type",
-        "creation_timestamp" | "creation_time" | "creation_timestamp_ms" => "lm.creation_timestamp_ms",
+        "creation_timestamp" | "creation_time" | "creation_timestamp_ms" => {
+            "lm.creation_timestamp_ms"
+        }
         "last_updated_timestamp" | "last_updated_timestamp_ms" => "lm.last_updated_timestamp_ms",
-        other => return Err(Error::invalid(format!("Invalid attribute key '{other}' for logged models"))),
+        other => {
+            return Err(Error::invalid(format!(
+                "Invalid attribute key '{other}' for logged models"
+            )));
+        }
     })
 }

@@ -26,7 +26,9 @@ pub(super) async fn run(store: &SqlStore) -> Result<()> {
     let mut tx = store.begin_write().await?;
     if store.dialect == Dialect::Postgres {
         // Two servers starting at once must not both migrate.
-        sqlx::query("SELECT pg_advisory_xact_lock(7316482901)").execute(&mut *tx.tx).await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(7316482901)")
+            .execute(&mut *tx.tx)
+            .await?;
     }
     sqlx::raw_sql(
         "CREATE TABLE IF NOT EXISTS smelt_schema_migrations (
@@ -34,9 +36,10 @@ pub(super) async fn run(store: &SqlStore) -> Result<()> {
     )
     .execute(&mut *tx.tx)
     .await?;
-    let current: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM smelt_schema_migrations")
-        .fetch_one(&mut *tx.tx)
-        .await?;
+    let current: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(version) FROM smelt_schema_migrations")
+            .fetch_one(&mut *tx.tx)
+            .await?;
     let current = current.unwrap_or(0);
     let newest = MIGRATIONS.last().map_or(0, |m| m.version);
     if current > newest {
@@ -49,16 +52,26 @@ pub(super) async fn run(store: &SqlStore) -> Result<()> {
             Dialect::Sqlite => migration.sqlite,
             Dialect::Postgres => migration.postgres,
         };
-        sqlx::raw_sql(script).execute(&mut *tx.tx).await.map_err(|e| {
-            Error::internal(format!("schema migration {} ({}) failed: {e}", migration.version, migration.description))
-        })?;
+        sqlx::raw_sql(script)
+            .execute(&mut *tx.tx)
+            .await
+            .map_err(|e| {
+                Error::internal(format!(
+                    "schema migration {} ({}) failed: {e}",
+                    migration.version, migration.description
+                ))
+            })?;
         sqlx::query("INSERT INTO smelt_schema_migrations (version, description, applied_at) VALUES ($1, $2, $3)")
             .bind(migration.version)
             .bind(migration.description)
             .bind(crate::wire::now_ms())
             .execute(&mut *tx.tx)
             .await?;
-        tracing::info!(version = migration.version, description = migration.description, "applied schema migration");
+        tracing::info!(
+            version = migration.version,
+            description = migration.description,
+            "applied schema migration"
+        );
     }
     tx.commit().await
 }

@@ -14,6 +14,7 @@
 mod experiments;
 mod filters;
 mod logged_models;
+mod metric_history;
 mod migrations;
 mod registry;
 mod rows;
@@ -151,7 +152,9 @@ fn normalise_url(uri: &str) -> Result<(Dialect, String)> {
         // slashes then a path); sqlx wants `sqlite://path`. Create it if missing.
         let path = rest.strip_prefix("//").unwrap_or(rest);
         if path.is_empty() {
-            return Err(Error::invalid("sqlite URI has no file path: use sqlite:///path/to/smelt.db"));
+            return Err(Error::invalid(
+                "sqlite URI has no file path: use sqlite:///path/to/smelt.db",
+            ));
         }
         if path == ":memory:" || path == "/:memory:" {
             return Err(Error::invalid(
@@ -162,17 +165,28 @@ fn normalise_url(uri: &str) -> Result<(Dialect, String)> {
         if let Some(parent) = std::path::Path::new(file).parent() {
             if !parent.as_os_str().is_empty() {
                 std::fs::create_dir_all(parent).map_err(|e| {
-                    Error::invalid(format!("cannot create the folder of the SQLite file '{file}': {e}"))
+                    Error::invalid(format!(
+                        "cannot create the folder of the SQLite file '{file}': {e}"
+                    ))
                 })?;
             }
         }
-        let query = if query.is_empty() { "mode=rwc".to_string() } else { format!("{query}&mode=rwc") };
+        let query = if query.is_empty() {
+            "mode=rwc".to_string()
+        } else {
+            format!("{query}&mode=rwc")
+        };
         return Ok((Dialect::Sqlite, format!("sqlite://{file}?{query}")));
     }
-    if let Some(rest) = uri.strip_prefix("postgresql:").or_else(|| uri.strip_prefix("postgres:")) {
+    if let Some(rest) = uri
+        .strip_prefix("postgresql:")
+        .or_else(|| uri.strip_prefix("postgres:"))
+    {
         return Ok((Dialect::Postgres, format!("postgres:{rest}")));
     }
-    Err(Error::invalid(format!("'{uri}' is not a sqlite: or postgresql: URI")))
+    Err(Error::invalid(format!(
+        "'{uri}' is not a sqlite: or postgresql: URI"
+    )))
 }
 
 /// Checks a `max_results` against MLflow's limit and applies its default.
@@ -197,7 +211,10 @@ mod tests {
         assert_eq!(url, "sqlite:///tmp/x/smelt.db?mode=rwc");
         assert!(normalise_url("sqlite://").is_err());
         assert!(normalise_url("sqlite:///:memory:").is_err());
-        assert_eq!(normalise_url("postgresql://u@h/db").unwrap().1, "postgres://u@h/db");
+        assert_eq!(
+            normalise_url("postgresql://u@h/db").unwrap().1,
+            "postgres://u@h/db"
+        );
         assert!(normalise_url("mysql://x").is_err());
     }
 }

@@ -22,7 +22,9 @@ fn not_found_model(name: &str) -> Error {
 }
 
 fn not_found_version(name: &str, version: &str) -> Error {
-    Error::not_found(format!("Model Version (name={name}, version={version}) not found"))
+    Error::not_found(format!(
+        "Model Version (name={name}, version={version}) not found"
+    ))
 }
 
 fn validate_model_name(name: &str) -> Result<()> {
@@ -45,10 +47,11 @@ fn validate_tag(key: &str, value: &str) -> Result<()> {
 
 impl SqlStore {
     async fn require_registered_model(&self, name: &str) -> Result<()> {
-        let found: Option<String> = sqlx::query_scalar("SELECT name FROM registered_models WHERE name = $1")
-            .bind(name.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
+        let found: Option<String> =
+            sqlx::query_scalar("SELECT name FROM registered_models WHERE name = $1")
+                .bind(name.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
         found.map(|_| ()).ok_or_else(|| not_found_model(name))
     }
 
@@ -97,13 +100,20 @@ impl SqlStore {
         let mut models = Vec::with_capacity(rows.len());
         for row in rows {
             let name: String = row.try_get("name")?;
-            let tags = sqlx::query("SELECT key, value FROM registered_model_tags WHERE name = $1 ORDER BY key")
-                .bind(name.clone())
-                .fetch_all(&self.pool)
-                .await?
-                .iter()
-                .map(|r| Ok(Tag { key: r.try_get("key")?, value: r.try_get("value")? }))
-                .collect::<Result<Vec<_>>>()?;
+            let tags = sqlx::query(
+                "SELECT key, value FROM registered_model_tags WHERE name = $1 ORDER BY key",
+            )
+            .bind(name.clone())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(Tag {
+                    key: r.try_get("key")?,
+                    value: r.try_get("value")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
             let aliases = sqlx::query("SELECT alias, version FROM registered_model_aliases WHERE name = $1 ORDER BY alias")
                 .bind(name.clone())
                 .fetch_all(&self.pool)
@@ -182,19 +192,27 @@ impl SqlStore {
 
 #[async_trait]
 impl ModelRegistry for SqlStore {
-    async fn create_registered_model(&self, name: &str, tags: &[Tag], description: Option<&str>) -> Result<RegisteredModel> {
+    async fn create_registered_model(
+        &self,
+        name: &str,
+        tags: &[Tag],
+        description: Option<&str>,
+    ) -> Result<RegisteredModel> {
         validate_model_name(name)?;
         for tag in tags {
             validate_tag(&tag.key, &tag.value)?;
         }
         let now = now_ms();
         let mut tx = self.begin_write().await?;
-        let exists: Option<String> = sqlx::query_scalar("SELECT name FROM registered_models WHERE name = $1")
-            .bind(name.to_string())
-            .fetch_optional(&mut *tx.tx)
-            .await?;
+        let exists: Option<String> =
+            sqlx::query_scalar("SELECT name FROM registered_models WHERE name = $1")
+                .bind(name.to_string())
+                .fetch_optional(&mut *tx.tx)
+                .await?;
         if exists.is_some() {
-            return Err(Error::already_exists(format!("Registered Model (name={name}) already exists.")));
+            return Err(Error::already_exists(format!(
+                "Registered Model (name={name}) already exists."
+            )));
         }
         sqlx::query(
             "INSERT INTO registered_models (name, creation_timestamp, last_updated_timestamp, description) VALUES ($1, $2, $2, $3)",
@@ -223,33 +241,51 @@ impl ModelRegistry for SqlStore {
         .bind(name.to_string())
         .fetch_all(&self.pool)
         .await?;
-        self.registered_models_from_rows(&rows).await?.pop().ok_or_else(|| not_found_model(name))
+        self.registered_models_from_rows(&rows)
+            .await?
+            .pop()
+            .ok_or_else(|| not_found_model(name))
     }
 
     async fn rename_registered_model(&self, name: &str, new_name: &str) -> Result<RegisteredModel> {
         validate_model_name(new_name)?;
         self.require_registered_model(name).await?;
         let mut tx = self.begin_write().await?;
-        let taken: Option<String> = sqlx::query_scalar("SELECT name FROM registered_models WHERE name = $1")
-            .bind(new_name.to_string())
-            .fetch_optional(&mut *tx.tx)
-            .await?;
-        if taken.is_some() {
-            return Err(Error::already_exists(format!("Registered Model (name={new_name}) already exists.")));
-        }
-        for table in ["registered_models", "registered_model_tags", "model_versions", "model_version_tags", "registered_model_aliases"] {
-            sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE {table} SET name = $1 WHERE name = $2")))
+        let taken: Option<String> =
+            sqlx::query_scalar("SELECT name FROM registered_models WHERE name = $1")
                 .bind(new_name.to_string())
-                .bind(name.to_string())
-                .execute(&mut *tx.tx)
+                .fetch_optional(&mut *tx.tx)
                 .await?;
+        if taken.is_some() {
+            return Err(Error::already_exists(format!(
+                "Registered Model (name={new_name}) already exists."
+            )));
+        }
+        for table in [
+            "registered_models",
+            "registered_model_tags",
+            "model_versions",
+            "model_version_tags",
+            "registered_model_aliases",
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE {table} SET name = $1 WHERE name = $2"
+            )))
+            .bind(new_name.to_string())
+            .bind(name.to_string())
+            .execute(&mut *tx.tx)
+            .await?;
         }
         self.touch_model(&mut tx, new_name).await?;
         tx.commit().await?;
         self.get_registered_model(new_name).await
     }
 
-    async fn update_registered_model(&self, name: &str, description: Option<&str>) -> Result<RegisteredModel> {
+    async fn update_registered_model(
+        &self,
+        name: &str,
+        description: Option<&str>,
+    ) -> Result<RegisteredModel> {
         self.require_registered_model(name).await?;
         let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE registered_models SET description = $1, last_updated_timestamp = $2 WHERE name = $3")
@@ -265,30 +301,60 @@ impl ModelRegistry for SqlStore {
     async fn delete_registered_model(&self, name: &str) -> Result<()> {
         self.require_registered_model(name).await?;
         let mut tx = self.begin_write().await?;
-        for table in ["registered_model_aliases", "model_version_tags", "model_versions", "registered_model_tags", "registered_models"] {
-            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE name = $1")))
-                .bind(name.to_string())
-                .execute(&mut *tx.tx)
-                .await?;
+        for table in [
+            "registered_model_aliases",
+            "model_version_tags",
+            "model_versions",
+            "registered_model_tags",
+            "registered_models",
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE name = $1"
+            )))
+            .bind(name.to_string())
+            .execute(&mut *tx.tx)
+            .await?;
         }
         tx.commit().await
     }
 
-    async fn search_registered_models(&self, query: &SearchModels) -> Result<Page<RegisteredModel>> {
+    async fn search_registered_models(
+        &self,
+        query: &SearchModels,
+    ) -> Result<Page<RegisteredModel>> {
         let size = page_size(query.max_results, 100, 1000)?;
         let offset = search::decode_offset(query.page_token.as_deref())?;
-        let comparisons = search::parse_filter(SearchKind::RegisteredModels, query.filter.as_deref().unwrap_or(""))?;
+        let comparisons = search::parse_filter(
+            SearchKind::RegisteredModels,
+            query.filter.as_deref().unwrap_or(""),
+        )?;
         let mut sql = Sql::new(
             "SELECT rm.name, rm.creation_timestamp, rm.last_updated_timestamp, rm.description, rm.user_id FROM registered_models rm WHERE 1 = 1",
         );
         for comparison in &comparisons {
             sql.push(" AND ");
             match comparison.entity {
-                Entity::Tag => push_key_value(self, &mut sql, "registered_model_tags", "kv.name = rm.name", comparison, MissingTag::Matches)?,
-                Entity::Attribute if comparison.key == "name" => {
-                    push_comparison(self, &mut sql, "rm.name", comparison.comparator, &comparison.value)?
+                Entity::Tag => push_key_value(
+                    self,
+                    &mut sql,
+                    "registered_model_tags",
+                    "kv.name = rm.name",
+                    comparison,
+                    MissingTag::Matches,
+                )?,
+                Entity::Attribute if comparison.key == "name" => push_comparison(
+                    self,
+                    &mut sql,
+                    "rm.name",
+                    comparison.comparator,
+                    &comparison.value,
+                )?,
+                _ => {
+                    return Err(Error::invalid(format!(
+                        "Invalid filter key '{}' for registered models",
+                        comparison.key
+                    )));
                 }
-                _ => return Err(Error::invalid(format!("Invalid filter key '{}' for registered models", comparison.key))),
             }
         }
         sql.push(" ORDER BY ");
@@ -298,19 +364,33 @@ impl ModelRegistry for SqlStore {
                 "name" => "rm.name",
                 "creation_timestamp" | "timestamp" => "rm.creation_timestamp",
                 "last_updated_timestamp" => "rm.last_updated_timestamp",
-                other => return Err(Error::invalid(format!("Invalid order_by key '{other}' for registered models"))),
+                other => {
+                    return Err(Error::invalid(format!(
+                        "Invalid order_by key '{other}' for registered models"
+                    )));
+                }
             };
             sql.push(&format!("{column} {}, ", direction(order.ascending)));
         }
-        sql.push("rm.name ASC LIMIT ").bind(size + 1).push(" OFFSET ").bind(offset as i64);
+        sql.push("rm.name ASC LIMIT ")
+            .bind(size + 1)
+            .push(" OFFSET ")
+            .bind(offset as i64);
         let mut rows = sql.query().fetch_all(&self.pool).await?;
         let has_more = rows.len() as i64 > size;
         rows.truncate(size as usize);
         let items = self.registered_models_from_rows(&rows).await?;
-        Ok(Page { items, next_page_token: has_more.then(|| search::encode_offset(offset + size as u64)) })
+        Ok(Page {
+            items,
+            next_page_token: has_more.then(|| search::encode_offset(offset + size as u64)),
+        })
     }
 
-    async fn get_latest_versions(&self, name: &str, stages: &[String]) -> Result<Vec<ModelVersion>> {
+    async fn get_latest_versions(
+        &self,
+        name: &str,
+        stages: &[String],
+    ) -> Result<Vec<ModelVersion>> {
         self.require_registered_model(name).await?;
         self.latest_versions(name, stages).await
     }
@@ -342,8 +422,16 @@ impl ModelRegistry for SqlStore {
         tx.commit().await
     }
 
-    async fn set_registered_model_alias(&self, name: &str, alias: &str, version: &str) -> Result<()> {
-        if alias.is_empty() || alias.eq_ignore_ascii_case("latest") || alias.starts_with('v') && alias[1..].parse::<i64>().is_ok() {
+    async fn set_registered_model_alias(
+        &self,
+        name: &str,
+        alias: &str,
+        version: &str,
+    ) -> Result<()> {
+        if alias.is_empty()
+            || alias.eq_ignore_ascii_case("latest")
+            || alias.starts_with('v') && alias[1..].parse::<i64>().is_ok()
+        {
             return Err(Error::invalid(format!(
                 "'{alias}' is not a valid alias: it may not be empty, 'latest', or look like a version ('v1')."
             )));
@@ -378,14 +466,16 @@ impl ModelRegistry for SqlStore {
 
     async fn get_model_version_by_alias(&self, name: &str, alias: &str) -> Result<ModelVersion> {
         self.require_registered_model(name).await?;
-        let version: Option<i64> =
-            sqlx::query_scalar("SELECT version FROM registered_model_aliases WHERE name = $1 AND alias = $2")
-                .bind(name.to_string())
-                .bind(alias.to_string())
-                .fetch_optional(&self.pool)
-                .await?;
+        let version: Option<i64> = sqlx::query_scalar(
+            "SELECT version FROM registered_model_aliases WHERE name = $1 AND alias = $2",
+        )
+        .bind(name.to_string())
+        .bind(alias.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
         // MLflow answers a missing alias with 400, not 404.
-        let version = version.ok_or_else(|| Error::invalid(format!("Registered model alias {alias} not found.")))?;
+        let version = version
+            .ok_or_else(|| Error::invalid(format!("Registered model alias {alias} not found.")))?;
         self.get_model_version(name, &version.to_string()).await
     }
 
@@ -402,17 +492,20 @@ impl ModelRegistry for SqlStore {
         // A version made from a logged model inherits the model's run, as in MLflow.
         let mut run_id = request.run_id.clone().filter(|r| !r.is_empty());
         if let (None, Some(model_id)) = (&run_id, request.model_id.as_ref()) {
-            run_id = sqlx::query_scalar::<_, Option<String>>("SELECT source_run_id FROM logged_models WHERE model_id = $1")
-                .bind(model_id.clone())
-                .fetch_optional(&mut *tx.tx)
-                .await?
-                .flatten();
+            run_id = sqlx::query_scalar::<_, Option<String>>(
+                "SELECT source_run_id FROM logged_models WHERE model_id = $1",
+            )
+            .bind(model_id.clone())
+            .fetch_optional(&mut *tx.tx)
+            .await?
+            .flatten();
         }
         if let Some(run_id) = run_id.as_ref() {
-            let found: Option<String> = sqlx::query_scalar("SELECT run_id FROM runs WHERE run_id = $1")
-                .bind(run_id.clone())
-                .fetch_optional(&mut *tx.tx)
-                .await?;
+            let found: Option<String> =
+                sqlx::query_scalar("SELECT run_id FROM runs WHERE run_id = $1")
+                    .bind(run_id.clone())
+                    .fetch_optional(&mut *tx.tx)
+                    .await?;
             if found.is_none() {
                 return Err(Error::not_found(format!("Run with id={run_id} not found")));
             }
@@ -451,15 +544,24 @@ impl ModelRegistry for SqlStore {
         }
         self.touch_model(&mut tx, &request.name).await?;
         tx.commit().await?;
-        self.get_model_version(&request.name, &number.to_string()).await
+        self.get_model_version(&request.name, &number.to_string())
+            .await
     }
 
     async fn get_model_version(&self, name: &str, version: &str) -> Result<ModelVersion> {
         let row = self.version_row(name, version).await?;
-        self.versions_from_rows(&[row]).await?.pop().ok_or_else(|| not_found_version(name, version))
+        self.versions_from_rows(&[row])
+            .await?
+            .pop()
+            .ok_or_else(|| not_found_version(name, version))
     }
 
-    async fn update_model_version(&self, name: &str, version: &str, description: Option<&str>) -> Result<ModelVersion> {
+    async fn update_model_version(
+        &self,
+        name: &str,
+        version: &str,
+        description: Option<&str>,
+    ) -> Result<ModelVersion> {
         self.version_row(name, version).await?;
         let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE model_versions SET description = $1, last_updated_timestamp = $2 WHERE name = $3 AND version = $4")
@@ -477,12 +579,18 @@ impl ModelRegistry for SqlStore {
         self.version_row(name, version).await?;
         let number = parse_version(version)?;
         let mut tx = self.begin_write().await?;
-        for table in ["registered_model_aliases", "model_version_tags", "model_versions"] {
-            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE name = $1 AND version = $2")))
-                .bind(name.to_string())
-                .bind(number)
-                .execute(&mut *tx.tx)
-                .await?;
+        for table in [
+            "registered_model_aliases",
+            "model_version_tags",
+            "model_versions",
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE name = $1 AND version = $2"
+            )))
+            .bind(name.to_string())
+            .bind(number)
+            .execute(&mut *tx.tx)
+            .await?;
         }
         self.touch_model(&mut tx, name).await?;
         tx.commit().await
@@ -491,8 +599,13 @@ impl ModelRegistry for SqlStore {
     async fn search_model_versions(&self, query: &SearchModels) -> Result<Page<ModelVersion>> {
         let size = page_size(query.max_results, 200_000, 200_000)?;
         let offset = search::decode_offset(query.page_token.as_deref())?;
-        let comparisons = search::parse_filter(SearchKind::ModelVersions, query.filter.as_deref().unwrap_or(""))?;
-        let mut sql = Sql::new(&format!("SELECT {VERSION_COLUMNS} FROM model_versions mv WHERE 1 = 1"));
+        let comparisons = search::parse_filter(
+            SearchKind::ModelVersions,
+            query.filter.as_deref().unwrap_or(""),
+        )?;
+        let mut sql = Sql::new(&format!(
+            "SELECT {VERSION_COLUMNS} FROM model_versions mv WHERE 1 = 1"
+        ));
         for comparison in &comparisons {
             sql.push(" AND ");
             match comparison.entity {
@@ -510,20 +623,37 @@ impl ModelRegistry for SqlStore {
                         "version_number" => "mv.version",
                         "run_id" => "mv.run_id",
                         "source_path" => "mv.source",
-                        other => return Err(Error::invalid(format!("Invalid filter key '{other}' for model versions"))),
+                        other => {
+                            return Err(Error::invalid(format!(
+                                "Invalid filter key '{other}' for model versions"
+                            )));
+                        }
                     };
                     // Version numbers may arrive quoted or in an IN list of strings.
                     let value = match (&comparison.value, column) {
                         (Value::String(s), "mv.version") => Value::Number(parse_version(s)? as f64),
                         (other, _) => other.clone(),
                     };
-                    if column == "mv.version" && matches!(comparison.comparator, Comparator::In | Comparator::NotIn) {
-                        push_comparison(self, &mut sql, "CAST(mv.version AS TEXT)", comparison.comparator, &value)?;
+                    if column == "mv.version"
+                        && matches!(comparison.comparator, Comparator::In | Comparator::NotIn)
+                    {
+                        push_comparison(
+                            self,
+                            &mut sql,
+                            "CAST(mv.version AS TEXT)",
+                            comparison.comparator,
+                            &value,
+                        )?;
                     } else {
                         push_comparison(self, &mut sql, column, comparison.comparator, &value)?;
                     }
                 }
-                _ => return Err(Error::invalid(format!("Invalid filter key '{}' for model versions", comparison.key))),
+                _ => {
+                    return Err(Error::invalid(format!(
+                        "Invalid filter key '{}' for model versions",
+                        comparison.key
+                    )));
+                }
             }
         }
         sql.push(" ORDER BY ");
@@ -534,16 +664,26 @@ impl ModelRegistry for SqlStore {
                 "version_number" => "mv.version",
                 "creation_timestamp" | "timestamp" => "mv.creation_timestamp",
                 "last_updated_timestamp" => "mv.last_updated_timestamp",
-                other => return Err(Error::invalid(format!("Invalid order_by key '{other}' for model versions"))),
+                other => {
+                    return Err(Error::invalid(format!(
+                        "Invalid order_by key '{other}' for model versions"
+                    )));
+                }
             };
             sql.push(&format!("{column} {}, ", direction(order.ascending)));
         }
-        sql.push("mv.name ASC, mv.version DESC LIMIT ").bind(size + 1).push(" OFFSET ").bind(offset as i64);
+        sql.push("mv.name ASC, mv.version DESC LIMIT ")
+            .bind(size + 1)
+            .push(" OFFSET ")
+            .bind(offset as i64);
         let mut rows = sql.query().fetch_all(&self.pool).await?;
         let has_more = rows.len() as i64 > size;
         rows.truncate(size as usize);
         let items = self.versions_from_rows(&rows).await?;
-        Ok(Page { items, next_page_token: has_more.then(|| search::encode_offset(offset + size as u64)) })
+        Ok(Page {
+            items,
+            next_page_token: has_more.then(|| search::encode_offset(offset + size as u64)),
+        })
     }
 
     async fn transition_model_version_stage(
@@ -588,29 +728,45 @@ impl ModelRegistry for SqlStore {
         let model_version = self.get_model_version(name, version).await?;
         // A version made from a logged model (`models:/m-…`) downloads from
         // that model's artifact location, as MLflow resolves it.
-        if let Some(model_id) = model_version.source.strip_prefix("models:/").filter(|id| id.starts_with("m-")) {
-            let location: Option<String> = sqlx::query_scalar("SELECT artifact_uri FROM logged_models WHERE model_id = $1")
-                .bind(model_id.to_string())
-                .fetch_optional(&self.pool)
-                .await?;
+        if let Some(model_id) = model_version
+            .source
+            .strip_prefix("models:/")
+            .filter(|id| id.starts_with("m-"))
+        {
+            let location: Option<String> =
+                sqlx::query_scalar("SELECT artifact_uri FROM logged_models WHERE model_id = $1")
+                    .bind(model_id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
             if let Some(location) = location {
                 return Ok(location);
             }
         }
         if let Some(rest) = model_version.source.strip_prefix("runs:/") {
             let (run_id, path) = rest.split_once('/').unwrap_or((rest, ""));
-            let artifact_uri: Option<String> = sqlx::query_scalar("SELECT artifact_uri FROM runs WHERE run_id = $1")
-                .bind(run_id.to_string())
-                .fetch_optional(&self.pool)
-                .await?;
+            let artifact_uri: Option<String> =
+                sqlx::query_scalar("SELECT artifact_uri FROM runs WHERE run_id = $1")
+                    .bind(run_id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
             if let Some(artifact_uri) = artifact_uri {
-                return Ok(if path.is_empty() { artifact_uri } else { format!("{artifact_uri}/{path}") });
+                return Ok(if path.is_empty() {
+                    artifact_uri
+                } else {
+                    format!("{artifact_uri}/{path}")
+                });
             }
         }
         Ok(model_version.source)
     }
 
-    async fn set_model_version_tag(&self, name: &str, version: &str, key: &str, value: &str) -> Result<()> {
+    async fn set_model_version_tag(
+        &self,
+        name: &str,
+        version: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<()> {
         validate_tag(key, value)?;
         self.version_row(name, version).await?;
         let mut tx = self.begin_write().await?;

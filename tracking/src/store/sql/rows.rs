@@ -19,7 +19,10 @@ pub(crate) struct Sql {
 
 impl Sql {
     pub(crate) fn new(text: &str) -> Sql {
-        Sql { text: text.to_string(), ..Default::default() }
+        Sql {
+            text: text.to_string(),
+            ..Default::default()
+        }
     }
 
     /// Appends SQL text.
@@ -58,14 +61,22 @@ impl Sql {
 
 /// Splits a double into the stored value and NaN flag (SQLite cannot store NaN).
 pub(crate) fn encode_double(value: f64) -> (Option<f64>, i64) {
-    if value.is_nan() { (None, 1) } else { (Some(value), 0) }
+    if value.is_nan() {
+        (None, 1)
+    } else {
+        (Some(value), 0)
+    }
 }
 
 /// Reads a double stored by [`encode_double`].
 pub(crate) fn decode_double(row: &AnyRow, value_column: &str, nan_column: &str) -> Result<f64> {
     let is_nan: i64 = row.try_get(nan_column)?;
     let value: Option<f64> = row.try_get(value_column)?;
-    Ok(if is_nan != 0 { f64::NAN } else { value.unwrap_or(f64::NAN) })
+    Ok(if is_nan != 0 {
+        f64::NAN
+    } else {
+        value.unwrap_or(f64::NAN)
+    })
 }
 
 /// A fresh 32-hex-character id, as MLflow makes run ids.
@@ -76,7 +87,9 @@ pub(crate) fn new_hex_id() -> String {
 /// Parses an experiment id; MLflow's are integers sent as strings.
 pub(crate) fn parse_experiment_id(experiment_id: &str) -> Result<i64> {
     experiment_id.trim().parse::<i64>().map_err(|_| {
-        Error::invalid(format!("Invalid experiment ID '{experiment_id}': experiment ids are integers"))
+        Error::invalid(format!(
+            "Invalid experiment ID '{experiment_id}': experiment ids are integers"
+        ))
     })
 }
 
@@ -87,21 +100,26 @@ pub(crate) fn parse_version(version: &str) -> Result<i64> {
         .parse::<i64>()
         .ok()
         .filter(|v| *v > 0)
-        .ok_or_else(|| Error::invalid(format!("Model version must be a positive integer, got '{version}'")))
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "Model version must be a positive integer, got '{version}'"
+            ))
+        })
 }
 
 /// A name like `bold-lark-417`, as MLflow gives runs without one.
 pub(crate) fn generate_run_name() -> String {
     use rand::seq::IndexedRandom;
     const ADJECTIVES: &[&str] = &[
-        "able", "bold", "brave", "bright", "calm", "clever", "crisp", "eager", "fair", "gentle", "glad", "grand",
-        "keen", "kind", "lively", "lucky", "merry", "nimble", "proud", "quick", "quiet", "rare", "sharp", "shiny",
-        "silent", "smart", "steady", "swift", "tidy", "vivid", "warm", "wise",
+        "able", "bold", "brave", "bright", "calm", "clever", "crisp", "eager", "fair", "gentle",
+        "glad", "grand", "keen", "kind", "lively", "lucky", "merry", "nimble", "proud", "quick",
+        "quiet", "rare", "sharp", "shiny", "silent", "smart", "steady", "swift", "tidy", "vivid",
+        "warm", "wise",
     ];
     const NOUNS: &[&str] = &[
-        "ant", "bass", "bear", "crane", "deer", "doe", "eel", "finch", "fox", "gull", "hare", "hawk", "lark",
-        "lynx", "mole", "moth", "newt", "owl", "pike", "quail", "ram", "seal", "shrew", "snail", "stork", "swan",
-        "toad", "trout", "vole", "wasp", "wolf", "wren",
+        "ant", "bass", "bear", "crane", "deer", "doe", "eel", "finch", "fox", "gull", "hare",
+        "hawk", "lark", "lynx", "mole", "moth", "newt", "owl", "pike", "quail", "ram", "seal",
+        "shrew", "snail", "stork", "swan", "toad", "trout", "vole", "wasp", "wolf", "wren",
     ];
     let mut rng = rand::rng();
     let adjective = ADJECTIVES.choose(&mut rng).copied().unwrap_or("quick");
@@ -124,7 +142,9 @@ pub(crate) mod limits {
 /// Checks a metric, param or tag key: non-empty, not too long, no path tricks.
 pub(crate) fn validate_key(kind: &str, key: &str) -> Result<()> {
     if key.is_empty() {
-        return Err(Error::invalid(format!("Invalid {kind} name: ''. Names may not be empty.")));
+        return Err(Error::invalid(format!(
+            "Invalid {kind} name: ''. Names may not be empty."
+        )));
     }
     if key.len() > limits::MAX_ENTITY_KEY_LENGTH {
         return Err(Error::invalid(format!(

@@ -3,17 +3,14 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use super::filters::{direction, push_comparison};
 use super::rows::{
-    Sql, decode_double, encode_double, generate_run_name, limits, new_hex_id, parse_experiment_id, validate_key,
+    Sql, encode_double, generate_run_name, limits, new_hex_id, parse_experiment_id, validate_key,
     validate_length,
 };
-use super::{SqlStore, WriteTx, page_size};
+use super::{Dialect, SqlStore, WriteTx, page_size};
 use crate::entities::*;
 use crate::error::{Error, Result};
 use crate::search::{self, Comparator, Comparison, Entity, SearchKind};
@@ -23,29 +20,57 @@ use crate::wire::now_ms;
 /// The tag MLflow mirrors the run name into.
 pub(crate) const RUN_NAME_TAG: &str = "mlflow.runName";
 
-const RUN_COLUMNS: &str = "r.run_id, r.experiment_id, r.run_name, r.user_id, r.status, r.start_time, r.end_time, \
-                           r.artifact_uri, r.lifecycle_stage";
-
 /// Rows inserted per multi-row INSERT; keeps well under SQLite's variable limit.
 const ROWS_PER_INSERT: usize = 200;
 
-fn run_info_from_row(row: &AnyRow) -> Result<RunInfo> {
-    let run_id: String = row.try_get("run_id")?;
-    let experiment_id: i64 = row.try_get("experiment_id")?;
-    let status: String = row.try_get("status")?;
-    Ok(RunInfo {
-        run_uuid: run_id.clone(),
-        run_id,
-        run_name: row.try_get("run_name")?,
-        experiment_id: experiment_id.to_string(),
-        user_id: row.try_get("user_id")?,
-        status: RunStatus::parse(&status).unwrap_or_default(),
-        start_time: row.try_get("start_time")?,
-        end_time: row.try_get("end_time")?,
-        artifact_uri: row.try_get("artifact_uri")?,
-        lifecycle_stage: row.try_get("lifecycle_stage")?,
-    })
+/// A `runs` row as `fetch_json_rows` returns it.
+#[derive(serde::Deserialize)]
+struct RunInfoRow(
+    String,
+    i64,
+    String,
+    String,
+    String,
+    Option<i64>,
+    Option<i64>,
+    String,
+    String,
+);
+
+/// A `latest_metrics` row: run id, key, value (MLflow's double encoding), step, timestamp.
+#[derive(serde::Deserialize)]
+struct LatestMetricRow(
+    String,
+    String,
+    #[serde(with = "crate::wire::double")] f64,
+    i64,
+    i64,
+);
+
+/// Everything about a set of runs, as `bundle_query` answers it.
+#[derive(serde::Deserialize)]
+struct RunBundle {
+    runs: Vec<RunInfoRow>,
+    params: Vec<(String, String, String)>,
+    tags: Vec<(String, String, String)>,
+    latest_metrics: Vec<LatestMetricRow>,
+    dataset_inputs: Vec<DatasetRow>,
+    model_inputs: Vec<(String, String)>,
+    model_outputs: Vec<(String, String, i64)>,
 }
+
+/// A `dataset_inputs` row.
+#[derive(serde::Deserialize)]
+struct DatasetRow(
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+);
 
 /// Appends `IN ($1, $2, …)` for a list of strings.
 fn push_in_list(sql: &mut Sql, items: &[String]) {
@@ -59,117 +84,178 @@ fn push_in_list(sql: &mut Sql, items: &[String]) {
     sql.push(")");
 }
 
-/// A metric history page token: the position after the last row served.
-/// Keyset paging keeps every page an index range scan, however deep.
-fn encode_history_token(step: i64, timestamp: i64, id: i64) -> String {
-    STANDARD.encode(format!("{{\"step\": {step}, \"timestamp\": {timestamp}, \"id\": {id}}}"))
-}
-
-fn decode_history_token(token: &str) -> Result<(i64, i64, i64)> {
-    let invalid = || Error::invalid(format!("Invalid page token '{token}' for metric history"));
-    let bytes = STANDARD.decode(token).map_err(|_| invalid())?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
-    let field = |name: &str| value.get(name).and_then(|v| v.as_i64()).ok_or_else(invalid);
-    Ok((field("step")?, field("timestamp")?, field("id")?))
-}
-
 impl SqlStore {
-    /// Loads whole runs, in the order of `run_ids`, with one query per part.
+    /// Loads whole runs, in the order of `run_ids`: one query per part, each
+    /// taking the ids as one JSON parameter and answering one JSON row, because
+    /// per-parameter and per-row costs dominate small queries here.
     pub(crate) async fn load_runs(&self, run_ids: &[String]) -> Result<Vec<Run>> {
         if run_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut conn = self.pool.acquire().await?;
-        let mut sql = Sql::new(&format!("SELECT {RUN_COLUMNS} FROM runs r WHERE r.run_id IN "));
-        push_in_list(&mut sql, run_ids);
-        let rows = sql.query().fetch_all(&mut *conn).await?;
-        let mut runs: HashMap<String, Run> = HashMap::with_capacity(rows.len());
-        for row in &rows {
-            let info = run_info_from_row(row)?;
+        let ids = serde_json::to_string(run_ids).map_err(|e| Error::internal(e.to_string()))?;
+        let value_column = self.double_as_json("value", "is_nan");
+        let parts = [
+            (
+                "runs",
+                "run_id, experiment_id, run_name, user_id, status, start_time, end_time, artifact_uri, lifecycle_stage",
+            ),
+            ("params", "run_id, key, value"),
+            ("tags", "run_id, key, value"),
+            (
+                "latest_metrics",
+                &format!("run_id, key, {value_column}, step, timestamp"),
+            ),
+            (
+                "dataset_inputs",
+                "run_id, name, digest, source_type, source, schema, profile, tags_json",
+            ),
+            ("model_inputs", "run_id, model_id"),
+            ("model_outputs", "run_id, model_id, step"),
+        ];
+        let text: String = sqlx::query_scalar(sqlx::AssertSqlSafe(self.bundle_query(&parts)))
+            .bind(ids)
+            .fetch_one(&self.pool)
+            .await?;
+        let bundle: RunBundle = serde_json::from_str(&text)
+            .map_err(|e| Error::internal(format!("cannot decode runs: {e}")))?;
+        let infos = bundle.runs;
+        let mut runs: HashMap<String, Run> = HashMap::with_capacity(infos.len());
+        for RunInfoRow(
+            run_id,
+            experiment_id,
+            run_name,
+            user_id,
+            status,
+            start_time,
+            end_time,
+            artifact_uri,
+            stage,
+        ) in infos
+        {
+            let info = RunInfo {
+                run_uuid: run_id.clone(),
+                run_id: run_id.clone(),
+                run_name,
+                experiment_id: experiment_id.to_string(),
+                user_id,
+                status: RunStatus::parse(&status).unwrap_or_default(),
+                start_time,
+                end_time,
+                artifact_uri,
+                lifecycle_stage: stage,
+            };
             runs.insert(
-                info.run_id.clone(),
-                Run { info, data: RunData::default(), inputs: RunInputs::default(), outputs: RunOutputs::default() },
+                run_id,
+                Run {
+                    info,
+                    data: RunData::default(),
+                    inputs: RunInputs::default(),
+                    outputs: RunOutputs::default(),
+                },
             );
         }
 
-        let mut sql = Sql::new("SELECT run_id, key, value FROM params WHERE run_id IN ");
-        push_in_list(&mut sql, run_ids);
-        sql.push(" ORDER BY key");
-        for row in sql.query().fetch_all(&mut *conn).await? {
-            let run_id: String = row.try_get("run_id")?;
+        for (run_id, key, value) in bundle.params {
             if let Some(run) = runs.get_mut(&run_id) {
-                run.data.params.push(Param { key: row.try_get("key")?, value: row.try_get("value")? });
+                run.data.params.push(Param { key, value });
             }
         }
-
-        let mut sql = Sql::new("SELECT run_id, key, value FROM tags WHERE run_id IN ");
-        push_in_list(&mut sql, run_ids);
-        sql.push(" ORDER BY key");
-        for row in sql.query().fetch_all(&mut *conn).await? {
-            let run_id: String = row.try_get("run_id")?;
+        for (run_id, key, value) in bundle.tags {
             if let Some(run) = runs.get_mut(&run_id) {
-                run.data.tags.push(Tag { key: row.try_get("key")?, value: row.try_get("value")? });
+                run.data.tags.push(Tag { key, value });
             }
         }
-
-        let mut sql = Sql::new("SELECT run_id, key, value, is_nan, step, timestamp FROM latest_metrics WHERE run_id IN ");
-        push_in_list(&mut sql, run_ids);
-        sql.push(" ORDER BY key");
-        for row in sql.query().fetch_all(&mut *conn).await? {
-            let run_id: String = row.try_get("run_id")?;
+        for LatestMetricRow(run_id, key, value, step, timestamp) in bundle.latest_metrics {
             if let Some(run) = runs.get_mut(&run_id) {
-                let mut metric = Metric::new(row.try_get::<String, _>("key")?, decode_double(&row, "value", "is_nan")?, 0);
-                metric.step = row.try_get("step")?;
-                metric.timestamp = row.try_get("timestamp")?;
+                let mut metric = Metric::new(key, value, step);
+                metric.timestamp = timestamp;
                 run.data.metrics.push(metric);
             }
         }
-
-        let mut sql = Sql::new(
-            "SELECT run_id, name, digest, source_type, source, schema, profile, tags_json FROM dataset_inputs WHERE run_id IN ",
-        );
-        push_in_list(&mut sql, run_ids);
-        for row in sql.query().fetch_all(&mut *conn).await? {
-            let run_id: String = row.try_get("run_id")?;
+        for DatasetRow(run_id, name, digest, source_type, source, schema, profile, tags_json) in
+            bundle.dataset_inputs
+        {
             if let Some(run) = runs.get_mut(&run_id) {
-                let tags_json: String = row.try_get("tags_json")?;
                 run.inputs.dataset_inputs.push(DatasetInput {
                     tags: serde_json::from_str(&tags_json).unwrap_or_default(),
                     dataset: Dataset {
-                        name: row.try_get("name")?,
-                        digest: row.try_get("digest")?,
-                        source_type: row.try_get("source_type")?,
-                        source: row.try_get("source")?,
-                        schema: row.try_get("schema")?,
-                        profile: row.try_get("profile")?,
+                        name,
+                        digest,
+                        source_type,
+                        source,
+                        schema,
+                        profile,
                     },
                 });
             }
         }
-
-        let mut sql = Sql::new("SELECT run_id, model_id FROM model_inputs WHERE run_id IN ");
-        push_in_list(&mut sql, run_ids);
-        for row in sql.query().fetch_all(&mut *conn).await? {
-            let run_id: String = row.try_get("run_id")?;
+        for (run_id, model_id) in bundle.model_inputs {
             if let Some(run) = runs.get_mut(&run_id) {
-                run.inputs.model_inputs.push(ModelInput { model_id: row.try_get("model_id")? });
+                run.inputs.model_inputs.push(ModelInput { model_id });
             }
         }
-
-        let mut sql = Sql::new("SELECT run_id, model_id, step FROM model_outputs WHERE run_id IN ");
-        push_in_list(&mut sql, run_ids);
-        for row in sql.query().fetch_all(&mut *conn).await? {
-            let run_id: String = row.try_get("run_id")?;
+        for (run_id, model_id, step) in bundle.model_outputs {
             if let Some(run) = runs.get_mut(&run_id) {
-                run.outputs.model_outputs.push(ModelOutput { model_id: row.try_get("model_id")?, step: row.try_get("step")? });
+                run.outputs
+                    .model_outputs
+                    .push(ModelOutput { model_id, step });
             }
         }
-
+        for run in runs.values_mut() {
+            run.data.params.sort_by(|a, b| a.key.cmp(&b.key));
+            run.data.tags.sort_by(|a, b| a.key.cmp(&b.key));
+            run.data.metrics.sort_by(|a, b| a.key.cmp(&b.key));
+        }
         Ok(run_ids.iter().filter_map(|id| runs.remove(id)).collect())
     }
 
+    /// One statement that answers every part of a set of runs as a JSON
+    /// object `{table: [[columns…], …]}`, the ids coming as one JSON parameter
+    /// ($1). Each statement costs a round trip to the database thread, so
+    /// loading runs is one statement whatever their number.
+    fn bundle_query(&self, parts: &[(&str, &str)]) -> String {
+        let members = parts
+            .iter()
+            .map(|(table, columns)| match self.dialect {
+                Dialect::Sqlite => format!(
+                    "'{table}', json((SELECT json_group_array(json_array({columns})) FROM {table} \
+                     WHERE run_id IN (SELECT value FROM json_each($1))))"
+                ),
+                Dialect::Postgres => format!(
+                    "'{table}', (SELECT COALESCE(json_agg(json_build_array({columns})), '[]'::json) FROM {table} \
+                     WHERE run_id IN (SELECT jsonb_array_elements_text($1::jsonb)))"
+                ),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        match self.dialect {
+            Dialect::Sqlite => format!("SELECT json_object({members})"),
+            Dialect::Postgres => format!("SELECT json_build_object({members})::text"),
+        }
+    }
+
+    /// A stored double as a JSON value MLflow's encoding reads back: a number,
+    /// or the strings "NaN", "Infinity", "-Infinity" (JSON has no such numbers).
+    fn double_as_json(&self, value: &str, is_nan: &str) -> String {
+        match self.dialect {
+            Dialect::Sqlite => format!(
+                "CASE WHEN {is_nan} != 0 OR {value} IS NULL THEN 'NaN' WHEN {value} > 1.7976931348623157e308 THEN 'Infinity' \
+                 WHEN {value} < -1.7976931348623157e308 THEN '-Infinity' ELSE {value} END"
+            ),
+            Dialect::Postgres => format!(
+                "CASE WHEN {is_nan} != 0 OR {value} IS NULL THEN to_json('NaN'::text) \
+                 WHEN {value} = 'Infinity'::float8 THEN to_json('Infinity'::text) \
+                 WHEN {value} = '-Infinity'::float8 THEN to_json('-Infinity'::text) ELSE to_json({value}) END"
+            ),
+        }
+    }
+
     /// Fails unless the run exists and is active; returns its experiment id.
-    pub(crate) async fn require_active_run(&self, tx: &mut WriteTx<'_>, run_id: &str) -> Result<i64> {
+    pub(crate) async fn require_active_run(
+        &self,
+        tx: &mut WriteTx<'_>,
+        run_id: &str,
+    ) -> Result<i64> {
         let row = sqlx::query("SELECT experiment_id, lifecycle_stage FROM runs WHERE run_id = $1")
             .bind(run_id.to_string())
             .fetch_optional(&mut *tx.tx)
@@ -185,21 +271,13 @@ impl SqlStore {
     }
 
     /// Inserts metric rows and moves each key's latest value forward.
-    async fn write_metrics(&self, tx: &mut WriteTx<'_>, run_id: &str, metrics: &[Metric]) -> Result<()> {
-        for chunk in metrics.chunks(ROWS_PER_INSERT) {
-            let mut sql = Sql::new(
-                "INSERT INTO metrics (run_id, key, value, is_nan, step, timestamp, model_id, dataset_name, dataset_digest) VALUES ",
-            );
-            for (idx, metric) in chunk.iter().enumerate() {
-                let (value, is_nan) = encode_double(metric.value);
-                sql.push(if idx == 0 { "(" } else { ", (" });
-                sql.bind(run_id.to_string()).push(", ").bind(metric.key.clone()).push(", ").bind(value).push(", ");
-                sql.bind(is_nan).push(", ").bind(metric.step).push(", ").bind(metric.timestamp).push(", ");
-                sql.bind(metric.model_id.clone()).push(", ").bind(metric.dataset_name.clone()).push(", ");
-                sql.bind(metric.dataset_digest.clone()).push(")");
-            }
-            sql.query().execute(&mut *tx.tx).await?;
-        }
+    async fn write_metrics(
+        &self,
+        tx: &mut WriteTx<'_>,
+        run_id: &str,
+        metrics: &[Metric],
+    ) -> Result<()> {
+        self.write_metric_chunks(tx, run_id, metrics).await?;
         // The latest value per key: the largest (step, timestamp); later rows
         // win ties, so re-logging the same step replaces the shown value.
         let mut latest: Vec<&Metric> = Vec::new();
@@ -214,12 +292,24 @@ impl SqlStore {
             }
         }
         for chunk in latest.chunks(ROWS_PER_INSERT) {
-            let mut sql = Sql::new("INSERT INTO latest_metrics (run_id, key, value, is_nan, step, timestamp) VALUES ");
+            let mut sql = Sql::new(
+                "INSERT INTO latest_metrics (run_id, key, value, is_nan, step, timestamp) VALUES ",
+            );
             for (idx, metric) in chunk.iter().enumerate() {
                 let (value, is_nan) = encode_double(metric.value);
                 sql.push(if idx == 0 { "(" } else { ", (" });
-                sql.bind(run_id.to_string()).push(", ").bind(metric.key.clone()).push(", ").bind(value).push(", ");
-                sql.bind(is_nan).push(", ").bind(metric.step).push(", ").bind(metric.timestamp).push(")");
+                sql.bind(run_id.to_string())
+                    .push(", ")
+                    .bind(metric.key.clone())
+                    .push(", ")
+                    .bind(value)
+                    .push(", ");
+                sql.bind(is_nan)
+                    .push(", ")
+                    .bind(metric.step)
+                    .push(", ")
+                    .bind(metric.timestamp)
+                    .push(")");
             }
             sql.push(
                 " ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan, \
@@ -233,7 +323,12 @@ impl SqlStore {
     }
 
     /// Inserts params; re-logging the same value is fine, a different one is not.
-    async fn write_params(&self, tx: &mut WriteTx<'_>, run_id: &str, params: &[Param]) -> Result<()> {
+    async fn write_params(
+        &self,
+        tx: &mut WriteTx<'_>,
+        run_id: &str,
+        params: &[Param],
+    ) -> Result<()> {
         if params.is_empty() {
             return Ok(());
         }
@@ -247,7 +342,9 @@ impl SqlStore {
         }
         let mut fresh: Vec<&Param> = Vec::new();
         for param in params {
-            let previous = existing.get(&param.key).or_else(|| fresh.iter().find(|p| p.key == param.key).map(|p| &p.value));
+            let previous = existing
+                .get(&param.key)
+                .or_else(|| fresh.iter().find(|p| p.key == param.key).map(|p| &p.value));
             match previous {
                 Some(old) if *old != param.value => {
                     return Err(Error::invalid(format!(
@@ -264,7 +361,11 @@ impl SqlStore {
             let mut sql = Sql::new("INSERT INTO params (run_id, key, value) VALUES ");
             for (idx, param) in chunk.iter().enumerate() {
                 sql.push(if idx == 0 { "(" } else { ", (" });
-                sql.bind(run_id.to_string()).push(", ").bind(param.key.clone()).push(", ").bind(param.value.clone());
+                sql.bind(run_id.to_string())
+                    .push(", ")
+                    .bind(param.key.clone())
+                    .push(", ")
+                    .bind(param.value.clone());
                 sql.push(")");
             }
             sql.query().execute(&mut *tx.tx).await?;
@@ -278,7 +379,11 @@ impl SqlStore {
             let mut sql = Sql::new("INSERT INTO tags (run_id, key, value) VALUES ");
             for (idx, tag) in chunk.iter().enumerate() {
                 sql.push(if idx == 0 { "(" } else { ", (" });
-                sql.bind(run_id.to_string()).push(", ").bind(tag.key.clone()).push(", ").bind(tag.value.clone());
+                sql.bind(run_id.to_string())
+                    .push(", ")
+                    .bind(tag.key.clone())
+                    .push(", ")
+                    .bind(tag.value.clone());
                 sql.push(")");
             }
             sql.push(" ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value");
@@ -296,15 +401,18 @@ impl SqlStore {
 
     async fn set_run_stage(&self, run_id: &str, from: &str, to: &str) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        let stage: Option<String> = sqlx::query_scalar("SELECT lifecycle_stage FROM runs WHERE run_id = $1")
-            .bind(run_id.to_string())
-            .fetch_optional(&mut *tx.tx)
-            .await?;
+        let stage: Option<String> =
+            sqlx::query_scalar("SELECT lifecycle_stage FROM runs WHERE run_id = $1")
+                .bind(run_id.to_string())
+                .fetch_optional(&mut *tx.tx)
+                .await?;
         match stage {
             None => return Err(Error::not_found(format!("Run with id={run_id} not found"))),
             Some(stage) if stage == to => return Ok(()),
             Some(stage) if stage != from => {
-                return Err(Error::invalid(format!("The run {run_id} is '{stage}' and cannot become '{to}'.")));
+                return Err(Error::invalid(format!(
+                    "The run {run_id} is '{stage}' and cannot become '{to}'."
+                )));
             }
             Some(_) => {}
         }
@@ -319,27 +427,59 @@ impl SqlStore {
     }
 
     /// Appends the SQL for one run filter clause.
-    fn push_run_filter(&self, sql: &mut Sql, joins: &mut Sql, join_idx: usize, comparison: &Comparison) -> Result<()> {
+    fn push_run_filter(
+        &self,
+        sql: &mut Sql,
+        joins: &mut Sql,
+        join_idx: usize,
+        comparison: &Comparison,
+    ) -> Result<()> {
         match comparison.entity {
             Entity::Metric => {
                 // An inner join on the unique (run_id, key) row: lets the planner
                 // drive the search from the (key, value) index.
                 let alias = format!("fm{join_idx}");
-                joins.push(&format!(" JOIN latest_metrics {alias} ON {alias}.run_id = r.run_id AND {alias}.key = "));
+                joins.push(&format!(
+                    " JOIN latest_metrics {alias} ON {alias}.run_id = r.run_id AND {alias}.key = "
+                ));
                 joins.bind(comparison.key.clone());
                 joins.push(&format!(" AND {alias}.is_nan = 0 AND "));
-                push_comparison(self, joins, &format!("{alias}.value"), comparison.comparator, &comparison.value)?;
+                push_comparison(
+                    self,
+                    joins,
+                    &format!("{alias}.value"),
+                    comparison.comparator,
+                    &comparison.value,
+                )?;
                 sql.push("1 = 1");
             }
             Entity::Param | Entity::Tag => {
-                let table = if comparison.entity == Entity::Param { "params" } else { "tags" };
+                let table = if comparison.entity == Entity::Param {
+                    "params"
+                } else {
+                    "tags"
+                };
                 let negate = comparison.comparator == Comparator::IsNull;
-                sql.push(if negate { "NOT EXISTS (SELECT 1 FROM " } else { "EXISTS (SELECT 1 FROM " });
-                sql.push(table).push(" kv WHERE kv.run_id = r.run_id AND kv.key = ");
+                sql.push(if negate {
+                    "NOT EXISTS (SELECT 1 FROM "
+                } else {
+                    "EXISTS (SELECT 1 FROM "
+                });
+                sql.push(table)
+                    .push(" kv WHERE kv.run_id = r.run_id AND kv.key = ");
                 sql.bind(comparison.key.clone());
-                if !matches!(comparison.comparator, Comparator::IsNull | Comparator::IsNotNull) {
+                if !matches!(
+                    comparison.comparator,
+                    Comparator::IsNull | Comparator::IsNotNull
+                ) {
                     sql.push(" AND ");
-                    push_comparison(self, sql, "kv.value", comparison.comparator, &comparison.value)?;
+                    push_comparison(
+                        self,
+                        sql,
+                        "kv.value",
+                        comparison.comparator,
+                        &comparison.value,
+                    )?;
                 }
                 sql.push(")");
             }
@@ -353,7 +493,11 @@ impl SqlStore {
                     "lifecycle_stage" => "r.lifecycle_stage",
                     "start_time" => "r.start_time",
                     "end_time" => "r.end_time",
-                    other => return Err(Error::invalid(format!("Invalid attribute key '{other}' specified."))),
+                    other => {
+                        return Err(Error::invalid(format!(
+                            "Invalid attribute key '{other}' specified."
+                        )));
+                    }
                 };
                 push_comparison(self, sql, column, comparison.comparator, &comparison.value)?;
             }
@@ -362,7 +506,11 @@ impl SqlStore {
                     "name" => "d.name",
                     "digest" => "d.digest",
                     "context" => "d.context",
-                    other => return Err(Error::invalid(format!("Invalid dataset key '{other}' specified."))),
+                    other => {
+                        return Err(Error::invalid(format!(
+                            "Invalid dataset key '{other}' specified."
+                        )));
+                    }
                 };
                 sql.push("EXISTS (SELECT 1 FROM dataset_inputs d WHERE d.run_id = r.run_id AND ");
                 push_comparison(self, sql, column, comparison.comparator, &comparison.value)?;
@@ -379,7 +527,12 @@ fn validate_metric(metric: &Metric) -> Result<()> {
 
 fn validate_param(param: &Param) -> Result<()> {
     validate_key("param", &param.key)?;
-    validate_length("Param", &param.key, &param.value, limits::MAX_PARAM_VAL_LENGTH)
+    validate_length(
+        "Param",
+        &param.key,
+        &param.value,
+        limits::MAX_PARAM_VAL_LENGTH,
+    )
 }
 
 fn validate_tag(tag: &Tag) -> Result<()> {
@@ -422,7 +575,10 @@ pub(crate) fn validate_batch(metrics: &[Metric], params: &[Param], tags: &[Tag])
     tags.iter().try_for_each(validate_tag)?;
     // MLflow refuses one batch that gives the same param two different values.
     for (idx, param) in params.iter().enumerate() {
-        if let Some(other) = params[..idx].iter().find(|p| p.key == param.key && p.value != param.value) {
+        if let Some(other) = params[..idx]
+            .iter()
+            .find(|p| p.key == param.key && p.value != param.value)
+        {
             return Err(Error::invalid(format!(
                 "Duplicate parameter keys have been submitted: key '{}' with values '{}' and '{}'.",
                 param.key, other.value, param.value
@@ -443,17 +599,37 @@ impl RunStore for SqlStore {
             .run_name
             .clone()
             .filter(|n| !n.is_empty())
-            .or_else(|| request.tags.iter().find(|t| t.key == RUN_NAME_TAG).map(|t| t.value.clone()))
+            .or_else(|| {
+                request
+                    .tags
+                    .iter()
+                    .find(|t| t.key == RUN_NAME_TAG)
+                    .map(|t| t.value.clone())
+            })
             .unwrap_or_else(generate_run_name);
         let user_id = request
             .user_id
             .clone()
             .filter(|u| !u.is_empty())
-            .or_else(|| request.tags.iter().find(|t| t.key == "mlflow.user").map(|t| t.value.clone()))
+            .or_else(|| {
+                request
+                    .tags
+                    .iter()
+                    .find(|t| t.key == "mlflow.user")
+                    .map(|t| t.value.clone())
+            })
             .unwrap_or_default();
         let start_time = request.start_time.unwrap_or_else(now_ms);
-        let artifact_uri = format!("{}/{run_id}/artifacts", artifact_location.trim_end_matches('/'));
-        let mut tags: Vec<Tag> = request.tags.iter().filter(|t| t.key != RUN_NAME_TAG).cloned().collect();
+        let artifact_uri = format!(
+            "{}/{run_id}/artifacts",
+            artifact_location.trim_end_matches('/')
+        );
+        let mut tags: Vec<Tag> = request
+            .tags
+            .iter()
+            .filter(|t| t.key != RUN_NAME_TAG)
+            .cloned()
+            .collect();
         tags.push(Tag::new(RUN_NAME_TAG, run_name.clone()));
 
         let mut tx = self.begin_write().await?;
@@ -497,40 +673,62 @@ impl RunStore for SqlStore {
         sql.push(" WHERE run_id = ").bind(request.run_id.clone());
         sql.query().execute(&mut *tx.tx).await?;
         if let Some(name) = request.run_name.as_ref().filter(|n| !n.is_empty()) {
-            self.write_tags(&mut tx, &request.run_id, &[Tag::new(RUN_NAME_TAG, name.clone())]).await?;
+            self.write_tags(
+                &mut tx,
+                &request.run_id,
+                &[Tag::new(RUN_NAME_TAG, name.clone())],
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(self.get_run(&request.run_id).await?.info)
     }
 
     async fn delete_run(&self, run_id: &str) -> Result<()> {
-        self.set_run_stage(run_id, LIFECYCLE_ACTIVE, LIFECYCLE_DELETED).await
+        self.set_run_stage(run_id, LIFECYCLE_ACTIVE, LIFECYCLE_DELETED)
+            .await
     }
 
     async fn restore_run(&self, run_id: &str) -> Result<()> {
-        self.set_run_stage(run_id, LIFECYCLE_DELETED, LIFECYCLE_ACTIVE).await
+        self.set_run_stage(run_id, LIFECYCLE_DELETED, LIFECYCLE_ACTIVE)
+            .await
     }
 
     async fn search_runs(&self, query: &SearchRuns) -> Result<Page<Run>> {
         let size = page_size(query.max_results, 1000, 50000)?;
         let offset = search::decode_offset(query.page_token.as_deref())?;
-        let comparisons = search::parse_filter(SearchKind::Runs, query.filter.as_deref().unwrap_or(""))?;
+        let comparisons =
+            search::parse_filter(SearchKind::Runs, query.filter.as_deref().unwrap_or(""))?;
         let orders = query
             .order_by
             .iter()
             .map(|clause| search::parse_order_by(SearchKind::Runs, clause))
             .collect::<Result<Vec<_>>>()?;
-        let experiment_ids =
-            query.experiment_ids.iter().map(|id| parse_experiment_id(id)).collect::<Result<Vec<i64>>>()?;
+        let experiment_ids = query
+            .experiment_ids
+            .iter()
+            .map(|id| parse_experiment_id(id))
+            .collect::<Result<Vec<i64>>>()?;
         if experiment_ids.is_empty() {
-            return Ok(Page { items: Vec::new(), next_page_token: None });
+            return Ok(Page {
+                items: Vec::new(),
+                next_page_token: None,
+            });
         }
 
         // Joins (filters on metrics, sort keys) are built apart from the WHERE
         // clause and spliced in before it; both share one argument list, so
         // the joins are written first.
-        let mut sql = Sql::new("SELECT r.run_id FROM runs r");
-        for (idx, comparison) in comparisons.iter().enumerate().filter(|(_, c)| c.entity == Entity::Metric) {
+        // The page comes back as one JSON array of run ids, ordered by each
+        // row's rank; ORDER_BY_CLAUSE is filled in once the sort keys are known.
+        let mut sql = Sql::new(
+            "SELECT r.run_id, ROW_NUMBER() OVER (ORDER BY ORDER_BY_CLAUSE) AS pos FROM runs r",
+        );
+        for (idx, comparison) in comparisons
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.entity == Entity::Metric)
+        {
             let mut unused = Sql::default();
             self.push_run_filter(&mut unused, &mut sql, idx, comparison)?;
         }
@@ -544,17 +742,26 @@ impl RunStore for SqlStore {
                         _ => ("tags", "value"),
                     };
                     let alias = format!("o{idx}");
-                    sql.push(&format!(" LEFT JOIN {table} {alias} ON {alias}.run_id = r.run_id AND {alias}.key = "));
+                    sql.push(&format!(
+                        " LEFT JOIN {table} {alias} ON {alias}.run_id = r.run_id AND {alias}.key = "
+                    ));
                     sql.bind(order.key.clone());
                     format!("{alias}.{value}")
                 }
                 Entity::Attribute => match order.key.as_str() {
-                    "start_time" | "end_time" | "run_name" | "status" | "run_id" | "user_id" | "artifact_uri" => {
+                    "start_time" | "end_time" | "run_name" | "status" | "run_id" | "user_id"
+                    | "artifact_uri" => {
                         format!("r.{}", order.key)
                     }
-                    other => return Err(Error::invalid(format!("Invalid order_by attribute '{other}'"))),
+                    other => {
+                        return Err(Error::invalid(format!(
+                            "Invalid order_by attribute '{other}'"
+                        )));
+                    }
                 },
-                Entity::Dataset => return Err(Error::invalid("Cannot order runs by a dataset field")),
+                Entity::Dataset => {
+                    return Err(Error::invalid("Cannot order runs by a dataset field"));
+                }
             };
             order_columns.push(format!("{column} {}", direction(order.ascending)));
         }
@@ -571,33 +778,49 @@ impl RunStore for SqlStore {
             ViewType::DeletedOnly => sql.push(" AND r.lifecycle_stage = 'deleted'"),
             ViewType::All => &mut sql,
         };
-        for (idx, comparison) in comparisons.iter().enumerate().filter(|(_, c)| c.entity != Entity::Metric) {
+        for (idx, comparison) in comparisons
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.entity != Entity::Metric)
+        {
             sql.push(" AND ");
             let mut unused = Sql::default();
             self.push_run_filter(&mut sql, &mut unused, idx, comparison)?;
         }
-        sql.push(" ORDER BY ");
-        for column in &order_columns {
-            sql.push(column).push(", ");
-        }
-        sql.push("r.start_time DESC, r.run_id ASC LIMIT ");
+        order_columns.push("r.start_time DESC".to_string());
+        order_columns.push("r.run_id ASC".to_string());
+        let order_clause = order_columns.join(", ");
+        sql.push(" ORDER BY ").push(&order_clause).push(" LIMIT ");
         sql.bind(size + 1).push(" OFFSET ").bind(offset as i64);
-        let rows = sql.query().fetch_all(&self.pool).await?;
-        let has_more = rows.len() as i64 > size;
-        let run_ids = rows
-            .iter()
-            .take(size as usize)
-            .map(|row| row.try_get::<String, _>("run_id"))
-            .collect::<Result<Vec<_>, _>>()?;
+        sql.text = sql.text.replacen("ORDER_BY_CLAUSE", &order_clause, 1);
+        sql.text = match self.dialect {
+            Dialect::Sqlite => format!(
+                "SELECT json_group_array(run_id ORDER BY pos) FROM ({})",
+                sql.text
+            ),
+            Dialect::Postgres => format!(
+                "SELECT COALESCE(json_agg(q.run_id ORDER BY q.pos), '[]'::json)::text FROM ({}) q",
+                sql.text
+            ),
+        };
+        let ids_json: String = sql.query().fetch_one(&self.pool).await?.try_get(0)?;
+        let mut run_ids: Vec<String> = serde_json::from_str(&ids_json)
+            .map_err(|e| Error::internal(format!("cannot decode run ids: {e}")))?;
+        let has_more = run_ids.len() as i64 > size;
+        run_ids.truncate(size as usize);
         let items = self.load_runs(&run_ids).await?;
-        Ok(Page { items, next_page_token: has_more.then(|| search::encode_offset(offset + size as u64)) })
+        Ok(Page {
+            items,
+            next_page_token: has_more.then(|| search::encode_offset(offset + size as u64)),
+        })
     }
 
     async fn log_metric(&self, run_id: &str, metric: &Metric) -> Result<()> {
         validate_metric(metric)?;
         let mut tx = self.begin_write().await?;
         self.require_active_run(&mut tx, run_id).await?;
-        self.write_metrics(&mut tx, run_id, std::slice::from_ref(metric)).await?;
+        self.write_metrics(&mut tx, run_id, std::slice::from_ref(metric))
+            .await?;
         tx.commit().await
     }
 
@@ -605,7 +828,8 @@ impl RunStore for SqlStore {
         validate_param(param)?;
         let mut tx = self.begin_write().await?;
         self.require_active_run(&mut tx, run_id).await?;
-        self.write_params(&mut tx, run_id, std::slice::from_ref(param)).await?;
+        self.write_params(&mut tx, run_id, std::slice::from_ref(param))
+            .await?;
         tx.commit().await
     }
 
@@ -613,7 +837,8 @@ impl RunStore for SqlStore {
         validate_tag(tag)?;
         let mut tx = self.begin_write().await?;
         self.require_active_run(&mut tx, run_id).await?;
-        self.write_tags(&mut tx, run_id, std::slice::from_ref(tag)).await?;
+        self.write_tags(&mut tx, run_id, std::slice::from_ref(tag))
+            .await?;
         tx.commit().await
     }
 
@@ -626,12 +851,20 @@ impl RunStore for SqlStore {
             .execute(&mut *tx.tx)
             .await?;
         if done.rows_affected() == 0 {
-            return Err(Error::not_found(format!("No tag with name: {key} in run with id {run_id}")));
+            return Err(Error::not_found(format!(
+                "No tag with name: {key} in run with id {run_id}"
+            )));
         }
         tx.commit().await
     }
 
-    async fn log_batch(&self, run_id: &str, metrics: &[Metric], params: &[Param], tags: &[Tag]) -> Result<()> {
+    async fn log_batch(
+        &self,
+        run_id: &str,
+        metrics: &[Metric],
+        params: &[Param],
+        tags: &[Tag],
+    ) -> Result<()> {
         validate_batch(metrics, params, tags)?;
         let mut tx = self.begin_write().await?;
         self.require_active_run(&mut tx, run_id).await?;
@@ -643,15 +876,25 @@ impl RunStore for SqlStore {
         tx.commit().await
     }
 
-    async fn log_inputs(&self, run_id: &str, datasets: &[DatasetInput], models: &[ModelInput]) -> Result<()> {
+    async fn log_inputs(
+        &self,
+        run_id: &str,
+        datasets: &[DatasetInput],
+        models: &[ModelInput],
+    ) -> Result<()> {
         let mut tx = self.begin_write().await?;
         self.require_active_run(&mut tx, run_id).await?;
         for input in datasets {
             if input.dataset.name.is_empty() || input.dataset.digest.is_empty() {
                 return Err(Error::invalid("A dataset input needs a name and a digest."));
             }
-            let context = input.tags.iter().find(|t| t.key == "mlflow.data.context").map(|t| t.value.clone());
-            let tags_json = serde_json::to_string(&input.tags).map_err(|e| Error::internal(e.to_string()))?;
+            let context = input
+                .tags
+                .iter()
+                .find(|t| t.key == "mlflow.data.context")
+                .map(|t| t.value.clone());
+            let tags_json =
+                serde_json::to_string(&input.tags).map_err(|e| Error::internal(e.to_string()))?;
             sqlx::query(
                 "INSERT INTO dataset_inputs (run_id, name, digest, source_type, source, schema, profile, tags_json, context)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -704,47 +947,20 @@ impl RunStore for SqlStore {
         max_results: Option<i64>,
     ) -> Result<Page<Metric>> {
         let size = page_size(max_results, 25000, 100_000)?;
-        let exists: Option<String> = sqlx::query_scalar("SELECT run_id FROM runs WHERE run_id = $1")
-            .bind(run_id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
+        let exists: Option<String> =
+            sqlx::query_scalar("SELECT run_id FROM runs WHERE run_id = $1")
+                .bind(run_id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
         if exists.is_none() {
             return Err(Error::not_found(format!("Run with id={run_id} not found")));
         }
-        let mut sql = Sql::new(
-            "SELECT id, key, value, is_nan, step, timestamp, model_id, dataset_name, dataset_digest FROM metrics \
-             WHERE run_id = ",
-        );
-        sql.bind(run_id.to_string()).push(" AND key = ").bind(metric_key.to_string());
-        if let Some(token) = page_token.filter(|t| !t.is_empty()) {
-            let (step, timestamp, id) = decode_history_token(token)?;
-            // (step, timestamp, id) > the last row served, spelled out so both
-            // databases use the index.
-            sql.push(" AND (step > ").bind(step);
-            sql.push(" OR (step = ").bind(step).push(" AND timestamp > ").bind(timestamp).push(")");
-            sql.push(" OR (step = ").bind(step).push(" AND timestamp = ").bind(timestamp);
-            sql.push(" AND id > ").bind(id).push("))");
-        }
-        sql.push(" ORDER BY step, timestamp, id LIMIT ").bind(size + 1);
-        let rows = sql.query().fetch_all(&self.pool).await?;
-        let has_more = rows.len() as i64 > size;
-        let mut items = Vec::with_capacity(rows.len().min(size as usize));
-        let mut last = (0, 0, 0);
-        for row in rows.iter().take(size as usize) {
-            let metric = Metric {
-                key: row.try_get("key")?,
-                value: decode_double(row, "value", "is_nan")?,
-                timestamp: row.try_get("timestamp")?,
-                step: row.try_get("step")?,
-                run_id: None,
-                model_id: row.try_get("model_id")?,
-                dataset_name: row.try_get("dataset_name")?,
-                dataset_digest: row.try_get("dataset_digest")?,
-            };
-            last = (metric.step, metric.timestamp, row.try_get::<i64, _>("id")?);
-            items.push(metric);
-        }
-        let next_page_token = has_more.then(|| encode_history_token(last.0, last.1, last.2));
-        Ok(Page { items, next_page_token })
+        let (items, next_page_token) = self
+            .read_history_page(run_id, metric_key, page_token, size as usize)
+            .await?;
+        Ok(Page {
+            items,
+            next_page_token,
+        })
     }
 }
