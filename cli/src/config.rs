@@ -14,7 +14,7 @@ use crate::error::hinted;
 pub struct GlobalArgs {
     /// Tracking store: sqlite:///path/smelt.db, postgresql://user@host:port/db or
     /// http(s)://host:port (a Smelt or MLflow server). Else MLFLOW_TRACKING_URI, else
-    /// sqlite://$SMELT_HOME/smelt.db (SMELT_HOME defaults to ./.smelt)
+    /// sqlite:///$SMELT_HOME/smelt.db (SMELT_HOME defaults to ./.smelt)
     #[arg(
         long,
         global = true,
@@ -50,7 +50,7 @@ pub fn smelt_home() -> PathBuf {
 
 /// The local SQLite store under a data directory.
 pub fn local_store_uri(home: &std::path::Path) -> String {
-    format!("sqlite://{}", home.join("smelt.db").display())
+    format!("sqlite:///{}", home.join("smelt.db").display())
 }
 
 /// Where the local artifact proxy keeps files: `$SMELT_ARTIFACTS`, else `$SMELT_HOME/artifacts`.
@@ -178,7 +178,7 @@ mod tests {
     fn local_store_uri_has_three_slashes_for_absolute_paths() {
         assert_eq!(
             local_store_uri(std::path::Path::new("/tmp/h")),
-            "sqlite:///tmp/h/smelt.db"
+            "sqlite:////tmp/h/smelt.db"
         );
     }
 }

@@ -24,7 +24,7 @@ commands) at it, and browse experiments, runs, models and artifacts from here.
 
 Every command that reads tracking data uses --tracking-uri, else the
 SMELT_TRACKING_URI or MLFLOW_TRACKING_URI environment variable, else the local
-store in $SMELT_HOME (default ./.smelt): sqlite://$SMELT_HOME/smelt.db.
+store in $SMELT_HOME (default ./.smelt): sqlite:///$SMELT_HOME/smelt.db.
 
 Listings print tables; add --json to get JSON for scripts.";
 

@@ -214,7 +214,7 @@ def server(request, tmp_path_factory):
     if backend == "sqlite":
         artifacts = workdir / "artifacts"
         args = [
-            "--backend-store-uri", f"sqlite://{workdir}/smelt.db",
+            "--backend-store-uri", f"sqlite:///{workdir}/smelt.db",
             "--artifacts-destination", str(artifacts),
         ]
         s3_bucket = s3_prefix = None

@@ -38,7 +38,7 @@ impl ServerConfig {
         ServerConfig {
             host: "127.0.0.1".to_string(),
             port: 5000,
-            backend_store_uri: format!("sqlite://{}", home.join("smelt.db").display()),
+            backend_store_uri: format!("sqlite:///{}", home.join("smelt.db").display()),
             artifacts_destination: home.join("artifacts").display().to_string(),
             default_artifact_root: None,
             serve_artifacts: true,

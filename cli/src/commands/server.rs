@@ -42,7 +42,7 @@ pub struct ServerArgs {
     port: u16,
 
     /// Tracking database: sqlite:///path/smelt.db or postgresql://user@host:port/db
-    /// [default: sqlite://$SMELT_HOME/smelt.db]
+    /// [default: sqlite:///$SMELT_HOME/smelt.db]
     #[arg(long, env = "SMELT_DATABASE_URL", value_name = "URI")]
     backend_store_uri: Option<String>,
 

@@ -39,7 +39,7 @@ pub fn peer_env(var: &str) -> Option<String> {
 
 /// A store on a fresh SQLite file in `dir`.
 pub async fn sqlite_store(dir: &std::path::Path) -> Arc<dyn TrackingStore> {
-    let uri = format!("sqlite://{}", dir.join("smelt.db").display());
+    let uri = format!("sqlite:///{}", dir.join("smelt.db").display());
     Arc::new(
         SqlStore::open(&uri, "mlflow-artifacts:")
             .await

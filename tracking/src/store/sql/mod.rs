@@ -72,6 +72,21 @@ impl SqlStore {
     pub async fn open(uri: &str, default_artifact_root: &str) -> Result<SqlStore> {
         sqlx::any::install_default_drivers();
         let (dialect, url) = normalise_url(uri)?;
+        if let Some(file) = url
+            .strip_prefix("sqlite://")
+            .and_then(|rest| rest.split('?').next())
+        {
+            if let Some(parent) = std::path::Path::new(file)
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    Error::invalid(format!(
+                        "cannot create the folder of the SQLite file '{file}': {e}"
+                    ))
+                })?;
+            }
+        }
         let options = AnyConnectOptions::from_str(&url)
             .map_err(|e| Error::invalid(format!("bad database URI '{uri}': {e}")))?;
         let max_connections = if dialect == Dialect::Sqlite { 8 } else { 16 };
@@ -148,9 +163,13 @@ impl SqlStore {
 /// Splits a tracking URI into its dialect and the URL sqlx expects.
 fn normalise_url(uri: &str) -> Result<(Dialect, String)> {
     if let Some(rest) = uri.strip_prefix("sqlite:") {
-        // MLflow spells files `sqlite:///abs/path` or `sqlite:///rel/path` (three
-        // slashes then a path); sqlx wants `sqlite://path`. Create it if missing.
-        let path = rest.strip_prefix("//").unwrap_or(rest);
+        // SQLAlchemy's spelling, which MLflow users write: `sqlite:///rel/path`
+        // (three slashes, then a relative path) and `sqlite:////abs/path` (an
+        // absolute one). sqlx wants `sqlite://path`; `mode=rwc` creates the file.
+        let path = rest
+            .strip_prefix("///")
+            .or_else(|| rest.strip_prefix("//"))
+            .unwrap_or(rest);
         if path.is_empty() {
             return Err(Error::invalid(
                 "sqlite URI has no file path: use sqlite:///path/to/smelt.db",
@@ -162,15 +181,6 @@ fn normalise_url(uri: &str) -> Result<(Dialect, String)> {
             ));
         }
         let (file, query) = path.split_once('?').unwrap_or((path, ""));
-        if let Some(parent) = std::path::Path::new(file).parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent).map_err(|e| {
-                    Error::invalid(format!(
-                        "cannot create the folder of the SQLite file '{file}': {e}"
-                    ))
-                })?;
-            }
-        }
         let query = if query.is_empty() {
             "mode=rwc".to_string()
         } else {
@@ -209,6 +219,8 @@ mod tests {
         let (dialect, url) = normalise_url("sqlite:////tmp/x/smelt.db").unwrap();
         assert_eq!(dialect, Dialect::Sqlite);
         assert_eq!(url, "sqlite:///tmp/x/smelt.db?mode=rwc");
+        let (_, url) = normalise_url("sqlite:///relative/smelt.db").unwrap();
+        assert_eq!(url, "sqlite://relative/smelt.db?mode=rwc");
         assert!(normalise_url("sqlite://").is_err());
         assert!(normalise_url("sqlite:///:memory:").is_err());
         assert_eq!(
