@@ -191,9 +191,16 @@ impl MlflowServer {
 impl Drop for MlflowServer {
     fn drop(&mut self) {
         // SIGKILL the whole group (the server and the workers it forked).
-        let _ = Command::new("kill")
-            .args(["-9", &format!("-{}", self.child.id())])
-            .status();
+        // Not through kill(1): procps-ng 4.0.2 misparses `kill -9 -PGID`.
+        if let Ok(pgid) = i32::try_from(self.child.id()) {
+            if pgid > 1 {
+                // SAFETY: kill(2) with a negative pid signals exactly that
+                // process group, which `process_group(0)` made for this child.
+                unsafe {
+                    libc::kill(-pgid, libc::SIGKILL);
+                }
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

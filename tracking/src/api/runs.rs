@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
+use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -26,12 +27,22 @@ pub(super) struct RunId {
 
 impl RunId {
     fn get(&self) -> Result<&str, Error> {
-        self.run_id
-            .as_deref()
-            .filter(|id| !id.is_empty())
-            .or(self.run_uuid.as_deref().filter(|id| !id.is_empty()))
-            .ok_or_else(|| Error::missing_field("run_id"))
+        run_id_of(&self.run_id, &self.run_uuid)
     }
+}
+
+/// The run id from `run_id`, else from the deprecated `run_uuid`. (Request
+/// structs spell both fields out: `#[serde(flatten)]` would buffer the whole
+/// body, which costs more than the database on large batches.)
+fn run_id_of<'a>(
+    run_id: &'a Option<String>,
+    run_uuid: &'a Option<String>,
+) -> Result<&'a str, Error> {
+    run_id
+        .as_deref()
+        .filter(|id| !id.is_empty())
+        .or(run_uuid.as_deref().filter(|id| !id.is_empty()))
+        .ok_or_else(|| Error::missing_field("run_id"))
 }
 
 #[derive(Deserialize)]
@@ -75,8 +86,8 @@ pub(super) async fn get(
 
 #[derive(Deserialize)]
 pub(super) struct UpdateRequest {
-    #[serde(flatten)]
-    id: RunId,
+    run_id: Option<String>,
+    run_uuid: Option<String>,
     status: Option<RunStatus>,
     #[serde(default, with = "wire::opt_int64")]
     end_time: Option<i64>,
@@ -90,7 +101,7 @@ pub(super) async fn update(
     let run_info = state
         .store
         .update_run(&UpdateRun {
-            run_id: req.id.get()?.to_string(),
+            run_id: run_id_of(&req.run_id, &req.run_uuid)?.to_string(),
             status: req.status,
             end_time: req.end_time,
             run_name: req.run_name,
@@ -131,7 +142,7 @@ pub(super) struct SearchRequest {
 pub(super) async fn search(
     State(state): State<Arc<AppState>>,
     Mlflow(req): Mlflow<SearchRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let page = state
         .store
         .search_runs(&SearchRuns {
@@ -143,13 +154,13 @@ pub(super) async fn search(
             page_token: req.page_token,
         })
         .await?;
-    Ok(Json(super::page_json("runs", page)))
+    Ok(super::page_response("runs", page))
 }
 
 #[derive(Deserialize)]
 pub(super) struct LogMetricRequest {
-    #[serde(flatten)]
-    id: RunId,
+    run_id: Option<String>,
+    run_uuid: Option<String>,
     key: Option<String>,
     #[serde(default, deserialize_with = "optional_double")]
     value: Option<f64>,
@@ -182,7 +193,7 @@ pub(super) async fn log_metric(
     State(state): State<Arc<AppState>>,
     Mlflow(req): Mlflow<LogMetricRequest>,
 ) -> ApiResult<Json<Value>> {
-    let run_id = req.id.get()?;
+    let run_id = run_id_of(&req.run_id, &req.run_uuid)?;
     let key = required(&req.key, "key")?;
     let value = req.value.ok_or_else(|| Error::missing_field("value"))?;
     let timestamp = req
@@ -204,8 +215,8 @@ pub(super) async fn log_metric(
 
 #[derive(Deserialize)]
 pub(super) struct KeyValueRequest {
-    #[serde(flatten)]
-    id: RunId,
+    run_id: Option<String>,
+    run_uuid: Option<String>,
     key: Option<String>,
     value: Option<String>,
 }
@@ -221,7 +232,10 @@ pub(super) async fn log_param(
         .ok_or_else(|| Error::missing_field("value"))?;
     state
         .store
-        .log_param(req.id.get()?, &Param::new(key, value))
+        .log_param(
+            run_id_of(&req.run_id, &req.run_uuid)?,
+            &Param::new(key, value),
+        )
         .await?;
     Ok(Json(json!({})))
 }
@@ -237,7 +251,10 @@ pub(super) async fn set_tag(
         .ok_or_else(|| Error::missing_field("value"))?;
     state
         .store
-        .set_tag(req.id.get()?, &Tag::new(key, value))
+        .set_tag(
+            run_id_of(&req.run_id, &req.run_uuid)?,
+            &Tag::new(key, value),
+        )
         .await?;
     Ok(Json(json!({})))
 }
@@ -247,14 +264,17 @@ pub(super) async fn delete_tag(
     Mlflow(req): Mlflow<KeyValueRequest>,
 ) -> ApiResult<Json<Value>> {
     let key = required(&req.key, "key")?;
-    state.store.delete_tag(req.id.get()?, key).await?;
+    state
+        .store
+        .delete_tag(run_id_of(&req.run_id, &req.run_uuid)?, key)
+        .await?;
     Ok(Json(json!({})))
 }
 
 #[derive(Deserialize)]
 pub(super) struct LogBatchRequest {
-    #[serde(flatten)]
-    id: RunId,
+    run_id: Option<String>,
+    run_uuid: Option<String>,
     #[serde(default)]
     metrics: Vec<Metric>,
     #[serde(default)]
@@ -269,15 +289,20 @@ pub(super) async fn log_batch(
 ) -> ApiResult<Json<Value>> {
     state
         .store
-        .log_batch(req.id.get()?, &req.metrics, &req.params, &req.tags)
+        .log_batch(
+            run_id_of(&req.run_id, &req.run_uuid)?,
+            &req.metrics,
+            &req.params,
+            &req.tags,
+        )
         .await?;
     Ok(Json(json!({})))
 }
 
 #[derive(Deserialize)]
 pub(super) struct LogInputsRequest {
-    #[serde(flatten)]
-    id: RunId,
+    run_id: Option<String>,
+    run_uuid: Option<String>,
     #[serde(default)]
     datasets: Vec<DatasetInput>,
     #[serde(default)]
@@ -290,15 +315,19 @@ pub(super) async fn log_inputs(
 ) -> ApiResult<Json<Value>> {
     state
         .store
-        .log_inputs(req.id.get()?, &req.datasets, &req.models)
+        .log_inputs(
+            run_id_of(&req.run_id, &req.run_uuid)?,
+            &req.datasets,
+            &req.models,
+        )
         .await?;
     Ok(Json(json!({})))
 }
 
 #[derive(Deserialize)]
 pub(super) struct LogOutputsRequest {
-    #[serde(flatten)]
-    id: RunId,
+    run_id: Option<String>,
+    run_uuid: Option<String>,
     #[serde(default)]
     models: Vec<ModelOutput>,
 }
@@ -307,14 +336,17 @@ pub(super) async fn log_outputs(
     State(state): State<Arc<AppState>>,
     Mlflow(req): Mlflow<LogOutputsRequest>,
 ) -> ApiResult<Json<Value>> {
-    state.store.log_outputs(req.id.get()?, &req.models).await?;
+    state
+        .store
+        .log_outputs(run_id_of(&req.run_id, &req.run_uuid)?, &req.models)
+        .await?;
     Ok(Json(json!({})))
 }
 
 #[derive(Deserialize)]
 pub(super) struct HistoryRequest {
-    #[serde(flatten)]
-    id: RunId,
+    run_id: Option<String>,
+    run_uuid: Option<String>,
     metric_key: Option<String>,
     page_token: Option<String>,
     #[serde(default, with = "wire::opt_int64")]
@@ -324,16 +356,16 @@ pub(super) struct HistoryRequest {
 pub(super) async fn get_history(
     State(state): State<Arc<AppState>>,
     Mlflow(req): Mlflow<HistoryRequest>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let key = required(&req.metric_key, "metric_key")?;
     let page = state
         .store
         .get_metric_history(
-            req.id.get()?,
+            run_id_of(&req.run_id, &req.run_uuid)?,
             key,
             req.page_token.as_deref(),
             req.max_results,
         )
         .await?;
-    Ok(Json(super::page_json("metrics", page)))
+    Ok(super::page_response("metrics", page))
 }

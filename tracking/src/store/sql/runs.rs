@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use sqlx::Row;
 
-use super::filters::{direction, push_comparison};
+use super::filters::push_comparison;
 use super::rows::{
     Sql, encode_double, generate_run_name, limits, new_hex_id, parse_experiment_id, validate_key,
     validate_length,
@@ -13,7 +13,7 @@ use super::rows::{
 use super::{Dialect, SqlStore, WriteTx, page_size};
 use crate::entities::*;
 use crate::error::{Error, Result};
-use crate::search::{self, Comparator, Comparison, Entity, SearchKind};
+use crate::search::{self, Comparator, Comparison, Entity};
 use crate::store::{CreateRun, RunStore, SearchRuns, UpdateRun};
 use crate::wire::now_ms;
 
@@ -426,32 +426,14 @@ impl SqlStore {
         tx.commit().await
     }
 
-    /// Appends the SQL for one run filter clause.
-    fn push_run_filter(
-        &self,
-        sql: &mut Sql,
-        joins: &mut Sql,
-        join_idx: usize,
-        comparison: &Comparison,
-    ) -> Result<()> {
+    /// Appends the SQL for one run filter clause on a param, tag, attribute
+    /// or dataset (metric filters are joins, written by the search builder).
+    pub(super) fn push_run_filter(&self, sql: &mut Sql, comparison: &Comparison) -> Result<()> {
         match comparison.entity {
             Entity::Metric => {
-                // An inner join on the unique (run_id, key) row: lets the planner
-                // drive the search from the (key, value) index.
-                let alias = format!("fm{join_idx}");
-                joins.push(&format!(
-                    " JOIN latest_metrics {alias} ON {alias}.run_id = r.run_id AND {alias}.key = "
+                return Err(Error::internal(
+                    "metric filters are joins, not WHERE clauses",
                 ));
-                joins.bind(comparison.key.clone());
-                joins.push(&format!(" AND {alias}.is_nan = 0 AND "));
-                push_comparison(
-                    self,
-                    joins,
-                    &format!("{alias}.value"),
-                    comparison.comparator,
-                    &comparison.value,
-                )?;
-                sql.push("1 = 1");
             }
             Entity::Param | Entity::Tag => {
                 let table = if comparison.entity == Entity::Param {
@@ -697,116 +679,7 @@ impl RunStore for SqlStore {
     async fn search_runs(&self, query: &SearchRuns) -> Result<Page<Run>> {
         let size = page_size(query.max_results, 1000, 50000)?;
         let offset = search::decode_offset(query.page_token.as_deref())?;
-        let comparisons =
-            search::parse_filter(SearchKind::Runs, query.filter.as_deref().unwrap_or(""))?;
-        let orders = query
-            .order_by
-            .iter()
-            .map(|clause| search::parse_order_by(SearchKind::Runs, clause))
-            .collect::<Result<Vec<_>>>()?;
-        let experiment_ids = query
-            .experiment_ids
-            .iter()
-            .map(|id| parse_experiment_id(id))
-            .collect::<Result<Vec<i64>>>()?;
-        if experiment_ids.is_empty() {
-            return Ok(Page {
-                items: Vec::new(),
-                next_page_token: None,
-            });
-        }
-
-        // Joins (filters on metrics, sort keys) are built apart from the WHERE
-        // clause and spliced in before it; both share one argument list, so
-        // the joins are written first.
-        // The page comes back as one JSON array of run ids, ordered by each
-        // row's rank; ORDER_BY_CLAUSE is filled in once the sort keys are known.
-        let mut sql = Sql::new(
-            "SELECT r.run_id, ROW_NUMBER() OVER (ORDER BY ORDER_BY_CLAUSE) AS pos FROM runs r",
-        );
-        for (idx, comparison) in comparisons
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.entity == Entity::Metric)
-        {
-            let mut unused = Sql::default();
-            self.push_run_filter(&mut unused, &mut sql, idx, comparison)?;
-        }
-        let mut order_columns = Vec::new();
-        for (idx, order) in orders.iter().enumerate() {
-            let column = match order.entity {
-                Entity::Metric | Entity::Param | Entity::Tag => {
-                    let (table, value) = match order.entity {
-                        Entity::Metric => ("latest_metrics", "value"),
-                        Entity::Param => ("params", "value"),
-                        _ => ("tags", "value"),
-                    };
-                    let alias = format!("o{idx}");
-                    sql.push(&format!(
-                        " LEFT JOIN {table} {alias} ON {alias}.run_id = r.run_id AND {alias}.key = "
-                    ));
-                    sql.bind(order.key.clone());
-                    format!("{alias}.{value}")
-                }
-                Entity::Attribute => match order.key.as_str() {
-                    "start_time" | "end_time" | "run_name" | "status" | "run_id" | "user_id"
-                    | "artifact_uri" => {
-                        format!("r.{}", order.key)
-                    }
-                    other => {
-                        return Err(Error::invalid(format!(
-                            "Invalid order_by attribute '{other}'"
-                        )));
-                    }
-                },
-                Entity::Dataset => {
-                    return Err(Error::invalid("Cannot order runs by a dataset field"));
-                }
-            };
-            order_columns.push(format!("{column} {}", direction(order.ascending)));
-        }
-        sql.push(" WHERE r.experiment_id IN (");
-        for (idx, id) in experiment_ids.iter().enumerate() {
-            if idx > 0 {
-                sql.push(", ");
-            }
-            sql.bind(*id);
-        }
-        sql.push(")");
-        match query.run_view_type {
-            ViewType::ActiveOnly => sql.push(" AND r.lifecycle_stage = 'active'"),
-            ViewType::DeletedOnly => sql.push(" AND r.lifecycle_stage = 'deleted'"),
-            ViewType::All => &mut sql,
-        };
-        for (idx, comparison) in comparisons
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.entity != Entity::Metric)
-        {
-            sql.push(" AND ");
-            let mut unused = Sql::default();
-            self.push_run_filter(&mut sql, &mut unused, idx, comparison)?;
-        }
-        order_columns.push("r.start_time DESC".to_string());
-        order_columns.push("r.run_id ASC".to_string());
-        let order_clause = order_columns.join(", ");
-        sql.push(" ORDER BY ").push(&order_clause).push(" LIMIT ");
-        sql.bind(size + 1).push(" OFFSET ").bind(offset as i64);
-        sql.text = sql.text.replacen("ORDER_BY_CLAUSE", &order_clause, 1);
-        sql.text = match self.dialect {
-            Dialect::Sqlite => format!(
-                "SELECT json_group_array(run_id ORDER BY pos) FROM ({})",
-                sql.text
-            ),
-            Dialect::Postgres => format!(
-                "SELECT COALESCE(json_agg(q.run_id ORDER BY q.pos), '[]'::json)::text FROM ({}) q",
-                sql.text
-            ),
-        };
-        let ids_json: String = sql.query().fetch_one(&self.pool).await?.try_get(0)?;
-        let mut run_ids: Vec<String> = serde_json::from_str(&ids_json)
-            .map_err(|e| Error::internal(format!("cannot decode run ids: {e}")))?;
-        let has_more = run_ids.len() as i64 > size;
+        let (mut run_ids, has_more) = self.search_run_ids(query, size, offset as i64).await?;
         run_ids.truncate(size as usize);
         let items = self.load_runs(&run_ids).await?;
         Ok(Page {
