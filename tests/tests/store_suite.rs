@@ -237,6 +237,11 @@ async fn check_runs_and_metrics(store: &dyn TrackingStore) {
         store.get_run(&run_id).await.unwrap().info.lifecycle_stage,
         "deleted"
     );
+    let to_deleted = store
+        .log_metric(&run_id, &Metric::new("loss", 0.1, 9))
+        .await
+        .unwrap_err();
+    assert_eq!(to_deleted.code, ErrorCode::InvalidParameterValue);
     store.restore_run(&run_id).await.unwrap();
     assert_eq!(
         store.get_run(&run_id).await.unwrap().info.lifecycle_stage,
@@ -248,6 +253,16 @@ async fn check_runs_and_metrics(store: &dyn TrackingStore) {
         .await
         .unwrap_err();
     assert_eq!(missing.code, ErrorCode::ResourceDoesNotExist);
+    let nowhere = store
+        .log_batch(
+            "0123456789abcdef0123456789abcdef",
+            &[Metric::new("loss", 0.1, 0)],
+            &[],
+            &[],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(nowhere.code, ErrorCode::ResourceDoesNotExist);
 }
 
 async fn check_search(store: &dyn TrackingStore) {

@@ -81,6 +81,28 @@ CREATE TABLE latest_metrics (
     PRIMARY KEY (run_id, key)
 );
 CREATE INDEX latest_metrics_by_key ON latest_metrics (key, value);
+-- The latest value of each metric follows its chunks. A trigger keeps it in
+-- the statement that inserts the chunk, so logging a metric is one statement.
+-- A chunk's last point is its largest (step, timestamp); a later write wins a tie.
+CREATE FUNCTION smelt_metric_chunks_update_latest() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    last_point jsonb := NEW.points::jsonb -> -1;
+    raw_value text := last_point ->> 2;
+BEGIN
+    INSERT INTO latest_metrics (run_id, key, value, is_nan, step, timestamp)
+    VALUES (NEW.run_id, NEW.key,
+        CASE WHEN raw_value = 'NaN' THEN NULL ELSE raw_value::double precision END,
+        CASE WHEN raw_value = 'NaN' THEN 1 ELSE 0 END,
+        (last_point ->> 0)::bigint, (last_point ->> 1)::bigint)
+    ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan,
+        step = excluded.step, timestamp = excluded.timestamp
+    WHERE excluded.step > latest_metrics.step
+       OR (excluded.step = latest_metrics.step AND excluded.timestamp >= latest_metrics.timestamp);
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER metric_chunks_update_latest AFTER INSERT ON metric_chunks
+    FOR EACH ROW EXECUTE FUNCTION smelt_metric_chunks_update_latest();
 CREATE TABLE dataset_inputs (
     run_id TEXT NOT NULL REFERENCES runs(run_id),
     name TEXT NOT NULL,

@@ -81,6 +81,23 @@ CREATE TABLE latest_metrics (
     PRIMARY KEY (run_id, key)
 );
 CREATE INDEX latest_metrics_by_key ON latest_metrics (key, value);
+-- The latest value of each metric follows its chunks. A trigger keeps it in
+-- the statement that inserts the chunk, so logging a metric is one statement.
+-- A chunk's last point is its largest (step, timestamp); a later write wins a tie.
+CREATE TRIGGER metric_chunks_update_latest AFTER INSERT ON metric_chunks
+BEGIN
+    INSERT INTO latest_metrics (run_id, key, value, is_nan, step, timestamp)
+    SELECT NEW.run_id, NEW.key,
+        CASE p.v WHEN 'NaN' THEN NULL WHEN 'Infinity' THEN 9e999 WHEN '-Infinity' THEN -9e999 ELSE p.v END,
+        p.v = 'NaN', p.step, p.ts
+    FROM (SELECT NEW.points ->> '$[#-1][0]' AS step, NEW.points ->> '$[#-1][1]' AS ts,
+                 NEW.points ->> '$[#-1][2]' AS v) p
+    WHERE true
+    ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan,
+        step = excluded.step, timestamp = excluded.timestamp
+    WHERE excluded.step > latest_metrics.step
+       OR (excluded.step = latest_metrics.step AND excluded.timestamp >= latest_metrics.timestamp);
+END;
 CREATE TABLE dataset_inputs (
     run_id TEXT NOT NULL REFERENCES runs(run_id),
     name TEXT NOT NULL,

@@ -71,14 +71,13 @@ fn decode_token(token: &str) -> Result<Position> {
 const CHUNKS_PER_FETCH: i64 = 64;
 
 impl SqlStore {
-    /// Writes the metrics of one call: a chunk per key, plus the rows that
-    /// link metrics to logged models.
-    pub(super) async fn write_metric_chunks(
+    /// The statement that inserts one chunk per metric key, if the run is
+    /// active (no row is written otherwise).
+    pub(super) fn metric_chunk_insert(
         &self,
-        tx: &mut WriteTx<'_>,
         run_id: &str,
         metrics: &[Metric],
-    ) -> Result<()> {
+    ) -> Result<sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>> {
         let mut keys: Vec<&str> = metrics.iter().map(|m| m.key.as_str()).collect();
         keys.sort_unstable();
         keys.dedup();
@@ -98,6 +97,8 @@ impl SqlStore {
                     )
                 })
                 .collect();
+            // Stable: of two points at the same (step, timestamp), the later
+            // write stays last and so becomes the latest value.
             points.sort_by_key(|p| (p.0, p.1));
             let min_step = points.first().map_or(0, |p| p.0);
             let max_step = points.last().map_or(0, |p| p.0);
@@ -113,20 +114,36 @@ impl SqlStore {
         let insert = match self.dialect {
             Dialect::Sqlite => {
                 "INSERT INTO metric_chunks (run_id, key, min_step, max_step, n_points, points) \
-                 SELECT $1, e.value ->> 0, e.value ->> 1, e.value ->> 2, e.value ->> 3, e.value ->> 4 FROM json_each($2) e"
+                 SELECT $1, e.value ->> 0, e.value ->> 1, e.value ->> 2, e.value ->> 3, e.value ->> 4 FROM json_each($2) e \
+                 WHERE EXISTS (SELECT 1 FROM runs WHERE run_id = $1 AND lifecycle_stage = 'active')"
             }
             Dialect::Postgres => {
                 "INSERT INTO metric_chunks (run_id, key, min_step, max_step, n_points, points) \
                  SELECT $1, e ->> 0, (e ->> 1)::bigint, (e ->> 2)::bigint, (e ->> 3)::bigint, e ->> 4 \
-                 FROM jsonb_array_elements($2::jsonb) e"
+                 FROM jsonb_array_elements($2::jsonb) e \
+                 WHERE EXISTS (SELECT 1 FROM runs WHERE run_id = $1 AND lifecycle_stage = 'active')"
             }
         };
-        sqlx::query(insert)
+        Ok(sqlx::query(insert)
             .bind(run_id.to_string())
-            .bind(chunks_json)
+            .bind(chunks_json))
+    }
+
+    /// Writes the metrics of one call inside a transaction: a chunk per key
+    /// (the trigger moves the latest values), plus the rows that link metrics
+    /// to logged models.
+    pub(super) async fn write_metric_chunks(
+        &self,
+        tx: &mut WriteTx<'_>,
+        run_id: &str,
+        metrics: &[Metric],
+    ) -> Result<()> {
+        if metrics.is_empty() {
+            return Ok(());
+        }
+        self.metric_chunk_insert(run_id, metrics)?
             .execute(&mut *tx.tx)
             .await?;
-
         for metric in metrics.iter().filter(|m| m.model_id.is_some()) {
             let (value, is_nan) = encode_double(metric.value);
             sqlx::query(

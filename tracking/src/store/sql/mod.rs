@@ -138,12 +138,23 @@ impl SqlStore {
     }
 
     pub(crate) async fn begin_write(&self) -> Result<WriteTx<'_>> {
-        let guard = match &self.write_lock {
-            Some(lock) => Some(lock.lock().await),
-            None => None,
-        };
+        let guard = self.lock_writer().await;
         let tx = self.pool.begin().await?;
         Ok(WriteTx { tx, _guard: guard })
+    }
+
+    /// A transaction for a caller that already holds the writer lock.
+    pub(crate) async fn begin_write_unlocked(&self) -> Result<WriteTx<'_>> {
+        let tx = self.pool.begin().await?;
+        Ok(WriteTx { tx, _guard: None })
+    }
+
+    /// Makes this task the only writer (SQLite); no-op on PostgreSQL.
+    pub(crate) async fn lock_writer(&self) -> Option<MutexGuard<'_, ()>> {
+        match &self.write_lock {
+            Some(lock) => Some(lock.lock().await),
+            None => None,
+        }
     }
 
     /// The artifact location of a new experiment with this id.

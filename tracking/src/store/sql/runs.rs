@@ -7,8 +7,7 @@ use sqlx::Row;
 
 use super::filters::push_comparison;
 use super::rows::{
-    Sql, encode_double, generate_run_name, limits, new_hex_id, parse_experiment_id, validate_key,
-    validate_length,
+    Sql, generate_run_name, limits, new_hex_id, parse_experiment_id, validate_key, validate_length,
 };
 use super::{Dialect, SqlStore, WriteTx, page_size};
 use crate::entities::*;
@@ -271,53 +270,23 @@ impl SqlStore {
     }
 
     /// Inserts metric rows and moves each key's latest value forward.
-    async fn write_metrics(
-        &self,
-        tx: &mut WriteTx<'_>,
-        run_id: &str,
-        metrics: &[Metric],
-    ) -> Result<()> {
-        self.write_metric_chunks(tx, run_id, metrics).await?;
-        // The latest value per key: the largest (step, timestamp); later rows
-        // win ties, so re-logging the same step replaces the shown value.
-        let mut latest: Vec<&Metric> = Vec::new();
-        for metric in metrics {
-            match latest.iter_mut().find(|m| m.key == metric.key) {
-                Some(current) => {
-                    if (metric.step, metric.timestamp) >= (current.step, current.timestamp) {
-                        *current = metric;
-                    }
-                }
-                None => latest.push(metric),
-            }
-        }
-        for chunk in latest.chunks(ROWS_PER_INSERT) {
-            let mut sql = Sql::new(
-                "INSERT INTO latest_metrics (run_id, key, value, is_nan, step, timestamp) VALUES ",
-            );
-            for (idx, metric) in chunk.iter().enumerate() {
-                let (value, is_nan) = encode_double(metric.value);
-                sql.push(if idx == 0 { "(" } else { ", (" });
-                sql.bind(run_id.to_string())
-                    .push(", ")
-                    .bind(metric.key.clone())
-                    .push(", ")
-                    .bind(value)
-                    .push(", ");
-                sql.bind(is_nan)
-                    .push(", ")
-                    .bind(metric.step)
-                    .push(", ")
-                    .bind(metric.timestamp)
-                    .push(")");
-            }
-            sql.push(
-                " ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan, \
-                 step = excluded.step, timestamp = excluded.timestamp \
-                 WHERE excluded.step > latest_metrics.step \
-                 OR (excluded.step = latest_metrics.step AND excluded.timestamp >= latest_metrics.timestamp)",
-            );
-            sql.query().execute(&mut *tx.tx).await?;
+    /// Logs metrics as one statement when nothing else must change with them
+    /// (no params, tags or logged-model links): the chunk insert checks the
+    /// run is active, and a trigger moves the latest values, so the write is
+    /// atomic without a transaction's extra round trips.
+    async fn log_metrics_only(&self, run_id: &str, metrics: &[Metric]) -> Result<()> {
+        let _guard = self.lock_writer().await;
+        let written = self
+            .metric_chunk_insert(run_id, metrics)?
+            .execute(&self.pool)
+            .await?;
+        if written.rows_affected() == 0 && !metrics.is_empty() {
+            // Nothing written: say why, as a transaction would have.
+            let mut tx = self.begin_write_unlocked().await?;
+            self.require_active_run(&mut tx, run_id).await?;
+            return Err(Error::internal(format!(
+                "metrics for run {run_id} were not written"
+            )));
         }
         Ok(())
     }
@@ -690,9 +659,14 @@ impl RunStore for SqlStore {
 
     async fn log_metric(&self, run_id: &str, metric: &Metric) -> Result<()> {
         validate_metric(metric)?;
+        if metric.model_id.is_none() {
+            return self
+                .log_metrics_only(run_id, std::slice::from_ref(metric))
+                .await;
+        }
         let mut tx = self.begin_write().await?;
         self.require_active_run(&mut tx, run_id).await?;
-        self.write_metrics(&mut tx, run_id, std::slice::from_ref(metric))
+        self.write_metric_chunks(&mut tx, run_id, std::slice::from_ref(metric))
             .await?;
         tx.commit().await
     }
@@ -739,12 +713,15 @@ impl RunStore for SqlStore {
         tags: &[Tag],
     ) -> Result<()> {
         validate_batch(metrics, params, tags)?;
+        if params.is_empty() && tags.is_empty() && metrics.iter().all(|m| m.model_id.is_none()) {
+            return self.log_metrics_only(run_id, metrics).await;
+        }
         let mut tx = self.begin_write().await?;
         self.require_active_run(&mut tx, run_id).await?;
         self.write_params(&mut tx, run_id, params).await?;
         self.write_tags(&mut tx, run_id, tags).await?;
         if !metrics.is_empty() {
-            self.write_metrics(&mut tx, run_id, metrics).await?;
+            self.write_metric_chunks(&mut tx, run_id, metrics).await?;
         }
         tx.commit().await
     }
