@@ -122,10 +122,10 @@ impl Error {
 
 impl From<sqlx::Error> for Error {
     fn from(error: sqlx::Error) -> Self {
-        if let sqlx::Error::Database(db_error) = &error {
-            if db_error.is_unique_violation() {
-                return Error::already_exists(db_error.message().to_string());
-            }
+        if let sqlx::Error::Database(db_error) = &error
+            && db_error.is_unique_violation()
+        {
+            return Error::already_exists(db_error.message().to_string());
         }
         tracing::error!(%error, "database error");
         Error::internal(format!("database error: {error}"))

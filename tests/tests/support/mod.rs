@@ -176,10 +176,10 @@ impl MlflowServer {
     fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(120);
         while Instant::now() < deadline {
-            if let Ok(response) = reqwest::blocking_get(&format!("{}/health", self.url)) {
-                if response {
-                    return;
-                }
+            if let Ok(response) = reqwest::blocking_get(&format!("{}/health", self.url))
+                && response
+            {
+                return;
             }
             std::thread::sleep(Duration::from_millis(500));
         }
@@ -192,13 +192,13 @@ impl Drop for MlflowServer {
     fn drop(&mut self) {
         // SIGKILL the whole group (the server and the workers it forked).
         // Not through kill(1): procps-ng 4.0.2 misparses `kill -9 -PGID`.
-        if let Ok(pgid) = i32::try_from(self.child.id()) {
-            if pgid > 1 {
-                // SAFETY: kill(2) with a negative pid signals exactly that
-                // process group, which `process_group(0)` made for this child.
-                unsafe {
-                    libc::kill(-pgid, libc::SIGKILL);
-                }
+        if let Ok(pgid) = i32::try_from(self.child.id())
+            && pgid > 1
+        {
+            // SAFETY: kill(2) with a negative pid signals exactly that
+            // process group, which `process_group(0)` made for this child.
+            unsafe {
+                libc::kill(-pgid, libc::SIGKILL);
             }
         }
         let _ = self.child.kill();

@@ -46,7 +46,7 @@ pub(super) async fn upload(
         request
             .into_body()
             .into_data_stream()
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::Other, e)),
+            .map_err(std::io::Error::other),
     );
     state.artifacts.put(&path, body).await?;
     Ok(Json(json!({})))

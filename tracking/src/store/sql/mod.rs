@@ -76,17 +76,15 @@ impl SqlStore {
         if let Some(file) = url
             .strip_prefix("sqlite://")
             .and_then(|rest| rest.split('?').next())
-        {
-            if let Some(parent) = std::path::Path::new(file)
+            && let Some(parent) = std::path::Path::new(file)
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
-            {
-                std::fs::create_dir_all(parent).map_err(|e| {
-                    Error::invalid(format!(
-                        "cannot create the folder of the SQLite file '{file}': {e}"
-                    ))
-                })?;
-            }
+        {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                Error::invalid(format!(
+                    "cannot create the folder of the SQLite file '{file}': {e}"
+                ))
+            })?;
         }
         let options = AnyConnectOptions::from_str(&url)
             .map_err(|e| Error::invalid(format!("bad database URI '{uri}': {e}")))?;
