@@ -120,6 +120,25 @@ async fn measure(client: &Client, label: &str) -> Vec<(&'static str, Duration, D
         .to_string();
     let mut results = Vec::new();
 
+    // The floor: one loopback round trip to a route that does no work.
+    let health = reqwest::Url::parse(&format!("{}/health", client.base)).expect("url");
+    let (p50, p95) = time_calls(300, |_| {
+        let url = health.clone();
+        async move {
+            client
+                .http
+                .get(url)
+                .send()
+                .await
+                .expect("health")
+                .bytes()
+                .await
+                .expect("body");
+        }
+    })
+    .await;
+    results.push(("GET /health (HTTP round trip, no work)", p50, p95));
+
     let bodies: Vec<bytes::Bytes> = (0..300)
         .map(|i| {
             let body = json!({ "run_id": run_id, "key": "loss", "value": 1.0 / (i + 1) as f64, "timestamp": now_ms(), "step": i });
