@@ -298,3 +298,43 @@ def test_post_with_query_style_get_params(server, unique):
     )
     assert r.status_code == 200, r.text
     assert [e["experiment_id"] for e in r.json()["experiments"]] == [exp_id]
+
+
+def test_oversized_bodies_are_refused(server, unique):
+    """A log-batch over MLflow's 1 MB limit is a 400 as MLflow answers it; any
+    JSON body over the server's 16 MiB limit is a 413; both with MLflow's
+    error body, and nothing is logged."""
+    exp_id = requests.post(f"{server}{API}/experiments/create", json={"name": f"big-{unique}"}).json()[
+        "experiment_id"
+    ]
+    run_id = requests.post(f"{server}{API}/runs/create", json={"experiment_id": exp_id}).json()["run"][
+        "info"
+    ]["run_id"]
+    tags = [{"key": f"t{i}", "value": "x" * 8000} for i in range(100)]
+    params = [{"key": f"p{i}", "value": "y" * 6000} for i in range(100)]
+    body = json.dumps({"run_id": run_id, "tags": tags, "params": params}).encode()
+    assert len(body) > 1_000_000
+    status, answer = _raw(
+        server, "POST", f"{API}/runs/log-batch", body, {"Content-Type": "application/json"}
+    )
+    assert status == 400
+    error = json.loads(answer)
+    assert error["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert "1 MB" in error["message"]
+
+    # A declared length over the limit is refused before the body is read, so
+    # send only the start of it (sending 17 MiB into a closed socket would fail
+    # on the client side, not tell us what the server said).
+    status, answer = _raw(
+        server,
+        "POST",
+        f"{API}/runs/set-tag",
+        b'{"run_id": "' + run_id.encode() + b'", "key": "k", "value": "',
+        {"Content-Type": "application/json", "Content-Length": str(17 * 1024 * 1024)},
+    )
+    assert status == 413
+    assert json.loads(answer)["error_code"] == "REQUEST_LIMIT_EXCEEDED"
+
+    run = requests.get(f"{server}{API}/runs/get", params={"run_id": run_id}).json()["run"]
+    assert "params" not in run["data"]
+    assert [t["key"] for t in run["data"].get("tags", [])] == ["mlflow.runName"]
