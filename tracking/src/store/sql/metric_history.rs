@@ -67,6 +67,43 @@ fn decode_token(token: &str) -> Result<Position> {
     })
 }
 
+/// One chunk per metric key as a JSON array of `[key, min_step, max_step,
+/// n_points, points]`: all chunks go in as one parameter, because binding
+/// parameters one by one costs more than the database's own work here.
+fn metric_chunks_json(metrics: &[Metric]) -> Result<String> {
+    let mut keys: Vec<&str> = metrics.iter().map(|m| m.key.as_str()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut chunks = Vec::with_capacity(keys.len());
+    for key in keys {
+        let mut points: Vec<StoredPoint> = metrics
+            .iter()
+            .filter(|m| m.key == key)
+            .map(|m| {
+                StoredPoint(
+                    m.step,
+                    m.timestamp,
+                    m.value,
+                    m.model_id.clone(),
+                    m.dataset_name.clone(),
+                    m.dataset_digest.clone(),
+                )
+            })
+            .collect();
+        // Stable: of two points at the same (step, timestamp), the later
+        // write stays last and so becomes the latest value.
+        points.sort_by_key(|p| (p.0, p.1));
+        let min_step = points.first().map_or(0, |p| p.0);
+        let max_step = points.last().map_or(0, |p| p.0);
+        let n_points = points.len();
+        let json = serde_json::to_string(&points)
+            .map_err(|e| Error::internal(format!("cannot encode metrics: {e}")))?;
+        chunks.push(NewChunk(key, min_step, max_step, n_points, json));
+    }
+    serde_json::to_string(&chunks)
+        .map_err(|e| Error::internal(format!("cannot encode metrics: {e}")))
+}
+
 /// Chunks fetched per query while merging a page.
 const CHUNKS_PER_FETCH: i64 = 64;
 
@@ -78,40 +115,34 @@ impl SqlStore {
         run_id: &str,
         metrics: &[Metric],
     ) -> Result<sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>> {
-        let mut keys: Vec<&str> = metrics.iter().map(|m| m.key.as_str()).collect();
-        keys.sort_unstable();
-        keys.dedup();
-        let mut chunks = Vec::with_capacity(keys.len());
-        for key in keys {
-            let mut points: Vec<StoredPoint> = metrics
-                .iter()
-                .filter(|m| m.key == key)
-                .map(|m| {
-                    StoredPoint(
-                        m.step,
-                        m.timestamp,
-                        m.value,
-                        m.model_id.clone(),
-                        m.dataset_name.clone(),
-                        m.dataset_digest.clone(),
-                    )
-                })
-                .collect();
-            // Stable: of two points at the same (step, timestamp), the later
-            // write stays last and so becomes the latest value.
-            points.sort_by_key(|p| (p.0, p.1));
-            let min_step = points.first().map_or(0, |p| p.0);
-            let max_step = points.last().map_or(0, |p| p.0);
-            let n_points = points.len();
-            let json = serde_json::to_string(&points)
-                .map_err(|e| Error::internal(format!("cannot encode metrics: {e}")))?;
-            chunks.push(NewChunk(key, min_step, max_step, n_points, json));
-        }
-        // All chunks go in as one JSON parameter: binding parameters one by one
-        // costs more than the database's own work here.
-        let chunks_json = serde_json::to_string(&chunks)
-            .map_err(|e| Error::internal(format!("cannot encode metrics: {e}")))?;
-        let insert = match self.dialect {
+        Ok(sqlx::query(self.metric_chunk_insert_sql())
+            .bind(run_id.to_string())
+            .bind(metric_chunks_json(metrics)?))
+    }
+
+    /// Logs metrics without a transaction on the direct SQLite connection (the
+    /// caller holds the writer lock); `None` when there is none (PostgreSQL).
+    /// Returns the number of chunks written.
+    pub(super) fn insert_metric_chunks_directly(
+        &self,
+        run_id: &str,
+        metrics: &[Metric],
+    ) -> Option<Result<usize>> {
+        let direct = self.direct.as_ref()?;
+        let chunks = match metric_chunks_json(metrics) {
+            Ok(chunks) => chunks,
+            Err(error) => return Some(Err(error)),
+        };
+        let sql = self.metric_chunk_insert_sql();
+        Some(direct.write(|connection| {
+            connection
+                .prepare_cached(sql)?
+                .execute(rusqlite::params![run_id, chunks])
+        }))
+    }
+
+    fn metric_chunk_insert_sql(&self) -> &'static str {
+        match self.dialect {
             Dialect::Sqlite => {
                 "INSERT INTO metric_chunks (run_id, key, min_step, max_step, n_points, points) \
                  SELECT $1, e.value ->> 0, e.value ->> 1, e.value ->> 2, e.value ->> 3, e.value ->> 4 FROM json_each($2) e \
@@ -123,10 +154,7 @@ impl SqlStore {
                  FROM jsonb_array_elements($2::jsonb) e \
                  WHERE EXISTS (SELECT 1 FROM runs WHERE run_id = $1 AND lifecycle_stage = 'active')"
             }
-        };
-        Ok(sqlx::query(insert)
-            .bind(run_id.to_string())
-            .bind(chunks_json))
+        }
     }
 
     /// Writes the metrics of one call inside a transaction: a chunk per key
@@ -165,6 +193,30 @@ impl SqlStore {
         Ok(())
     }
 
+    /// Chunk rows (seq, min_step, points) for a query of the history reader.
+    async fn fetch_chunks(&self, sql: Sql) -> Result<Vec<(i64, i64, String)>> {
+        if let Some(direct) = &self.direct {
+            return direct.read(|connection| {
+                let mut statement = connection.prepare_cached(&sql.text)?;
+                let rows = statement
+                    .query_map(rusqlite::params_from_iter(sql.values.iter()), |row| {
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                    })?;
+                rows.collect()
+            });
+        }
+        let rows = sql.query().fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("seq")?,
+                    row.try_get("min_step")?,
+                    row.try_get("points")?,
+                ))
+            })
+            .collect()
+    }
+
     /// One page of a metric's history in (step, timestamp) order.
     pub(super) async fn read_history_page(
         &self,
@@ -199,17 +251,14 @@ impl SqlStore {
             }
             sql.push(" ORDER BY min_step, seq LIMIT ")
                 .bind(CHUNKS_PER_FETCH);
-            let rows = sql.query().fetch_all(&self.pool).await?;
+            let rows = self.fetch_chunks(sql).await?;
             let n_rows = rows.len() as i64;
-            for row in rows {
-                let seq: i64 = row.try_get("seq")?;
-                let min_step: i64 = row.try_get("min_step")?;
+            for (seq, min_step, text) in rows {
                 // Every later chunk starts at or after `min_step`: once the page
                 // is full with points before it, nothing later can displace them.
                 if collected.len() > size && collected[size].0.step < min_step {
                     break 'fetch;
                 }
-                let text: String = row.try_get("points")?;
                 let points: Vec<StoredPoint> = serde_json::from_str(&text)
                     .map_err(|e| Error::internal(format!("corrupt metric chunk {seq}: {e}")))?;
                 for (idx, point) in points.into_iter().enumerate() {

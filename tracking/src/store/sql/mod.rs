@@ -11,6 +11,7 @@
 //! mutex so concurrent clients queue instead of failing with "database is
 //! locked"; `busy_timeout` covers other processes sharing the file.
 
+mod direct;
 mod experiments;
 mod filters;
 mod logged_models;
@@ -46,6 +47,8 @@ pub struct SqlStore {
     /// Serialises writers on SQLite; `None` on PostgreSQL, which has row locks.
     write_lock: Option<Mutex<()>>,
     default_artifact_root: String,
+    /// rusqlite connections for the hot paths, on SQLite (see `direct.rs`).
+    direct: Option<direct::DirectSqlite>,
 }
 
 /// A write transaction and, on SQLite, the guard that makes it the only writer.
@@ -73,9 +76,7 @@ impl SqlStore {
     pub async fn open(uri: &str, default_artifact_root: &str) -> Result<SqlStore> {
         sqlx::any::install_default_drivers();
         let (dialect, url) = normalise_url(uri)?;
-        if let Some(file) = url
-            .strip_prefix("sqlite://")
-            .and_then(|rest| rest.split('?').next())
+        if let Some(file) = sqlite_file(&url)
             && let Some(parent) = std::path::Path::new(file)
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
@@ -114,14 +115,18 @@ impl SqlStore {
             .connect_with(options)
             .await
             .map_err(|e| Error::internal(format!("cannot open the tracking database '{uri}': {e}")))?;
-        let store = SqlStore {
+        let mut store = SqlStore {
             pool,
             dialect,
             write_lock: (dialect == Dialect::Sqlite).then(|| Mutex::new(())),
             default_artifact_root: default_artifact_root.trim_end_matches('/').to_string(),
+            direct: None,
         };
         migrations::run(&store).await?;
         store.ensure_default_experiment().await?;
+        if let Some(file) = sqlite_file(&url) {
+            store.direct = Some(direct::DirectSqlite::open(std::path::Path::new(file))?);
+        }
         Ok(store)
     }
 
@@ -171,6 +176,12 @@ impl SqlStore {
             Dialect::Postgres => format!("{column} ILIKE {placeholder}"),
         }
     }
+}
+
+/// The file path inside a normalised `sqlite://path?query` URL.
+fn sqlite_file(url: &str) -> Option<&str> {
+    url.strip_prefix("sqlite://")
+        .and_then(|rest| rest.split('?').next())
 }
 
 /// Splits a tracking URI into its dialect and the URL sqlx expects.

@@ -14,6 +14,8 @@ use crate::error::{Error, Result};
 pub(crate) struct Sql {
     pub(crate) text: String,
     args: AnyArguments,
+    /// The same values for the direct SQLite path (see `direct.rs`).
+    pub(crate) values: Vec<rusqlite::types::Value>,
     n_args: usize,
 }
 
@@ -34,8 +36,14 @@ impl Sql {
     /// Binds a value and returns its placeholder (`$N`) without appending it.
     pub(crate) fn arg<T>(&mut self, value: T) -> String
     where
-        T: for<'q> Encode<'q, sqlx::Any> + Type<sqlx::Any> + Send + 'static,
+        T: for<'q> Encode<'q, sqlx::Any>
+            + Type<sqlx::Any>
+            + Clone
+            + Into<rusqlite::types::Value>
+            + Send
+            + 'static,
     {
+        self.values.push(value.clone().into());
         // Encoding into AnyArguments only fails for types Any cannot carry,
         // which the bounds above already exclude.
         let _ = self.args.add(value);
@@ -46,7 +54,12 @@ impl Sql {
     /// Binds a value and appends its placeholder.
     pub(crate) fn bind<T>(&mut self, value: T) -> &mut Sql
     where
-        T: for<'q> Encode<'q, sqlx::Any> + Type<sqlx::Any> + Send + 'static,
+        T: for<'q> Encode<'q, sqlx::Any>
+            + Type<sqlx::Any>
+            + Clone
+            + Into<rusqlite::types::Value>
+            + Send
+            + 'static,
     {
         let placeholder = self.arg(value);
         self.text.push_str(&placeholder);

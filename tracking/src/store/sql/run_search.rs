@@ -90,10 +90,7 @@ impl SqlStore {
                     offset + ids.len() as i64
                 } else {
                     let sql = self.build(&parsed, Drive::OrderMetricPresent, None)?;
-                    sql.query()
-                        .fetch_one(&self.pool)
-                        .await?
-                        .try_get::<i64, _>(0)?
+                    self.count(sql).await?
                 };
                 let absent_offset = (offset - n_present).max(0);
                 let rest = wanted - ids.len() as i64;
@@ -114,12 +111,39 @@ impl SqlStore {
     }
 
     async fn fetch_ids(&self, sql: Sql) -> Result<Vec<String>> {
+        if let Some(direct) = &self.direct {
+            return direct.read(|connection| {
+                let mut statement = connection.prepare_cached(&sql.text)?;
+                let rows = statement
+                    .query_map(rusqlite::params_from_iter(sql.values.iter()), |row| {
+                        row.get(0)
+                    })?;
+                rows.collect()
+            });
+        }
         sql.query()
             .fetch_all(&self.pool)
             .await?
             .iter()
             .map(|row| row.try_get::<String, _>(0).map_err(Error::from))
             .collect()
+    }
+
+    async fn count(&self, sql: Sql) -> Result<i64> {
+        if let Some(direct) = &self.direct {
+            return direct.read(|connection| {
+                connection
+                    .prepare_cached(&sql.text)?
+                    .query_row(rusqlite::params_from_iter(sql.values.iter()), |row| {
+                        row.get(0)
+                    })
+            });
+        }
+        Ok(sql
+            .query()
+            .fetch_one(&self.pool)
+            .await?
+            .try_get::<i64, _>(0)?)
     }
 
     /// The SQL for one drive; `page` is (limit, offset), or `None` to count.

@@ -24,51 +24,51 @@ const ROWS_PER_INSERT: usize = 200;
 
 /// A `runs` row as `fetch_json_rows` returns it.
 #[derive(serde::Deserialize)]
-struct RunInfoRow(
-    String,
-    i64,
-    String,
-    String,
-    String,
-    Option<i64>,
-    Option<i64>,
-    String,
-    String,
+pub(super) struct RunInfoRow(
+    pub(super) String,
+    pub(super) i64,
+    pub(super) String,
+    pub(super) String,
+    pub(super) String,
+    pub(super) Option<i64>,
+    pub(super) Option<i64>,
+    pub(super) String,
+    pub(super) String,
 );
 
 /// A `latest_metrics` row: run id, key, value (MLflow's double encoding), step, timestamp.
 #[derive(serde::Deserialize)]
-struct LatestMetricRow(
-    String,
-    String,
-    #[serde(with = "crate::wire::double")] f64,
-    i64,
-    i64,
+pub(super) struct LatestMetricRow(
+    pub(super) String,
+    pub(super) String,
+    #[serde(with = "crate::wire::double")] pub(super) f64,
+    pub(super) i64,
+    pub(super) i64,
 );
 
 /// Everything about a set of runs, as `bundle_query` answers it.
 #[derive(serde::Deserialize)]
-struct RunBundle {
-    runs: Vec<RunInfoRow>,
-    params: Vec<(String, String, String)>,
-    tags: Vec<(String, String, String)>,
-    latest_metrics: Vec<LatestMetricRow>,
-    dataset_inputs: Vec<DatasetRow>,
-    model_inputs: Vec<(String, String)>,
-    model_outputs: Vec<(String, String, i64)>,
+pub(super) struct RunBundle {
+    pub(super) runs: Vec<RunInfoRow>,
+    pub(super) params: Vec<(String, String, String)>,
+    pub(super) tags: Vec<(String, String, String)>,
+    pub(super) latest_metrics: Vec<LatestMetricRow>,
+    pub(super) dataset_inputs: Vec<DatasetRow>,
+    pub(super) model_inputs: Vec<(String, String)>,
+    pub(super) model_outputs: Vec<(String, String, i64)>,
 }
 
 /// A `dataset_inputs` row.
 #[derive(serde::Deserialize)]
-struct DatasetRow(
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
+pub(super) struct DatasetRow(
+    pub(super) String,
+    pub(super) String,
+    pub(super) String,
+    pub(super) String,
+    pub(super) String,
+    pub(super) Option<String>,
+    pub(super) Option<String>,
+    pub(super) String,
 );
 
 /// Appends `IN ($1, $2, …)` for a list of strings.
@@ -111,12 +111,18 @@ impl SqlStore {
             ("model_inputs", "run_id, model_id"),
             ("model_outputs", "run_id, model_id, step"),
         ];
-        let text: String = sqlx::query_scalar(sqlx::AssertSqlSafe(self.bundle_query(&parts)))
-            .bind(ids)
-            .fetch_one(&self.pool)
-            .await?;
-        let bundle: RunBundle = serde_json::from_str(&text)
-            .map_err(|e| Error::internal(format!("cannot decode runs: {e}")))?;
+        let bundle = match &self.direct {
+            Some(direct) => direct.load_run_bundle(&ids)?,
+            None => {
+                let text: String =
+                    sqlx::query_scalar(sqlx::AssertSqlSafe(self.bundle_query(&parts)))
+                        .bind(ids)
+                        .fetch_one(&self.pool)
+                        .await?;
+                serde_json::from_str::<RunBundle>(&text)
+                    .map_err(|e| Error::internal(format!("cannot decode runs: {e}")))?
+            }
+        };
         let infos = bundle.runs;
         let mut runs: HashMap<String, Run> = HashMap::with_capacity(infos.len());
         for RunInfoRow(
@@ -276,11 +282,15 @@ impl SqlStore {
     /// atomic without a transaction's extra round trips.
     async fn log_metrics_only(&self, run_id: &str, metrics: &[Metric]) -> Result<()> {
         let _guard = self.lock_writer().await;
-        let written = self
-            .metric_chunk_insert(run_id, metrics)?
-            .execute(&self.pool)
-            .await?;
-        if written.rows_affected() == 0 && !metrics.is_empty() {
+        let n_written = match self.insert_metric_chunks_directly(run_id, metrics) {
+            Some(written) => written?,
+            None => self
+                .metric_chunk_insert(run_id, metrics)?
+                .execute(&self.pool)
+                .await?
+                .rows_affected() as usize,
+        };
+        if n_written == 0 && !metrics.is_empty() {
             // Nothing written: say why, as a transaction would have.
             let mut tx = self.begin_write_unlocked().await?;
             self.require_active_run(&mut tx, run_id).await?;
