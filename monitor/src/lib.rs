@@ -7,12 +7,21 @@
 //! [`drift::DriftResult`] with the statistic, the p-value where the test has
 //! one, the threshold and the verdict. The implementations live in
 //! [`drift`]: [`drift::KolmogorovSmirnov`], [`drift::ChiSquare`],
-//! [`drift::Wasserstein`], [`drift::JensenShannon`], [`drift::Psi`] and
-//! [`drift::Hellinger`]. Each module's docs give the exact formula and its
+//! [`drift::Wasserstein`], [`drift::JensenShannon`], [`drift::Psi`],
+//! [`drift::Hellinger`], [`drift::ZTest`] and the multivariate
+//! [`drift::Mmd`]. Each module's docs give the exact formula and its
 //! edge cases; the SciPy parity tests in `tests/scipy_parity.rs` hold them
-//! to SciPy's numbers.
+//! to SciPy's numbers, and `tests/mmd_parity.rs` holds MMD² to a NumPy
+//! transcription of its formula.
 //!
-//! Profiles, live windows, reports and MMD are not built yet (issue 6).
+//! [`drift::TestPlan`] picks each column's test by Evidently's default rule
+//! (overridable per column), [`drift::test_numeric_column`] and
+//! [`drift::test_categorical_column`] turn bad input into a
+//! [`drift::ColumnOutcome::Skipped`] reason, and [`drift::dataset_drift`]
+//! is the share of drifted columns.
+//!
+//! Profiles, live windows, reports, prediction drift and the GPU kernels are
+//! not built yet (issue 6).
 #![deny(missing_docs)]
 
 pub mod drift;

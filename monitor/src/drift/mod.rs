@@ -20,31 +20,50 @@
 //! | [`JensenShannon`] | distance | `distance >= threshold` | 0.1 |
 //! | [`Psi`] | index | `psi >= threshold` | 0.1 |
 //! | [`Hellinger`] | distance | `distance >= threshold` | 0.1 |
+//! | [`Mmd`] | permutation p-value | `p < threshold` | 0.05 |
+//! | [`ZTest`] | p-value | `p < threshold` | 0.05 |
 //!
 //! # Bad input
 //!
 //! Empty samples, NaN or infinite values, and samples smaller than a test
 //! needs are reported as an [`Error`]; no test panics on input or returns a
-//! NaN verdict.
+//! NaN verdict. Per column, [`test_numeric_column`] and
+//! [`test_categorical_column`] drop missing values, pick the test
+//! ([`TestPlan`], Evidently's default rule in `select.rs`) and turn a
+//! missing column, an all-missing or constant column, a too-small window or
+//! a refused input into a [`ColumnOutcome::Skipped`] with its
+//! [`SkipReason`]; [`dataset_drift`] aggregates the outcomes.
 
 mod binning;
 mod chisquare;
 mod hellinger;
 mod jensen_shannon;
 mod ks;
+mod mmd;
+mod outcome;
+mod pairwise;
 mod psi;
+mod select;
 mod wasserstein;
+mod ztest;
 
 pub use binning::{QUANTILE_BIN_COUNT, quantile_bin_counts, quantile_edges};
 pub use chisquare::ChiSquare;
 pub use hellinger::Hellinger;
 pub use jensen_shannon::JensenShannon;
 pub use ks::{KolmogorovSmirnov, KsMethod, MAX_EXACT_SAMPLE_SIZE};
+pub use mmd::{DEFAULT_PERMUTATIONS, Mmd, MmdReport};
+pub use outcome::{ColumnOutcome, SkipReason, test_categorical_column, test_numeric_column};
 pub use psi::{PSI_EPSILON, Psi};
+pub use select::{
+    ColumnKind, DEFAULT_DRIFT_SHARE, DatasetDrift, FEW_UNIQUE_VALUES, SMALL_REFERENCE_ROWS,
+    TestKind, TestPlan, dataset_drift, default_test, unique_count,
+};
 pub use wasserstein::Wasserstein;
+pub use ztest::ZTest;
 
 /// Errors from the drift tests.
-#[derive(Debug, thiserror::Error, PartialEq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
 #[non_exhaustive]
 pub enum Error {
     /// One side has no values (or, for counts, a zero total).
@@ -90,6 +109,17 @@ pub enum Error {
         needed: usize,
         /// Categories with a non-zero count on either side.
         got: usize,
+    },
+    /// A row-major sample whose length is not a multiple of its column count
+    /// (or a column count of 0).
+    #[error("{side} sample of {len} values does not split into rows of {columns} columns")]
+    Shape {
+        /// `"reference"` or `"current"`.
+        side: &'static str,
+        /// Number of values given.
+        len: usize,
+        /// Columns per row.
+        columns: usize,
     },
     /// The test does not apply to this column type.
     #[error("{test} does not support {kind} columns")]

@@ -105,13 +105,18 @@ impl DirectSqlite {
                 Ok(RunInfoRow(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?))
             })?
             .collect::<rusqlite::Result<_>>()?;
-            let key_values = |table: &str| -> rusqlite::Result<Vec<(String, String, String)>> {
-                rows(format!("SELECT run_id, key, value FROM {table} {IN_IDS}"))?
-                    .query_map([ids_json], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                    .collect()
-            };
-            let params = key_values("params")?;
-            let tags = key_values("tags")?;
+            // Params and tags in one statement, and the three parts most runs
+            // lack in another: each statement costs more than its rows here.
+            let mut params = Vec::new();
+            let mut tags = Vec::new();
+            let mut key_values = rows(format!(
+                "SELECT 0, run_id, key, value FROM params {IN_IDS} UNION ALL SELECT 1, run_id, key, value FROM tags {IN_IDS}"
+            ))?;
+            let mut key_value_rows = key_values.query([ids_json])?;
+            while let Some(r) = key_value_rows.next()? {
+                let row = (r.get(1)?, r.get(2)?, r.get(3)?);
+                if r.get::<_, i64>(0)? == 0 { params.push(row) } else { tags.push(row) }
+            }
             let latest_metrics = rows(format!("SELECT run_id, key, value, is_nan, step, timestamp FROM latest_metrics {IN_IDS}"))?
                 .query_map([ids_json], |r| {
                     let value: Option<f64> = r.get(2)?;
@@ -120,19 +125,24 @@ impl DirectSqlite {
                     Ok(LatestMetricRow(r.get(0)?, r.get(1)?, value, r.get(4)?, r.get(5)?))
                 })?
                 .collect::<rusqlite::Result<_>>()?;
-            let dataset_inputs = rows(format!(
-                "SELECT run_id, name, digest, source_type, source, schema, profile, tags_json FROM dataset_inputs {IN_IDS}"
-            ))?
-            .query_map([ids_json], |r| {
-                Ok(DatasetRow(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-            let model_inputs = rows(format!("SELECT run_id, model_id FROM model_inputs {IN_IDS}"))?
-                .query_map([ids_json], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?;
-            let model_outputs = rows(format!("SELECT run_id, model_id, step FROM model_outputs {IN_IDS}"))?
-                .query_map([ids_json], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<rusqlite::Result<_>>()?;
+            let mut dataset_inputs = Vec::new();
+            let mut model_inputs = Vec::new();
+            let mut model_outputs = Vec::new();
+            let mut extras = rows(format!(
+                "SELECT 0, run_id, name, digest, source_type, source, schema, profile, tags_json, NULL FROM dataset_inputs {IN_IDS} \
+                 UNION ALL SELECT 1, run_id, model_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM model_inputs {IN_IDS} \
+                 UNION ALL SELECT 2, run_id, model_id, NULL, NULL, NULL, NULL, NULL, NULL, step FROM model_outputs {IN_IDS}"
+            ))?;
+            let mut extra_rows = extras.query([ids_json])?;
+            while let Some(r) = extra_rows.next()? {
+                match r.get::<_, i64>(0)? {
+                    0 => dataset_inputs.push(DatasetRow(
+                        r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?,
+                    )),
+                    1 => model_inputs.push((r.get(1)?, r.get(2)?)),
+                    _ => model_outputs.push((r.get(1)?, r.get(2)?, r.get(9)?)),
+                }
+            }
             Ok(RunBundle { runs, params, tags, latest_metrics, dataset_inputs, model_inputs, model_outputs })
         })
     }

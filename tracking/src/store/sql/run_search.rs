@@ -162,11 +162,17 @@ impl SqlStore {
             sql.push(" LEFT JOIN latest_metrics o0 ON o0.run_id = r.run_id AND o0.key = ")
                 .bind(order.key.clone());
         }
-        let metric_filters: Vec<&Comparison> = query
+        // A filter on the driving metric itself is a condition on `o0` (an
+        // index range in sort order), not another lookup per row.
+        let driving_key = match (drive, query.orders.first()) {
+            (Drive::OrderMetricPresent, Some(order)) => Some(order.key.as_str()),
+            _ => None,
+        };
+        let (on_driver, metric_filters): (Vec<&Comparison>, Vec<&Comparison>) = query
             .filters
             .iter()
             .filter(|c| c.entity == Entity::Metric)
-            .collect();
+            .partition(|c| Some(c.key.as_str()) == driving_key);
         for idx in 0..metric_filters.len() {
             sql.push(&format!(" CROSS JOIN latest_metrics fm{idx}"));
         }
@@ -236,6 +242,17 @@ impl SqlStore {
                 sql.push(" AND o0.value IS NULL");
             }
             _ => {}
+        }
+        for comparison in &on_driver {
+            // `o0.value IS NOT NULL` already leaves NaN out.
+            sql.push(" AND ");
+            push_comparison(
+                self,
+                &mut sql,
+                "o0.value",
+                comparison.comparator,
+                &comparison.value,
+            )?;
         }
         for (idx, comparison) in metric_filters.iter().enumerate() {
             // A NaN metric matches no comparison, as in MLflow.
