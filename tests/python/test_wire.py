@@ -338,3 +338,25 @@ def test_oversized_bodies_are_refused(server, unique):
     run = requests.get(f"{server}{API}/runs/get", params={"run_id": run_id}).json()["run"]
     assert "params" not in run["data"]
     assert [t["key"] for t in run["data"].get("tags", [])] == ["mlflow.runName"]
+
+
+def test_wrong_json_shapes_and_types(server):
+    """A JSON array is not a request (400 BAD_REQUEST); a field of the wrong
+    type is INVALID_PARAMETER_VALUE, as MLflow answers it."""
+    r = requests.post(f"{server}{API}/runs/log-metric", json=[1, 2], timeout=10)
+    assert r.status_code == 400, r.text
+    assert r.json()["error_code"] == "BAD_REQUEST"
+    r = requests.post(
+        f"{server}{API}/runs/log-metric",
+        json={"run_id": ["not", "a", "string"], "key": "m", "value": 1.0, "timestamp": 1},
+        timeout=10,
+    )
+    assert r.status_code == 400, r.text
+    assert r.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    r = requests.post(
+        f"{server}{API}/runs/log-metric",
+        json={"run_id": "x", "key": "m", "value": "not-a-number", "timestamp": 1},
+        timeout=10,
+    )
+    assert r.status_code == 400, r.text
+    assert r.json()["error_code"] == "INVALID_PARAMETER_VALUE"
