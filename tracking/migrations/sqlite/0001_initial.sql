@@ -1,4 +1,7 @@
 -- Smelt tracking schema, version 1 (SQLite).
+-- runs, params, tags and latest_metrics are WITHOUT ROWID tables: their rows
+-- are looked up by their text keys on every search, and a clustered primary
+-- key makes each such lookup one B-tree search instead of two.
 -- Integer columns are INTEGER (64-bit in SQLite); doubles are REAL with NaN
 -- stored as NULL plus is_nan, because SQLite turns NaN into NULL on its own.
 CREATE TABLE experiments (
@@ -26,21 +29,21 @@ CREATE TABLE runs (
     artifact_uri TEXT NOT NULL,
     lifecycle_stage TEXT NOT NULL DEFAULT 'active',
     deleted_time INTEGER
-);
+) WITHOUT ROWID;
 CREATE INDEX runs_by_experiment ON runs (experiment_id, lifecycle_stage, start_time DESC, run_id);
 CREATE TABLE params (
     run_id TEXT NOT NULL REFERENCES runs(run_id),
     key TEXT NOT NULL,
     value TEXT NOT NULL,
     PRIMARY KEY (run_id, key)
-);
+) WITHOUT ROWID;
 CREATE INDEX params_by_key ON params (key, value);
 CREATE TABLE tags (
     run_id TEXT NOT NULL REFERENCES runs(run_id),
     key TEXT NOT NULL,
     value TEXT NOT NULL,
     PRIMARY KEY (run_id, key)
-);
+) WITHOUT ROWID;
 CREATE INDEX tags_by_key ON tags (key, value);
 -- Metric history in chunks: one row per (run, key) per logging call, holding
 -- that call's points as JSON [[step, timestamp, value, model_id, dataset_name,
@@ -79,7 +82,7 @@ CREATE TABLE latest_metrics (
     step INTEGER NOT NULL,
     timestamp INTEGER NOT NULL,
     PRIMARY KEY (run_id, key)
-);
+) WITHOUT ROWID;
 CREATE INDEX latest_metrics_by_key ON latest_metrics (key, value);
 -- The latest value of each metric follows its chunks. A trigger keeps it in
 -- the statement that inserts the chunk, so logging a metric is one statement.
