@@ -23,34 +23,21 @@ impl SqlStore {
             let experiment_id: i64 = row.try_get("experiment_id")?;
             let status: String = row.try_get("status")?;
             let model_id: String = row.try_get("model_id")?;
-            let tags = sqlx::query(
-                "SELECT key, value FROM logged_model_tags WHERE model_id = $1 ORDER BY key",
-            )
-            .bind(model_id.clone())
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(Tag {
-                    key: r.try_get("key")?,
-                    value: r.try_get("value")?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-            let params = sqlx::query(
+            let tags = self
+                .fetch_key_values(
+                    sqlx::query(
+                        "SELECT key, value FROM logged_model_tags WHERE model_id = $1 ORDER BY key",
+                    )
+                    .bind(model_id.clone()),
+                )
+                .await?;
+            let params: Vec<Param> = self.fetch_key_values(sqlx::query(
                 "SELECT key, value FROM logged_model_params WHERE model_id = $1 ORDER BY key",
             )
-            .bind(model_id.clone())
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(Param {
-                    key: r.try_get("key")?,
-                    value: r.try_get("value")?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+            .bind(model_id.clone())).await?
+                .into_iter()
+                .map(|tag| Param { key: tag.key, value: tag.value })
+                .collect();
             let mut metrics = Vec::new();
             for r in sqlx::query(
                 "SELECT run_id, key, value, is_nan, step, timestamp, dataset_name, dataset_digest FROM model_metrics WHERE model_id = $1 ORDER BY key, step",

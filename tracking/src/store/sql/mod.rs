@@ -160,6 +160,26 @@ impl SqlStore {
         }
     }
 
+    /// Runs a query selecting `key, value` and returns the pairs as tags (also
+    /// used for params, which have the same shape).
+    pub(crate) async fn fetch_key_values(
+        &self,
+        query: sqlx::query::Query<'static, Any, sqlx::any::AnyArguments>,
+    ) -> Result<Vec<crate::entities::Tag>> {
+        use sqlx::Row;
+        query
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(crate::entities::Tag {
+                    key: row.try_get("key")?,
+                    value: row.try_get("value")?,
+                })
+            })
+            .collect()
+    }
+
     /// The artifact location of a new experiment with this id.
     pub(crate) fn experiment_artifact_location(&self, experiment_id: i64) -> String {
         if self.default_artifact_root == "mlflow-artifacts:" {

@@ -60,14 +60,9 @@ impl SqlStore {
         for row in rows {
             let name: String = row.try_get("name")?;
             let number: i64 = row.try_get("version")?;
-            let tags = sqlx::query("SELECT key, value FROM model_version_tags WHERE name = $1 AND version = $2 ORDER BY key")
+            let tags = self.fetch_key_values(sqlx::query("SELECT key, value FROM model_version_tags WHERE name = $1 AND version = $2 ORDER BY key")
                 .bind(name.clone())
-                .bind(number)
-                .fetch_all(&self.pool)
-                .await?
-                .iter()
-                .map(|r| Ok(Tag { key: r.try_get("key")?, value: r.try_get("value")? }))
-                .collect::<Result<Vec<_>>>()?;
+                .bind(number)).await?;
             let aliases: Vec<String> = sqlx::query_scalar(
                 "SELECT alias FROM registered_model_aliases WHERE name = $1 AND version = $2 ORDER BY alias",
             )
@@ -100,20 +95,14 @@ impl SqlStore {
         let mut models = Vec::with_capacity(rows.len());
         for row in rows {
             let name: String = row.try_get("name")?;
-            let tags = sqlx::query(
-                "SELECT key, value FROM registered_model_tags WHERE name = $1 ORDER BY key",
-            )
-            .bind(name.clone())
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(Tag {
-                    key: r.try_get("key")?,
-                    value: r.try_get("value")?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+            let tags = self
+                .fetch_key_values(
+                    sqlx::query(
+                        "SELECT key, value FROM registered_model_tags WHERE name = $1 ORDER BY key",
+                    )
+                    .bind(name.clone()),
+                )
+                .await?;
             let aliases = sqlx::query("SELECT alias, version FROM registered_model_aliases WHERE name = $1 ORDER BY alias")
                 .bind(name.clone())
                 .fetch_all(&self.pool)

@@ -9,7 +9,7 @@ use super::filters::push_comparison;
 use super::rows::{
     Sql, generate_run_name, limits, new_hex_id, parse_experiment_id, validate_key, validate_length,
 };
-use super::{Dialect, SqlStore, WriteTx, page_size};
+use super::{SqlStore, WriteTx, page_size};
 use crate::entities::*;
 use crate::error::{Error, Result};
 use crate::search::{self, Comparator, Comparison, Entity};
@@ -46,7 +46,40 @@ pub(super) struct LatestMetricRow(
     pub(super) i64,
 );
 
-/// Everything about a set of runs, as `bundle_query` answers it.
+/// On PostgreSQL, one statement answers every part of a set of runs as a JSON
+/// object `{table: [[columns…], …]}`, the ids coming as one JSON parameter
+/// ($1): each statement is a round trip, so loading runs is one whatever their
+/// number. (SQLite reads the same parts row by row on its direct connection.)
+/// NaN and ±Infinity come back as MLflow's strings, since JSON has no such
+/// numbers.
+static RUN_BUNDLE_SQL_POSTGRES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let value = "CASE WHEN is_nan != 0 OR value IS NULL THEN to_json('NaN'::text) \
+                 WHEN value = 'Infinity'::float8 THEN to_json('Infinity'::text) \
+                 WHEN value = '-Infinity'::float8 THEN to_json('-Infinity'::text) ELSE to_json(value) END";
+    let parts = [
+        ("runs", "run_id, experiment_id, run_name, user_id, status, start_time, end_time, artifact_uri, lifecycle_stage".to_string()),
+        ("params", "run_id, key, value".to_string()),
+        ("tags", "run_id, key, value".to_string()),
+        ("latest_metrics", format!("run_id, key, {value}, step, timestamp")),
+        ("dataset_inputs", "run_id, name, digest, source_type, source, schema, profile, tags_json".to_string()),
+        ("model_inputs", "run_id, model_id".to_string()),
+        ("model_outputs", "run_id, model_id, step".to_string()),
+    ];
+    let members = parts
+        .iter()
+        .map(|(table, columns)| {
+            format!(
+                "'{table}', (SELECT COALESCE(json_agg(json_build_array({columns})), '[]'::json) FROM {table} \
+                 WHERE run_id IN (SELECT jsonb_array_elements_text($1::jsonb)))"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("SELECT json_build_object({members})::text")
+});
+
+/// Everything about a set of runs: what the direct SQLite reads or the
+/// PostgreSQL bundle statement return.
 #[derive(serde::Deserialize)]
 pub(super) struct RunBundle {
     pub(super) runs: Vec<RunInfoRow>,
@@ -92,33 +125,13 @@ impl SqlStore {
             return Ok(Vec::new());
         }
         let ids = serde_json::to_string(run_ids).map_err(|e| Error::internal(e.to_string()))?;
-        let value_column = self.double_as_json("value", "is_nan");
-        let parts = [
-            (
-                "runs",
-                "run_id, experiment_id, run_name, user_id, status, start_time, end_time, artifact_uri, lifecycle_stage",
-            ),
-            ("params", "run_id, key, value"),
-            ("tags", "run_id, key, value"),
-            (
-                "latest_metrics",
-                &format!("run_id, key, {value_column}, step, timestamp"),
-            ),
-            (
-                "dataset_inputs",
-                "run_id, name, digest, source_type, source, schema, profile, tags_json",
-            ),
-            ("model_inputs", "run_id, model_id"),
-            ("model_outputs", "run_id, model_id, step"),
-        ];
         let bundle = match &self.direct {
             Some(direct) => direct.load_run_bundle(&ids)?,
             None => {
-                let text: String =
-                    sqlx::query_scalar(sqlx::AssertSqlSafe(self.bundle_query(&parts)))
-                        .bind(ids)
-                        .fetch_one(&self.pool)
-                        .await?;
+                let text: String = sqlx::query_scalar(RUN_BUNDLE_SQL_POSTGRES.as_str())
+                    .bind(ids)
+                    .fetch_one(&self.pool)
+                    .await?;
                 serde_json::from_str::<RunBundle>(&text)
                     .map_err(|e| Error::internal(format!("cannot decode runs: {e}")))?
             }
@@ -212,47 +225,6 @@ impl SqlStore {
             run.data.metrics.sort_by(|a, b| a.key.cmp(&b.key));
         }
         Ok(run_ids.iter().filter_map(|id| runs.remove(id)).collect())
-    }
-
-    /// One statement that answers every part of a set of runs as a JSON
-    /// object `{table: [[columns…], …]}`, the ids coming as one JSON parameter
-    /// ($1). Each statement costs a round trip to the database thread, so
-    /// loading runs is one statement whatever their number.
-    fn bundle_query(&self, parts: &[(&str, &str)]) -> String {
-        let members = parts
-            .iter()
-            .map(|(table, columns)| match self.dialect {
-                Dialect::Sqlite => format!(
-                    "'{table}', json((SELECT json_group_array(json_array({columns})) FROM {table} \
-                     WHERE run_id IN (SELECT value FROM json_each($1))))"
-                ),
-                Dialect::Postgres => format!(
-                    "'{table}', (SELECT COALESCE(json_agg(json_build_array({columns})), '[]'::json) FROM {table} \
-                     WHERE run_id IN (SELECT jsonb_array_elements_text($1::jsonb)))"
-                ),
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        match self.dialect {
-            Dialect::Sqlite => format!("SELECT json_object({members})"),
-            Dialect::Postgres => format!("SELECT json_build_object({members})::text"),
-        }
-    }
-
-    /// A stored double as a JSON value MLflow's encoding reads back: a number,
-    /// or the strings "NaN", "Infinity", "-Infinity" (JSON has no such numbers).
-    fn double_as_json(&self, value: &str, is_nan: &str) -> String {
-        match self.dialect {
-            Dialect::Sqlite => format!(
-                "CASE WHEN {is_nan} != 0 OR {value} IS NULL THEN 'NaN' WHEN {value} > 1.7976931348623157e308 THEN 'Infinity' \
-                 WHEN {value} < -1.7976931348623157e308 THEN '-Infinity' ELSE {value} END"
-            ),
-            Dialect::Postgres => format!(
-                "CASE WHEN {is_nan} != 0 OR {value} IS NULL THEN to_json('NaN'::text) \
-                 WHEN {value} = 'Infinity'::float8 THEN to_json('Infinity'::text) \
-                 WHEN {value} = '-Infinity'::float8 THEN to_json('-Infinity'::text) ELSE to_json({value}) END"
-            ),
-        }
     }
 
     /// Fails unless the run exists and is active; returns its experiment id.
