@@ -1,0 +1,54 @@
+//! Tabular data and nothing else: the [`Frame`] every Smelt crate shares,
+//! reading CSV and Parquet into it (with type inference and errors that name
+//! the file, line and column), seeded splits and folds, and content digests.
+//!
+//! Start reading at [`frame`]; [`read_table`] is the one entry point for files.
+
+mod csv_reader;
+mod digest;
+mod error;
+pub mod frame;
+mod parquet_reader;
+mod split;
+
+pub use digest::digest;
+pub use error::{DataError, Result};
+pub use frame::{Column, Frame, Kind, Values};
+pub use split::{k_folds, shuffled_indices, train_test_split};
+
+use std::path::Path;
+
+/// How to read a table.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// Columns to read as categorical even when every value looks like a
+    /// number (for example zip codes, or integer class labels).
+    pub categorical: Vec<String>,
+}
+
+/// Reads a CSV (`.csv`, `.tsv`, `.txt`) or Parquet (`.parquet`, `.pq`) file
+/// into a [`Frame`], choosing the format by the file's extension.
+pub fn read_table(path: &Path, options: &ReadOptions) -> Result<Frame> {
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    match extension.as_str() {
+        "parquet" | "pq" => parquet_reader::read_parquet(path, options),
+        "csv" | "txt" => csv_reader::read_csv(path, b',', options),
+        "tsv" => csv_reader::read_csv(path, b'\t', options),
+        other => Err(DataError::Format {
+            path: path.to_path_buf(),
+            message: format!(
+                "unsupported file type '.{other}': Smelt reads .csv, .tsv and .parquet files"
+            ),
+        }),
+    }
+}
+
+/// Reads CSV text that is already in memory (request bodies, tests).
+/// `source` names it in error messages.
+pub fn read_csv_bytes(source: &str, bytes: &[u8], options: &ReadOptions) -> Result<Frame> {
+    csv_reader::parse_csv(Path::new(source), bytes, b',', options)
+}
