@@ -20,10 +20,23 @@
 //! [`drift::ColumnOutcome::Skipped`] reason, and [`drift::dataset_drift`]
 //! is the share of drifted columns.
 //!
-//! Profiles, live windows, reports, prediction drift and the GPU kernels are
-//! not built yet (issue 6).
+//! [`profile::Profile`] is the baseline profile of the training data
+//! (`profile.json`, documented in the crate's README): per-column counts,
+//! moments, quantiles, histograms and category frequencies, and a summary of
+//! the model's predictions, with the stored bins that live data is binned on
+//! later ([`profile::NumericProfile::bin_counts`],
+//! [`profile::CategoricalProfile::counts_for`]).
+//!
+//! Live windows, reports, prediction drift and the GPU kernels are not built
+//! yet (issue 6).
 #![deny(missing_docs)]
 
 pub mod drift;
 mod kstwo;
+pub mod profile;
 mod special;
+
+pub use profile::{
+    CategoricalProfile, FeatureProfile, FeatureStats, NumericProfile, PredictionProfile, Profile,
+    ProfileError, ProfileOptions,
+};
