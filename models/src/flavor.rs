@@ -1,0 +1,293 @@
+//! The model folder and its `MLmodel` file (MLflow's format, `smelt` flavor).
+//! A model trained anywhere in Smelt loads and predicts from this folder alone:
+//!
+//! ```text
+//! MLmodel                    YAML: flavors.smelt, signature, input example, ids, time
+//! model.json                 what to rebuild: runtime, architecture or linfa spec, task
+//! weights.safetensors        Burn weights (Burn's [in, out] Linear layout)
+//! linfa_model.json           or: the fitted linfa model (serde)
+//! preprocessing.json         the fitted Preprocessor
+//! profile.json               baseline statistics of the training data (monitor)
+//! metrics.json               final evaluation metrics
+//! input_example.json         a few training rows, pandas "split" orient
+//! serving_input_example.json the same rows as a scoring request body
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use smelt_data::{Frame, Kind, Values};
+
+use crate::error::{ModelError, Result};
+use crate::linfa_models::{LinfaModel, LinfaSpec};
+use crate::nets::{Architecture, Net};
+use crate::predictor::TabularModel;
+use crate::preprocessing::Preprocessor;
+use crate::runtime::{BurnRuntime, LinfaRuntime, TargetScale};
+use crate::task::Task;
+
+pub const MLMODEL: &str = "MLmodel";
+pub const MODEL_JSON: &str = "model.json";
+pub const WEIGHTS: &str = "weights.safetensors";
+pub const LINFA_MODEL: &str = "linfa_model.json";
+pub const PREPROCESSING: &str = "preprocessing.json";
+pub const PROFILE: &str = "profile.json";
+pub const METRICS: &str = "metrics.json";
+pub const INPUT_EXAMPLE: &str = "input_example.json";
+pub const SERVING_INPUT_EXAMPLE: &str = "serving_input_example.json";
+
+/// What `model.json` records: how to rebuild the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelDescriptor {
+    /// `mlp`, `cnn`, `logistic_regression`, ...
+    pub model_type: String,
+    pub runtime: RuntimeSpec,
+    pub task: Task,
+    /// The target column's name (the prediction's meaning).
+    pub target: String,
+    pub smelt_version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "runtime", rename_all = "lowercase")]
+pub enum RuntimeSpec {
+    Burn {
+        architecture: Architecture,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target_scale: Option<TargetScale>,
+    },
+    Linfa {
+        spec: LinfaSpec,
+    },
+}
+
+/// The fitted weights to save.
+pub enum Weights<'a> {
+    Burn(&'a Net),
+    Linfa(&'a LinfaModel),
+}
+
+/// Everything [`save_model`] writes.
+pub struct ModelBundle<'a> {
+    pub descriptor: ModelDescriptor,
+    pub preprocessor: &'a Preprocessor,
+    pub weights: Weights<'a>,
+    /// `profile.json` contents, produced by the monitor.
+    pub profile_json: Option<String>,
+    pub metrics: BTreeMap<String, f64>,
+    /// A few rows of raw training input (feature columns only).
+    pub input_example: Frame,
+    pub run_id: Option<String>,
+    pub model_id: Option<String>,
+}
+
+/// Writes the model folder into `dir` (created if needed).
+pub fn save_model(dir: &Path, bundle: &ModelBundle<'_>) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
+    let write = |name: &str, contents: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, contents).map_err(|e| ModelError::io(path, e))
+    };
+    let json = |value: &dyn erased::Json| value.to_pretty();
+
+    let data_file = match bundle.weights {
+        Weights::Burn(net) => {
+            use burn::store::{ModuleSnapshot, SafetensorsStore};
+            let path = dir.join(WEIGHTS);
+            let mut store = SafetensorsStore::from_file(&path)
+                .metadata("framework", "burn-0.22.1")
+                .metadata("layout", "burn: Linear weights are [in, out]");
+            net.save_into(&mut store).map_err(|e| {
+                ModelError::Artifact(format!("cannot write {}: {e}", path.display()))
+            })?;
+            WEIGHTS
+        }
+        Weights::Linfa(model) => {
+            write(LINFA_MODEL, serde_json::to_string(model).map_err(artifact)?)?;
+            LINFA_MODEL
+        }
+    };
+    write(MODEL_JSON, json(&bundle.descriptor))?;
+    write(PREPROCESSING, json(bundle.preprocessor))?;
+    if let Some(profile) = &bundle.profile_json {
+        write(PROFILE, profile.clone())?;
+    }
+    write(METRICS, json(&bundle.metrics))?;
+    let example = split_orient(&bundle.input_example);
+    write(INPUT_EXAMPLE, example.to_string())?;
+    write(
+        SERVING_INPUT_EXAMPLE,
+        serde_json::to_string_pretty(&serde_json::json!({ "dataframe_split": example }))
+            .map_err(artifact)?,
+    )?;
+    write(MLMODEL, mlmodel_yaml(bundle, data_file)?)?;
+    Ok(())
+}
+
+/// Loads a model folder written by [`save_model`].
+pub fn load_model(dir: &Path) -> Result<TabularModel> {
+    if !dir.join(MLMODEL).is_file() {
+        return Err(ModelError::Artifact(format!(
+            "{} is not a Smelt model folder: it has no MLmodel file",
+            dir.display()
+        )));
+    }
+    let descriptor: ModelDescriptor = read_json(&dir.join(MODEL_JSON))?;
+    let preprocessor: Preprocessor = read_json(&dir.join(PREPROCESSING))?;
+    let runtime: Box<dyn crate::runtime::Runtime> = match &descriptor.runtime {
+        RuntimeSpec::Burn {
+            architecture,
+            target_scale,
+        } => Box::new(BurnRuntime::load(
+            architecture,
+            &dir.join(WEIGHTS),
+            burn::tensor::Device::flex(),
+            &descriptor.task,
+            *target_scale,
+        )?),
+        RuntimeSpec::Linfa { .. } => {
+            let model: LinfaModel = read_json(&dir.join(LINFA_MODEL))?;
+            Box::new(LinfaRuntime { model })
+        }
+    };
+    Ok(TabularModel {
+        preprocessor,
+        task: descriptor.task,
+        runtime,
+    })
+}
+
+/// Reads `model.json` alone (cheap: no weights).
+pub fn read_descriptor(dir: &Path) -> Result<ModelDescriptor> {
+    read_json(&dir.join(MODEL_JSON))
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| ModelError::io(path, e))?;
+    serde_json::from_str(&text)
+        .map_err(|e| ModelError::Artifact(format!("{} is not valid: {e}", path.display())))
+}
+
+fn artifact(e: impl std::fmt::Display) -> ModelError {
+    ModelError::Artifact(e.to_string())
+}
+
+/// A frame as pandas' "split" orient: `{"columns": [...], "data": [[...]]}`.
+pub fn split_orient(frame: &Frame) -> serde_json::Value {
+    let data: Vec<Vec<serde_json::Value>> = (0..frame.rows())
+        .map(|row| {
+            frame
+                .columns()
+                .iter()
+                .map(|c| match &c.values {
+                    Values::Numeric(v) if v[row].is_nan() => serde_json::Value::Null,
+                    Values::Numeric(v) => serde_json::json!(v[row]),
+                    Values::Categorical(v) => serde_json::json!(v[row]),
+                })
+                .collect()
+        })
+        .collect();
+    serde_json::json!({ "columns": frame.names(), "data": data })
+}
+
+/// MLflow's column-based signature: `[{"type": "double", "name": "x", "required": true}]`.
+fn input_schema(preprocessor: &Preprocessor, example: &Frame) -> serde_json::Value {
+    use crate::preprocessing::FeatureTransform;
+    let columns: Vec<serde_json::Value> = preprocessor
+        .features
+        .iter()
+        .map(|feature| {
+            let (kind, optional) = match feature {
+                FeatureTransform::Numeric { .. } => ("double", true),
+                FeatureTransform::Categorical {
+                    missing_indicator, ..
+                } => ("string", *missing_indicator),
+            };
+            let kind = match example.column(feature.name()).map(|c| c.kind()) {
+                Some(Kind::Categorical) => "string",
+                _ => kind,
+            };
+            serde_json::json!({ "type": kind, "name": feature.name(), "required": !optional })
+        })
+        .collect();
+    serde_json::Value::Array(columns)
+}
+
+fn output_schema(task: &Task) -> serde_json::Value {
+    match task {
+        Task::Classification { .. } => {
+            serde_json::json!([{ "type": "string", "name": "prediction", "required": true }])
+        }
+        Task::Regression => {
+            serde_json::json!([{ "type": "double", "name": "prediction", "required": true }])
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct MlModelFile<'a> {
+    artifact_path: &'a str,
+    flavors: BTreeMap<&'a str, serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model_id: Option<&'a str>,
+    model_uuid: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    run_id: Option<&'a str>,
+    saved_input_example_info: serde_json::Value,
+    signature: BTreeMap<&'a str, String>,
+    utc_time_created: String,
+}
+
+fn mlmodel_yaml(bundle: &ModelBundle<'_>, data_file: &str) -> Result<String> {
+    let d = &bundle.descriptor;
+    let smelt_flavor = serde_json::json!({
+        "smelt_version": d.smelt_version,
+        "model_type": d.model_type,
+        "runtime": match d.runtime { RuntimeSpec::Burn { .. } => "burn", RuntimeSpec::Linfa { .. } => "linfa" },
+        "task": match d.task { Task::Classification { .. } => "classification", Task::Regression => "regression" },
+        "target": d.target,
+        "data": data_file,
+        "model": MODEL_JSON,
+        "preprocessing": PREPROCESSING,
+        "profile": bundle.profile_json.as_ref().map(|_| PROFILE),
+        "metrics": METRICS,
+    });
+    let file = MlModelFile {
+        artifact_path: "model",
+        flavors: BTreeMap::from([("smelt", smelt_flavor)]),
+        model_id: bundle.model_id.as_deref(),
+        model_uuid: uuid::Uuid::new_v4().simple().to_string(),
+        run_id: bundle.run_id.as_deref(),
+        saved_input_example_info: serde_json::json!({
+            "artifact_path": INPUT_EXAMPLE,
+            "serving_input_path": SERVING_INPUT_EXAMPLE,
+            "type": "dataframe",
+            "pandas_orient": "split",
+        }),
+        signature: BTreeMap::from([
+            (
+                "inputs",
+                input_schema(bundle.preprocessor, &bundle.input_example).to_string(),
+            ),
+            ("outputs", output_schema(&d.task).to_string()),
+        ]),
+        utc_time_created: chrono::Utc::now()
+            .format("%Y-%m-%d %H:%M:%S%.6f")
+            .to_string(),
+    };
+    serde_norway::to_string(&file).map_err(artifact)
+}
+
+/// Pretty JSON for the serialisable parts, without a generic per call site.
+mod erased {
+    pub trait Json {
+        fn to_pretty(&self) -> String;
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn to_pretty(&self) -> String {
+            serde_json::to_string_pretty(self).expect("model files serialise")
+        }
+    }
+}
