@@ -60,12 +60,28 @@ impl BoundServer {
             .map_err(|e| Error::internal(format!("no local address: {e}")))
     }
 
+    /// The opened stores, for components that share the server process
+    /// (the job executor writes runs to the same store).
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
+    }
+
     /// Serves until `shutdown` completes, then finishes in-flight requests.
     pub async fn serve(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<()> {
-        let router = api::router(self.state);
+        self.serve_with(axum::Router::new(), shutdown).await
+    }
+
+    /// [`serve`](Self::serve) with more routes beside MLflow's (they must
+    /// not overlap them).
+    pub async fn serve_with(
+        self,
+        extra: axum::Router,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
+        let router = api::router(self.state).merge(extra);
         axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await

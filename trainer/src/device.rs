@@ -1,0 +1,60 @@
+//! Choosing the Burn device a job trains on, at run time. `cpu` is Burn's
+//! pure-Rust `flex` backend and always present; `gpu`/`vulkan` (pinned to
+//! Vulkan) and `wgpu` (whatever API wgpu finds) exist when Smelt is built
+//! with the `gpu` feature, and are probed once so that a missing driver is a
+//! clear error instead of a panic deep inside a training step.
+
+use burn::prelude::*;
+
+use crate::error::{TrainError, TrainResult};
+
+/// The device named by a job spec.
+pub fn select(name: &str) -> TrainResult<Device> {
+    match name.trim().to_ascii_lowercase().as_str() {
+        "cpu" | "flex" => Ok(Device::flex()),
+        "gpu" | "vulkan" | "wgpu" => gpu(name),
+        other => Err(TrainError::Device(format!(
+            "unknown device '{other}': use `cpu` (always available) or `gpu` / `vulkan` / `wgpu` (builds with the `gpu` feature)"
+        ))),
+    }
+}
+
+/// A short description for the run's `smelt.device` tag.
+pub fn describe(name: &str) -> String {
+    match name.trim().to_ascii_lowercase().as_str() {
+        "cpu" | "flex" => "cpu (burn-flex)".to_string(),
+        "wgpu" => "gpu (burn wgpu)".to_string(),
+        _ => "gpu (burn vulkan)".to_string(),
+    }
+}
+
+#[cfg(feature = "gpu")]
+fn gpu(name: &str) -> TrainResult<Device> {
+    let device = match name.trim().to_ascii_lowercase().as_str() {
+        "wgpu" => Device::wgpu(DeviceKind::DefaultDevice),
+        _ => Device::vulkan(DeviceKind::DefaultDevice),
+    };
+    // wgpu initialises lazily and panics when no adapter exists; run one tiny
+    // operation now, where the failure can be caught and explained.
+    let probe = device.clone();
+    let result = std::panic::catch_unwind(move || {
+        let t = Tensor::<1>::from_floats([1.0, 2.0], &probe);
+        t.sum().into_scalar::<f32>()
+    });
+    match result {
+        Ok(sum) if (sum - 3.0).abs() < 1e-6 => Ok(device),
+        Ok(sum) => Err(TrainError::Device(format!(
+            "the {name} device computed 1 + 2 = {sum}; its driver is broken"
+        ))),
+        Err(_) => Err(TrainError::Device(format!(
+            "no {name} adapter: install the GPU's Vulkan driver (on Debian, a software one is in mesa-vulkan-drivers), or train with device = \"cpu\""
+        ))),
+    }
+}
+
+#[cfg(not(feature = "gpu"))]
+fn gpu(name: &str) -> TrainResult<Device> {
+    Err(TrainError::Device(format!(
+        "device '{name}' needs a Smelt built with GPU support: `cargo build --release --features gpu`; or train with device = \"cpu\""
+    )))
+}

@@ -1,0 +1,25 @@
+//! Smelt's trainer: job specs ([`spec`]), data preparation ([`dataset`]),
+//! the Burn training loop ([`net_training`]) and linfa fits, metrics,
+//! checkpoints and resume ([`observer`]), and [`job::run_job`], which takes
+//! one job from spec to a tracked run and a registered model.
+//!
+//! Start reading at [`job`].
+
+pub mod dataset;
+pub mod device;
+mod error;
+pub mod executor;
+pub mod job;
+pub mod metrics;
+pub mod net_training;
+pub mod observer;
+pub mod plots;
+pub mod progress;
+pub mod spec;
+pub mod tracker;
+
+pub use error::{TrainError, TrainResult};
+pub use job::{JobOptions, JobOutcome, run_job};
+pub use progress::ProgressMode;
+pub use spec::JobSpec;
+pub use tracker::{OpenArtifacts, RunTracker, Tracking};

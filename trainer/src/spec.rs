@@ -1,0 +1,448 @@
+//! The job spec: what `smelt train job.toml` reads (and what the flags of
+//! `smelt train --data … --target … --model …` build). Documented for users
+//! in `examples/README.md`; every field has a default except the data and
+//! target. Unknown keys are errors, so a typo never silently trains the
+//! wrong thing.
+
+use serde::{Deserialize, Serialize};
+use smelt_models::linfa_models::LinfaSpec;
+use smelt_models::nets::NetSpec;
+
+use crate::error::{TrainError, TrainResult};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobSpec {
+    pub data: DataSpec,
+    pub model: ModelSpec,
+    #[serde(default)]
+    pub training: TrainingSpec,
+    #[serde(default)]
+    pub tracking: TrackingSpec,
+    #[serde(default)]
+    pub register: Option<RegisterSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSpec {
+    /// Training data: a CSV or Parquet path (relative to the spec file), or
+    /// an artifact URI (`runs:/RUN_ID/path`, `s3://…`, `file://…`).
+    pub train: String,
+    /// Validation data; when absent, `validation_fraction` of `train` is held out.
+    #[serde(default)]
+    pub validation: Option<String>,
+    #[serde(default = "default_validation_fraction")]
+    pub validation_fraction: f64,
+    pub target: String,
+    /// Feature columns; default: every column but the target and `exclude`.
+    #[serde(default)]
+    pub features: Option<Vec<String>>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Columns to read as categories even when they hold numbers.
+    #[serde(default)]
+    pub categorical: Vec<String>,
+    /// `classification` or `regression`; inferred from the target when absent.
+    #[serde(default)]
+    pub task: Option<TaskKind>,
+    #[serde(default)]
+    pub seed: u64,
+}
+
+fn default_validation_fraction() -> f64 {
+    0.2
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskKind {
+    Classification,
+    Regression,
+}
+
+/// Which model: a Burn network or a linfa estimator, told apart by `kind`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ModelSpec {
+    Net(NetSpec),
+    Linfa(LinfaSpec),
+}
+
+pub const NET_KINDS: &[&str] = &["mlp", "cnn"];
+pub const LINFA_KINDS: &[&str] = &[
+    "logistic_regression",
+    "decision_tree",
+    "random_forest",
+    "gaussian_nb",
+    "svm",
+    "linear_regression",
+    "ridge",
+    "lasso",
+    "elastic_net",
+];
+
+impl ModelSpec {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ModelSpec::Net(net) => net.name(),
+            ModelSpec::Linfa(linfa) => linfa.name(),
+        }
+    }
+
+    /// A model of `kind` with default hyperparameters.
+    pub fn from_kind(kind: &str) -> TrainResult<Self> {
+        let table = toml::Table::from_iter([("kind".to_string(), toml::Value::from(kind))]);
+        Self::from_table(table)
+    }
+
+    fn from_table(table: toml::Table) -> TrainResult<Self> {
+        let kind = table
+            .get("kind")
+            .and_then(toml::Value::as_str)
+            .ok_or_else(|| {
+                TrainError::Spec("[model] needs `kind`, for example kind = \"mlp\"".into())
+            })?;
+        let invalid = |e: toml::de::Error| {
+            TrainError::Spec(format!("[model] kind = \"{kind}\": {}", e.message()))
+        };
+        if NET_KINDS.contains(&kind) {
+            NetSpec::deserialize(toml::Value::Table(table.clone()))
+                .map(ModelSpec::Net)
+                .map_err(invalid)
+        } else if LINFA_KINDS.contains(&kind) {
+            LinfaSpec::deserialize(toml::Value::Table(table.clone()))
+                .map(ModelSpec::Linfa)
+                .map_err(invalid)
+        } else {
+            Err(TrainError::Spec(format!(
+                "unknown model kind '{kind}'; Smelt trains: {}, {}",
+                NET_KINDS.join(", "),
+                LINFA_KINDS.join(", ")
+            )))
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ModelSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let table = toml::Table::deserialize(deserializer)?;
+        ModelSpec::from_table(table).map_err(serde::de::Error::custom)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingSpec {
+    #[serde(default = "default_epochs")]
+    pub epochs: usize,
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    #[serde(default)]
+    pub optimizer: Optimizer,
+    #[serde(default = "default_learning_rate")]
+    pub learning_rate: f64,
+    /// SGD momentum (ignored by Adam and AdamW).
+    #[serde(default = "default_momentum")]
+    pub momentum: f64,
+    #[serde(default)]
+    pub weight_decay: f64,
+    #[serde(default)]
+    pub lr_schedule: LrSchedule,
+    #[serde(default)]
+    pub early_stopping: Option<EarlyStopping>,
+    /// Save a checkpoint every this many epochs (0: never).
+    #[serde(default = "one")]
+    pub checkpoint_every: usize,
+    /// Log the training loss every this many iterations (0: only per epoch).
+    #[serde(default = "default_log_every")]
+    pub log_every: usize,
+    /// `cpu` (Burn's pure-Rust flex backend), or `gpu` / `vulkan` / `wgpu`
+    /// when built with the `gpu` feature.
+    #[serde(default = "default_device")]
+    pub device: String,
+}
+
+fn default_epochs() -> usize {
+    30
+}
+fn default_batch_size() -> usize {
+    32
+}
+fn default_learning_rate() -> f64 {
+    1e-3
+}
+fn default_momentum() -> f64 {
+    0.9
+}
+fn one() -> usize {
+    1
+}
+fn default_log_every() -> usize {
+    10
+}
+fn default_device() -> String {
+    "cpu".into()
+}
+
+impl Default for TrainingSpec {
+    fn default() -> Self {
+        TrainingSpec {
+            epochs: default_epochs(),
+            batch_size: default_batch_size(),
+            optimizer: Optimizer::default(),
+            learning_rate: default_learning_rate(),
+            momentum: default_momentum(),
+            weight_decay: 0.0,
+            lr_schedule: LrSchedule::default(),
+            early_stopping: None,
+            checkpoint_every: 1,
+            log_every: default_log_every(),
+            device: default_device(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Optimizer {
+    #[default]
+    Adam,
+    AdamW,
+    Sgd,
+}
+
+impl Optimizer {
+    pub fn name(self) -> &'static str {
+        match self {
+            Optimizer::Adam => "adam",
+            Optimizer::AdamW => "adamw",
+            Optimizer::Sgd => "sgd",
+        }
+    }
+}
+
+/// How the learning rate changes per epoch.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum LrSchedule {
+    #[default]
+    Constant,
+    /// Multiply by `gamma` every `step_size` epochs.
+    Step { step_size: usize, gamma: f64 },
+    /// Multiply by `gamma` every epoch.
+    Exponential { gamma: f64 },
+    /// Cosine decay from the initial rate to `min_lr` over all epochs.
+    Cosine {
+        #[serde(default)]
+        min_lr: f64,
+    },
+}
+
+impl LrSchedule {
+    /// The learning rate for `epoch` (1-based) of `epochs`.
+    pub fn rate(&self, initial: f64, epoch: usize, epochs: usize) -> f64 {
+        let e = epoch.saturating_sub(1) as f64;
+        match self {
+            LrSchedule::Constant => initial,
+            LrSchedule::Step { step_size, gamma } => {
+                initial * gamma.powi((epoch.saturating_sub(1) / (*step_size).max(1)) as i32)
+            }
+            LrSchedule::Exponential { gamma } => initial * gamma.powf(e),
+            LrSchedule::Cosine { min_lr } => {
+                let progress = e / (epochs.max(2) - 1) as f64;
+                min_lr + (initial - min_lr) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+            }
+        }
+    }
+
+    pub fn name(&self) -> String {
+        match self {
+            LrSchedule::Constant => "constant".into(),
+            LrSchedule::Step { step_size, gamma } => {
+                format!("step(step_size={step_size},gamma={gamma})")
+            }
+            LrSchedule::Exponential { gamma } => format!("exponential(gamma={gamma})"),
+            LrSchedule::Cosine { min_lr } => format!("cosine(min_lr={min_lr})"),
+        }
+    }
+}
+
+/// Stop when `metric` (a validation metric: `val_loss`, `val_accuracy`, …)
+/// has not improved for `patience` epochs; the best epoch's weights are kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EarlyStopping {
+    #[serde(default = "default_stop_metric")]
+    pub metric: String,
+    #[serde(default = "default_patience")]
+    pub patience: usize,
+    /// Smallest change that counts as an improvement.
+    #[serde(default)]
+    pub min_delta: f64,
+}
+
+fn default_stop_metric() -> String {
+    "val_loss".into()
+}
+fn default_patience() -> usize {
+    5
+}
+
+impl EarlyStopping {
+    /// Whether larger values of the metric are better.
+    pub fn higher_is_better(&self) -> bool {
+        let name = self.metric.trim_start_matches("val_");
+        matches!(name, "accuracy" | "f1_macro" | "roc_auc" | "r2")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackingSpec {
+    /// Experiment name (created when missing); default "Default".
+    #[serde(default)]
+    pub experiment: Option<String>,
+    #[serde(default)]
+    pub run_name: Option<String>,
+    /// Tracking URI; the command line and environment override it.
+    #[serde(default)]
+    pub uri: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterSpec {
+    /// Registered model name (created when missing).
+    pub name: String,
+    /// Alias to point at the new version, e.g. "champion".
+    #[serde(default)]
+    pub alias: Option<String>,
+}
+
+impl JobSpec {
+    /// Parses a spec; `source` names it in errors.
+    pub fn from_toml(text: &str, source: &str) -> TrainResult<Self> {
+        let spec: JobSpec = toml::from_str(text).map_err(|e| {
+            let location = e
+                .span()
+                .map(|span| {
+                    let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+                    format!(", line {line}")
+                })
+                .unwrap_or_default();
+            TrainError::Spec(format!("{source}{location}: {}", e.message().trim()))
+        })?;
+        spec.validate()
+            .map_err(|m| TrainError::Spec(format!("{source}: {m}")))?;
+        Ok(spec)
+    }
+
+    /// Checks the values serde cannot.
+    pub fn validate(&self) -> Result<(), String> {
+        let t = &self.training;
+        if t.epochs == 0 {
+            return Err("training.epochs must be at least 1".into());
+        }
+        if t.batch_size == 0 {
+            return Err("training.batch_size must be at least 1".into());
+        }
+        if !(t.learning_rate.is_finite() && t.learning_rate > 0.0) {
+            return Err(format!(
+                "training.learning_rate must be a positive number, got {}",
+                t.learning_rate
+            ));
+        }
+        if !(0.0..1.0).contains(&self.data.validation_fraction) {
+            return Err(format!(
+                "data.validation_fraction must be in [0, 1), got {}",
+                self.data.validation_fraction
+            ));
+        }
+        if self.data.target.trim().is_empty() {
+            return Err("data.target must name the column to predict".into());
+        }
+        if let Some(stop) = &t.early_stopping {
+            let known = [
+                "val_loss",
+                "val_accuracy",
+                "val_f1_macro",
+                "val_roc_auc",
+                "val_log_loss",
+                "val_rmse",
+                "val_mae",
+                "val_r2",
+                "train_loss",
+            ];
+            if !known.contains(&stop.metric.as_str()) {
+                return Err(format!(
+                    "training.early_stopping.metric '{}' is not one Smelt logs; use one of: {}",
+                    stop.metric,
+                    known.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_full_spec() {
+        let spec = JobSpec::from_toml(
+            r#"
+            [data]
+            train = "datasets/wine.train.csv"
+            validation = "datasets/wine.test.csv"
+            target = "target"
+            [model]
+            kind = "mlp"
+            hidden = [32]
+            dropout = 0.1
+            [training]
+            epochs = 5
+            optimizer = "sgd"
+            lr_schedule = { kind = "step", step_size = 2, gamma = 0.5 }
+            early_stopping = { metric = "val_accuracy", patience = 3 }
+            [register]
+            name = "wine"
+            alias = "champion"
+            "#,
+            "job.toml",
+        )
+        .unwrap();
+        assert_eq!(spec.model.name(), "mlp");
+        assert_eq!(spec.training.optimizer, Optimizer::Sgd);
+        assert!(spec.training.early_stopping.unwrap().higher_is_better());
+        assert_eq!(spec.training.lr_schedule.rate(1.0, 3, 5), 0.5);
+    }
+
+    #[test]
+    fn typos_and_unknown_models_are_errors_with_lines() {
+        let error = JobSpec::from_toml(
+            "[data]\ntrain = \"a.csv\"\ntarget = \"y\"\n[model]\nkind = \"mlp\"\n[training]\nepocs = 3\n",
+            "job.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("job.toml, line 7"), "{error}");
+        assert!(error.contains("epocs"), "{error}");
+        let error = JobSpec::from_toml(
+            "[data]\ntrain = \"a.csv\"\ntarget = \"y\"\n[model]\nkind = \"xgboost\"\n",
+            "job.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("unknown model kind 'xgboost'"), "{error}");
+    }
+
+    #[test]
+    fn cosine_schedule_ends_at_min_lr() {
+        let schedule = LrSchedule::Cosine { min_lr: 0.1 };
+        assert!((schedule.rate(1.0, 1, 11) - 1.0).abs() < 1e-12);
+        assert!((schedule.rate(1.0, 11, 11) - 0.1).abs() < 1e-12);
+    }
+}
