@@ -111,11 +111,6 @@ impl Context {
             json: global.json,
         })
     }
-
-    /// Whether the store is a server.
-    pub fn is_remote(&self) -> bool {
-        is_remote(&self.tracking_uri)
-    }
 }
 
 /// Hides the password in `scheme://user:password@host/…`.

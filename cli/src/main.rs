@@ -40,6 +40,7 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 enum Command {
     /// Run the tracking server (MLflow REST API and artifact proxy)
     #[command(long_about = commands::server::LONG_ABOUT)]
@@ -56,6 +57,15 @@ enum Command {
     /// List and download run and model artifacts
     #[command(subcommand)]
     Artifacts(commands::artifacts::ArtifactsCommand),
+    /// Train a model (Burn or linfa) from a job spec or flags, tracked as a run
+    #[command(long_about = commands::train::LONG_ABOUT)]
+    Train(commands::train::TrainArgs),
+    /// Queue training jobs on a smelt server and follow them
+    #[command(subcommand)]
+    Jobs(commands::jobs::JobsCommand),
+    /// Predict a CSV or Parquet file with a trained model
+    #[command(long_about = commands::predict::LONG_ABOUT)]
+    Predict(commands::predict::PredictArgs),
 }
 
 fn main() -> ExitCode {
@@ -79,6 +89,9 @@ fn main() -> ExitCode {
             Command::Runs(command) => commands::runs::run(&global, command).await,
             Command::Models(command) => commands::models::run(&global, command).await,
             Command::Artifacts(command) => commands::artifacts::run(&global, command).await,
+            Command::Train(args) => commands::train::run(&global, args).await,
+            Command::Predict(args) => commands::predict::run(&global, args).await,
+            Command::Jobs(command) => commands::jobs::run(&global, command).await,
         }
     });
     // Don't wait for stray background tasks (open HTTP connections and the like).

@@ -7,68 +7,16 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-const SMELT: &str = env!("CARGO_BIN_EXE_smelt");
+mod common;
 
-/// A `smelt` command isolated from the caller's environment, with `home` as SMELT_HOME.
-fn smelt_command(home: &Path) -> Command {
-    let mut command = Command::new(SMELT);
-    command
-        .env("SMELT_HOME", home)
-        .env_remove("SMELT_TRACKING_URI")
-        .env_remove("MLFLOW_TRACKING_URI")
-        .env_remove("SMELT_DATABASE_URL")
-        .env_remove("SMELT_ARTIFACTS")
-        .env_remove("SMELT_HOST")
-        .env_remove("SMELT_PORT")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null());
-    command
-}
-
-/// Runs `smelt ARGS` to completion.
-fn smelt(home: &Path, args: &[&str]) -> Output {
-    smelt_command(home)
-        .args(args)
-        .output()
-        .expect("the smelt binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// Runs `smelt ARGS` and insists it succeeds; returns stdout.
-fn smelt_ok(home: &Path, args: &[&str]) -> String {
-    let output = smelt(home, args);
-    assert!(
-        output.status.success(),
-        "smelt {args:?} failed with {:?}\nstdout:\n{}\nstderr:\n{}",
-        output.status,
-        stdout(&output),
-        stderr(&output)
-    );
-    stdout(&output)
-}
-
-/// Runs `smelt ARGS --json` and parses its output.
-fn smelt_json(home: &Path, args: &[&str]) -> Value {
-    let mut all: Vec<&str> = args.to_vec();
-    all.push("--json");
-    let text = smelt_ok(home, &all);
-    serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("smelt {all:?} printed invalid JSON ({e}):\n{text}"))
-}
+use common::*;
 
 /// A port nobody listens on right now.
 fn free_port() -> u16 {

@@ -78,7 +78,7 @@ pub struct DestinationArgs {
 }
 
 impl DestinationArgs {
-    fn resolve(&self) -> String {
+    pub(crate) fn resolve(&self) -> String {
         self.artifacts_destination
             .as_deref()
             .map(str::trim)
@@ -183,6 +183,20 @@ pub async fn run(global: &GlobalArgs, command: ArtifactsCommand) -> anyhow::Resu
             Ok(())
         }
     }
+}
+
+/// Downloads what `uri` names (`runs:/…`, `models:/…`, an artifact URI)
+/// into `dst`; returns the local path of the file or folder.
+pub(crate) async fn fetch(
+    ctx: &Context,
+    destination: &str,
+    uri: &str,
+    dst: &Path,
+) -> anyhow::Result<PathBuf> {
+    let located = locate(ctx, uri, dst).await?;
+    let store = open_location(ctx, destination, &located.root)?;
+    download(store.as_ref(), &located.path, &located.local).await?;
+    Ok(located.local)
 }
 
 /// What to download: a store root, a path inside it, and where it lands.
@@ -330,11 +344,21 @@ fn open_location(
     destination: &str,
     uri: &str,
 ) -> anyhow::Result<Arc<dyn ArtifactStore>> {
+    open_location_at(&ctx.tracking_uri, destination, uri)
+}
+
+/// [`open_location`] for a tracking URI and the local store's artifact
+/// destination (what the trainer is given to reach run artifacts).
+pub(crate) fn open_location_at(
+    tracking_uri: &str,
+    destination: &str,
+    uri: &str,
+) -> anyhow::Result<Arc<dyn ArtifactStore>> {
     if uri.trim().is_empty() {
         return Err(failure("the artifact location is empty"));
     }
-    if ctx.is_remote() {
-        return Ok(resolve_artifact_uri(uri, Some(&ctx.tracking_uri))?);
+    if crate::config::is_remote(tracking_uri) {
+        return Ok(resolve_artifact_uri(uri, Some(tracking_uri))?);
     }
     if let Some(rest) = uri.strip_prefix("mlflow-artifacts:") {
         // `mlflow-artifacts:/path` or `mlflow-artifacts://host:port/path`.

@@ -2,9 +2,12 @@
 
 pub mod artifacts;
 pub mod experiments;
+pub mod jobs;
 pub mod models;
+pub mod predict;
 pub mod runs;
 pub mod server;
+pub mod train;
 
 use clap::ValueEnum;
 use smelt_tracking::TrackingStore;

@@ -48,6 +48,13 @@ pub enum RunsCommand {
         /// The run's id
         run_id: String,
     },
+    /// A metric's full history (every step), oldest first
+    History {
+        /// The run's id
+        run_id: String,
+        /// The metric's key, e.g. val_loss
+        key: String,
+    },
 }
 
 /// What to search for and how much of it.
@@ -92,7 +99,42 @@ pub async fn run(global: &GlobalArgs, command: RunsCommand) -> anyhow::Result<()
             print_run(&run, &experiment_name);
             Ok(())
         }
+        RunsCommand::History { run_id, key } => history(&ctx, &run_id, &key).await,
     }
+}
+
+async fn history(ctx: &Context, run_id: &str, key: &str) -> anyhow::Result<()> {
+    let store = ctx.store.as_ref();
+    let mut metrics = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = store
+            .get_metric_history(run_id, key, token.as_deref(), Some(25_000))
+            .await
+            .hint_not_found(|| "`smelt runs show RUN_ID` lists the run's metrics".to_string())?;
+        metrics.extend(page.items);
+        match page.next_page_token {
+            Some(next) if !next.is_empty() => token = Some(next),
+            _ => break,
+        }
+    }
+    if ctx.json {
+        return print_json(serde_json::to_value(&metrics)?);
+    }
+    if metrics.is_empty() {
+        println!("Run {run_id} has no values of metric '{key}'.");
+        return Ok(());
+    }
+    let mut table = crate::output::table(["step", "value", "timestamp"]);
+    for metric in &metrics {
+        table.add_row([
+            metric.step.to_string(),
+            metric.value.to_string(),
+            metric.timestamp.to_string(),
+        ]);
+    }
+    crate::output::print_table(&table);
+    Ok(())
 }
 
 async fn list(ctx: &Context, experiments: &[String], query: &QueryArgs) -> anyhow::Result<()> {

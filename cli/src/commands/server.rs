@@ -64,6 +64,10 @@ pub struct ServerArgs {
     /// Don't proxy artifacts: clients write to --default-artifact-root themselves
     #[arg(long, overrides_with = "serve_artifacts")]
     no_serve_artifacts: bool,
+
+    /// Training jobs run at once by this server's executor [default: one per two cores]
+    #[arg(long, env = "SMELT_JOB_WORKERS", value_name = "N")]
+    job_workers: Option<usize>,
 }
 
 /// Runs the server until Ctrl-C or SIGTERM.
@@ -117,13 +121,16 @@ pub async fn run(args: &ServerArgs) -> anyhow::Result<()> {
         redact(&config.backend_store_uri)
     );
 
+    let executor = start_executor(&home, &config, &bound, args.job_workers)?;
+    let jobs = smelt_trainer::executor::api::router(executor.clone());
+
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     let shutdown = async move {
         shutdown_signal().await;
         eprintln!("smelt server: shutting down (finishing requests in flight)");
         let _ = stopping_tx.send(());
     };
-    let serve = bound.serve(shutdown);
+    let serve = bound.serve_with(jobs, shutdown);
     tokio::pin!(serve);
     tokio::select! {
         result = &mut serve => result?,
@@ -136,7 +143,47 @@ pub async fn run(args: &ServerArgs) -> anyhow::Result<()> {
             eprintln!("smelt server: requests still open after {}s; stopping anyway", GRACE.as_secs());
         }
     }
+    executor.stop();
     Ok(())
+}
+
+/// The in-process job executor: its queue under `$SMELT_HOME/jobs`, runs in
+/// the server's own store, artifacts through the server's destination.
+fn start_executor(
+    home: &std::path::Path,
+    config: &ServerConfig,
+    bound: &server::BoundServer,
+    workers: Option<usize>,
+) -> anyhow::Result<std::sync::Arc<smelt_trainer::executor::LocalExecutor>> {
+    let workers = workers.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
+    });
+    let store_uri = config.backend_store_uri.clone();
+    let destination = config.artifacts_destination.clone();
+    let tracking = smelt_trainer::Tracking {
+        store: bound.state().store.clone(),
+        tracking_uri: store_uri.clone(),
+        open_artifacts: std::sync::Arc::new(move |uri: &str| {
+            crate::commands::artifacts::open_location_at(&store_uri, &destination, uri)
+                .map_err(|e| smelt_tracking::Error::invalid(e.to_string()))
+        }),
+        runtime: tokio::runtime::Handle::current(),
+    };
+    let base_dir = std::env::current_dir().unwrap_or_else(|_| home.to_path_buf());
+    let executor = smelt_trainer::executor::LocalExecutor::start(
+        &home.join("jobs"),
+        &base_dir,
+        tracking,
+        workers,
+    )
+    .map_err(|e| {
+        hinted(
+            format!("cannot start the job executor: {e}"),
+            "check that $SMELT_HOME is writable",
+        )
+    })?;
+    tracing::info!(workers, "job executor started");
+    Ok(std::sync::Arc::new(executor))
 }
 
 /// Completes on Ctrl-C or (on Unix) SIGTERM.

@@ -1,0 +1,331 @@
+//! `smelt jobs …`: queue training jobs on a running `smelt server` and
+//! follow them (the server's executor runs them; see `smelt server --help`).
+
+use std::path::Path;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use serde_json::Value;
+use smelt_trainer::executor::api::JOBS_PATH;
+
+use crate::config::{GlobalArgs, env_var, is_remote};
+use crate::error::{failure, hinted};
+use crate::output::{self, print_json, print_table};
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// Queue a job spec on the server
+    Submit {
+        /// The job spec (TOML); local data paths are sent as absolute paths
+        #[arg(value_name = "JOB.toml")]
+        spec: std::path::PathBuf,
+        /// Wait for the job to finish, printing its log
+        #[arg(long)]
+        wait: bool,
+        #[command(flatten)]
+        server: ServerArg,
+    },
+    /// List the server's jobs, newest first
+    #[command(visible_alias = "ls")]
+    List {
+        #[command(flatten)]
+        server: ServerArg,
+    },
+    /// Show one job
+    Status {
+        job_id: String,
+        #[command(flatten)]
+        server: ServerArg,
+    },
+    /// Print a job's log
+    Logs {
+        job_id: String,
+        /// Keep printing until the job ends
+        #[arg(short, long)]
+        follow: bool,
+        #[command(flatten)]
+        server: ServerArg,
+    },
+    /// Cancel a queued or running job (its run ends KILLED)
+    Cancel {
+        job_id: String,
+        #[command(flatten)]
+        server: ServerArg,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServerArg {
+    /// The smelt server, e.g. http://127.0.0.1:5000 [default: SMELT_SERVER, else an
+    /// http(s) --tracking-uri]
+    #[arg(long, env = "SMELT_SERVER", value_name = "URL")]
+    server: Option<String>,
+}
+
+impl ServerArg {
+    fn url(&self, global: &GlobalArgs) -> anyhow::Result<String> {
+        let tracking = global
+            .tracking_uri
+            .clone()
+            .or_else(|| env_var("MLFLOW_TRACKING_URI"));
+        self.server
+            .clone()
+            .or(tracking.filter(|uri| is_remote(uri)))
+            .map(|url| url.trim_end_matches('/').to_string())
+            .ok_or_else(|| {
+                hinted(
+                    "no server to send the job to",
+                    "give --server http://HOST:PORT (a running `smelt server`)",
+                )
+            })
+    }
+}
+
+pub async fn run(global: &GlobalArgs, command: JobsCommand) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    match command {
+        JobsCommand::Submit { spec, wait, server } => {
+            let base = server.url(global)?;
+            let text = std::fs::read_to_string(&spec).map_err(|e| {
+                hinted(
+                    format!("cannot read the job spec {}: {e}", spec.display()),
+                    "examples/ has one per dataset",
+                )
+            })?;
+            let text = absolute_data_paths(&text, spec.parent().unwrap_or(Path::new(".")))?;
+            let job = call(
+                &client,
+                reqwest::Method::POST,
+                &format!("{base}{JOBS_PATH}"),
+                Some(serde_json::json!({ "spec": text })),
+            )
+            .await?;
+            let job_id = job["job"]["job_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            if global.json && !wait {
+                return print_json(job);
+            }
+            eprintln!("job {job_id} queued");
+            if wait {
+                follow(&client, &base, &job_id).await?;
+                let job = call(
+                    &client,
+                    reqwest::Method::GET,
+                    &format!("{base}{JOBS_PATH}/{job_id}"),
+                    None,
+                )
+                .await?;
+                if global.json {
+                    return print_json(job);
+                }
+                print_job(&job["job"]);
+                if job["job"]["status"] != "SUCCEEDED" {
+                    return Err(failure(format!(
+                        "job {job_id} ended {}",
+                        job["job"]["status"].as_str().unwrap_or("?")
+                    )));
+                }
+            } else {
+                println!("{job_id}");
+            }
+            Ok(())
+        }
+        JobsCommand::List { server } => {
+            let base = server.url(global)?;
+            let jobs = call(
+                &client,
+                reqwest::Method::GET,
+                &format!("{base}{JOBS_PATH}"),
+                None,
+            )
+            .await?;
+            if global.json {
+                return print_json(jobs["jobs"].clone());
+            }
+            let mut table =
+                output::table(["job", "status", "model", "experiment", "run", "submitted"]);
+            for job in jobs["jobs"].as_array().into_iter().flatten() {
+                table.add_row([
+                    text(&job["job_id"]),
+                    text(&job["status"]),
+                    text(&job["model"]),
+                    text(&job["experiment"]),
+                    text(&job["run_id"]),
+                    output::time(job["submitted_at"].as_i64()),
+                ]);
+            }
+            print_table(&table);
+            Ok(())
+        }
+        JobsCommand::Status { job_id, server } => {
+            let base = server.url(global)?;
+            let job = call(
+                &client,
+                reqwest::Method::GET,
+                &format!("{base}{JOBS_PATH}/{job_id}"),
+                None,
+            )
+            .await?;
+            if global.json {
+                return print_json(job["job"].clone());
+            }
+            print_job(&job["job"]);
+            Ok(())
+        }
+        JobsCommand::Logs {
+            job_id,
+            follow: keep,
+            server,
+        } => {
+            let base = server.url(global)?;
+            if keep {
+                return follow(&client, &base, &job_id).await;
+            }
+            print!("{}", logs(&client, &base, &job_id).await?);
+            Ok(())
+        }
+        JobsCommand::Cancel { job_id, server } => {
+            let base = server.url(global)?;
+            let job = call(
+                &client,
+                reqwest::Method::POST,
+                &format!("{base}{JOBS_PATH}/{job_id}/cancel"),
+                None,
+            )
+            .await?;
+            if global.json {
+                return print_json(job["job"].clone());
+            }
+            eprintln!("cancel requested");
+            print_job(&job["job"]);
+            Ok(())
+        }
+    }
+}
+
+fn text(value: &Value) -> String {
+    value.as_str().map(str::to_string).unwrap_or_default()
+}
+
+fn print_job(job: &Value) {
+    for key in [
+        "job_id",
+        "status",
+        "model",
+        "experiment",
+        "run_id",
+        "model_version",
+        "attempts",
+        "error",
+    ] {
+        let value = match &job[key] {
+            Value::Null => continue,
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        println!("{key:<14} {value}");
+    }
+}
+
+/// Prints the log as it grows until the job reaches a final status.
+async fn follow(client: &reqwest::Client, base: &str, job_id: &str) -> anyhow::Result<()> {
+    let mut printed = 0;
+    loop {
+        let log = logs(client, base, job_id).await?;
+        if log.len() > printed {
+            eprint!("{}", &log[printed..]);
+            printed = log.len();
+        }
+        let job = call(
+            client,
+            reqwest::Method::GET,
+            &format!("{base}{JOBS_PATH}/{job_id}"),
+            None,
+        )
+        .await?;
+        if matches!(
+            job["job"]["status"].as_str(),
+            Some("SUCCEEDED" | "FAILED" | "CANCELLED")
+        ) {
+            let log = logs(client, base, job_id).await?;
+            eprint!("{}", &log[printed.min(log.len())..]);
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+async fn logs(client: &reqwest::Client, base: &str, job_id: &str) -> anyhow::Result<String> {
+    let response = client
+        .get(format!("{base}{JOBS_PATH}/{job_id}/logs"))
+        .send()
+        .await
+        .map_err(|e| unreachable(base, e))?;
+    if !response.status().is_success() {
+        let body: Value = response.json().await.unwrap_or_default();
+        return Err(failure(
+            body["message"]
+                .as_str()
+                .unwrap_or("the server refused")
+                .to_string(),
+        ));
+    }
+    Ok(response.text().await?)
+}
+
+async fn call(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    body: Option<Value>,
+) -> anyhow::Result<Value> {
+    let mut request = client.request(method, url);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.map_err(|e| unreachable(url, e))?;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or_default();
+    if !status.is_success() {
+        let message = body["message"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("HTTP {status}"));
+        return Err(if status == reqwest::StatusCode::NOT_FOUND {
+            hinted(message, "`smelt jobs list` shows the server's jobs")
+        } else {
+            failure(message)
+        });
+    }
+    Ok(body)
+}
+
+fn unreachable(url: &str, error: reqwest::Error) -> anyhow::Error {
+    hinted(
+        format!("cannot reach {url}: {error}"),
+        "is `smelt server` running there?",
+    )
+}
+
+/// Rewrites `data.train` / `data.validation` that name local files to
+/// absolute paths, so the server (on this machine) reads the same files.
+fn absolute_data_paths(text: &str, base: &Path) -> anyhow::Result<String> {
+    let mut value: toml::Table = toml::from_str(text)
+        .map_err(|e| failure(format!("the job spec is not valid TOML: {}", e.message())))?;
+    if let Some(toml::Value::Table(data)) = value.get_mut("data") {
+        for key in ["train", "validation"] {
+            if let Some(toml::Value::String(path)) = data.get_mut(key) {
+                let local = base.join(&*path);
+                if !path.contains(":/") && local.exists() {
+                    *path = std::path::absolute(&local)
+                        .unwrap_or(local)
+                        .display()
+                        .to_string();
+                }
+            }
+        }
+    }
+    Ok(toml::to_string(&value)?)
+}
