@@ -2,8 +2,12 @@
 
 #![allow(dead_code)]
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::fs::File;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -61,4 +65,153 @@ pub fn smelt_json(home: &Path, args: &[&str]) -> Value {
     let text = smelt_ok(home, &all);
     serde_json::from_str(&text)
         .unwrap_or_else(|e| panic!("smelt {all:?} printed invalid JSON ({e}):\n{text}"))
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A minimal HTTP/1.1 client: one request per connection.
+pub fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: Option<&[u8]>,
+) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(60)))?;
+    let body = body.unwrap_or(b"");
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| bad("no end of headers"))?;
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut payload = raw[split + 4..].to_vec();
+    let status: u16 = head
+        .lines()
+        .next()
+        .and_then(|line| line.split_whitespace().nth(1))
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| bad("no status line"))?;
+    let chunked = head.lines().any(|line| {
+        let line = line.to_ascii_lowercase();
+        line.starts_with("transfer-encoding:") && line.contains("chunked")
+    });
+    if chunked {
+        payload = dechunk(&payload).ok_or_else(|| bad("bad chunked body"))?;
+    }
+    Ok((status, String::from_utf8_lossy(&payload).into_owned()))
+}
+
+pub fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n")?;
+        let size_text = std::str::from_utf8(&data[..line_end]).ok()?;
+        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return Some(out);
+        }
+        out.extend_from_slice(data.get(..size)?);
+        data = data.get(size + 2..)?;
+    }
+}
+
+pub fn http_json(port: u16, method: &str, path: &str, body: Value) -> Value {
+    let text = body.to_string();
+    let body = if method == "GET" {
+        None
+    } else {
+        Some(text.as_bytes())
+    };
+    let (status, reply) =
+        http(port, method, path, body).unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+    assert_eq!(status, 200, "{method} {path} answered {status}: {reply}");
+    serde_json::from_str(&reply)
+        .unwrap_or_else(|e| panic!("{method} {path}: invalid JSON ({e}): {reply}"))
+}
+
+/// `smelt server` as a child process; killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+    pub log: PathBuf,
+}
+
+impl Server {
+    /// Starts `smelt server --port <free port>` on `home` and waits for `/health`.
+    pub fn start(home: &Path, extra: &[&str]) -> Server {
+        let port = free_port();
+        let log = home.with_extension(format!("server-{port}.log"));
+        let out = File::create(&log).unwrap();
+        let err = out.try_clone().unwrap();
+        let child = smelt_command(home)
+            .args(["server", "--port", &port.to_string()])
+            .args(extra)
+            .stdout(Stdio::from(out))
+            .stderr(Stdio::from(err))
+            .spawn()
+            .expect("smelt server starts");
+        let mut server = Server { child, port, log };
+        server.wait_healthy();
+        server
+    }
+
+    pub fn wait_healthy(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "smelt server exited early with {status}:\n{}",
+                    self.log_text()
+                );
+            }
+            if let Ok((200, _)) = http(self.port, "GET", "/health", None) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "smelt server never became healthy:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn uri(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL, then reap.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }
