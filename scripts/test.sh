@@ -11,6 +11,9 @@
 #   CARGO_TARGET_DIR    cargo target dir           (default ./target)
 #   SMELT_MOTO_PORT     first port tried for moto  (default 5077)
 #   SMELT_SKIP_NEXTEST  1 = build the binaries but skip the Rust tests
+#   SMELT_GPU           0 = build without the `gpu` feature (Burn's Vulkan backend);
+#                       by default it is built and its test runs on Mesa's software
+#                       Vulkan driver (lavapipe), installed here when missing
 #   SMELT_TEST_LOGS     where peer logs go         (default: a fresh temp dir)
 set -euo pipefail
 
@@ -204,19 +207,40 @@ peers() {
     if [ "$ok" = 1 ]; then STAGE_RESULTS+=("ok"); else STAGE_RESULTS+=("FAILED"); FAILED=1; fi
 }
 
+# --------------------------------------------------------------- vulkan -----
+# The GPU code path (Burn on Vulkan) is proven on Mesa's lavapipe, a CPU
+# implementation of Vulkan: the same code a GPU runs, without a GPU.
+vulkan_driver() {
+    if ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 && ldconfig -p | grep -q libvulkan.so.1; then
+        echo "lavapipe present"
+    elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing Mesa's Vulkan drivers (lavapipe) and the Vulkan loader"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q mesa-vulkan-drivers libvulkan1 >"$LOGS/apt.log" 2>&1 \
+            || { apt-get update -q >>"$LOGS/apt.log" 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q mesa-vulkan-drivers libvulkan1 >>"$LOGS/apt.log" 2>&1; } \
+            || { tail -n 20 "$LOGS/apt.log" >&2; return 1; }
+    else
+        echo "no Vulkan driver and no root to install mesa-vulkan-drivers" >&2
+        return 1
+    fi
+    export SMELT_REQUIRE_GPU_PATH=1
+}
+
 # ---------------------------------------------------------------- cargo -----
 TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$ROOT/$TARGET_DIR" ;; esac
 SMELT_BIN_PATH="$TARGET_DIR/debug/smelt"
 
-cargo_build() { cargo build --workspace --bins; }
+FEATURES=()
+if [ "${SMELT_GPU:-1}" != 0 ]; then FEATURES=(--features smelt/gpu); fi
+
+cargo_build() { cargo build --workspace --bins "${FEATURES[@]}"; }
 
 cargo_tests() {
     if cargo nextest --version >/dev/null 2>&1; then
-        cargo nextest run --workspace --no-fail-fast --no-tests=warn
+        cargo nextest run --workspace "${FEATURES[@]}" --no-fail-fast --no-tests=warn
     else
         echo "cargo-nextest not found; using cargo test"
-        cargo test --workspace --no-fail-fast
+        cargo test --workspace "${FEATURES[@]}" --no-fail-fast
     fi
 }
 
@@ -242,6 +266,17 @@ if run_stage "python venv" setup_venv; then
     peers
 else
     skip_stage "peers (moto, postgres)" "no venv"
+fi
+
+if [ "${SMELT_GPU:-1}" != 0 ]; then
+    # Exports SMELT_REQUIRE_GPU_PATH, so it runs in this shell.
+    start=$SECONDS
+    log "vulkan (lavapipe)"
+    STAGE_NAMES+=("vulkan (lavapipe)")
+    if vulkan_driver; then STAGE_RESULTS+=("ok"); else STAGE_RESULTS+=("FAILED"); FAILED=1; fi
+    STAGE_SECS+=("$((SECONDS - start))")
+else
+    skip_stage "vulkan (lavapipe)" "SMELT_GPU=0"
 fi
 
 if run_stage "cargo build" cargo_build; then

@@ -93,14 +93,7 @@ pub fn save_model(dir: &Path, bundle: &ModelBundle<'_>) -> Result<()> {
 
     let data_file = match bundle.weights {
         Weights::Burn(net) => {
-            use burn::store::{ModuleSnapshot, SafetensorsStore};
-            let path = dir.join(WEIGHTS);
-            let mut store = SafetensorsStore::from_file(&path)
-                .metadata("framework", "burn-0.22.1")
-                .metadata("layout", "burn: Linear weights are [in, out]");
-            net.save_into(&mut store).map_err(|e| {
-                ModelError::Artifact(format!("cannot write {}: {e}", path.display()))
-            })?;
+            save_weights(net, &dir.join(WEIGHTS))?;
             WEIGHTS
         }
         Weights::Linfa(model) => {
@@ -123,6 +116,18 @@ pub fn save_model(dir: &Path, bundle: &ModelBundle<'_>) -> Result<()> {
     )?;
     write(MLMODEL, mlmodel_yaml(bundle, data_file)?)?;
     Ok(())
+}
+
+/// Writes a network's weights as safetensors (Burn's layout: `Linear`
+/// weights are `[in, out]`; tensor names are the module paths, such as
+/// `Mlp.hidden.0.weight`).
+pub fn save_weights(net: &Net, path: &Path) -> Result<()> {
+    use burn::store::{ModuleSnapshot, SafetensorsStore};
+    let mut store = SafetensorsStore::from_file(path)
+        .metadata("framework", "burn-0.22.1")
+        .metadata("layout", "burn: Linear weights are [in, out]");
+    net.save_into(&mut store)
+        .map_err(|e| ModelError::Artifact(format!("cannot write {}: {e}", path.display())))
 }
 
 /// Loads a model folder written by [`save_model`].

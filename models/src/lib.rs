@@ -5,6 +5,8 @@
 //!
 //! Start at [`predictor`], then [`flavor`] for the files on disk.
 
+#[cfg(feature = "candle")]
+pub mod candle_runtime;
 mod error;
 pub mod flavor;
 pub mod linfa_models;

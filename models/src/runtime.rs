@@ -27,8 +27,9 @@ pub enum RawOutput {
 /// One way to evaluate a fitted model.
 pub trait Runtime: Send + Sync {
     fn forward(&self, features: &Features) -> Result<RawOutput>;
-    /// The fitted state, for saving into a model folder.
-    fn weights(&self) -> Weights<'_>;
+    /// The fitted state, for saving into a model folder; `None` for
+    /// runtimes that only load models.
+    fn weights(&self) -> Option<Weights<'_>>;
 }
 
 /// Standardisation of a regression target: networks learn the scaled
@@ -137,8 +138,8 @@ impl Runtime for BurnRuntime {
         })
     }
 
-    fn weights(&self) -> Weights<'_> {
-        Weights::Burn(&self.net)
+    fn weights(&self) -> Option<Weights<'_>> {
+        Some(Weights::Burn(&self.net))
     }
 }
 
@@ -160,7 +161,7 @@ impl Runtime for LinfaRuntime {
         })
     }
 
-    fn weights(&self) -> Weights<'_> {
-        Weights::Linfa(&self.model)
+    fn weights(&self) -> Option<Weights<'_>> {
+        Some(Weights::Linfa(&self.model))
     }
 }

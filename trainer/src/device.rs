@@ -58,3 +58,22 @@ fn gpu(name: &str) -> TrainResult<Device> {
         "device '{name}' needs a Smelt built with GPU support: `cargo build --release --features gpu`; or train with device = \"cpu\""
     )))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_devices_are_named() {
+        let error = select("tpu").unwrap_err().to_string();
+        assert!(error.starts_with("unknown device 'tpu'"), "{error}");
+        assert!(select("CPU").is_ok());
+    }
+
+    #[cfg(not(feature = "gpu"))]
+    #[test]
+    fn gpu_devices_need_the_gpu_feature() {
+        let error = select("gpu").unwrap_err().to_string();
+        assert!(error.contains("--features gpu"), "{error}");
+    }
+}

@@ -459,7 +459,10 @@ fn save_and_log(
     let folder =
         tempfile::tempdir().map_err(|e| TrainError::io("cannot create a temporary folder", e))?;
     let example_rows: Vec<usize> = (0..data.train.features.rows().min(5)).collect();
-    let weights = model.runtime.weights();
+    let weights = model
+        .runtime
+        .weights()
+        .ok_or_else(|| TrainError::Training("the trained model's runtime cannot be saved".into()))?;
     flavor::save_model(
         folder.path(),
         &ModelBundle {
