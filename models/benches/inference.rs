@@ -18,7 +18,11 @@ use smelt_models::{BurnRuntime, Features, RawOutput, Runtime, Task};
 
 fn features(rows: usize, cols: usize, seed: u64) -> Features {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    Features { rows, cols, values: (0..rows * cols).map(|_| rng.gen_range(-2.0..2.0)).collect() }
+    Features {
+        rows,
+        cols,
+        values: (0..rows * cols).map(|_| rng.gen_range(-2.0..2.0)).collect(),
+    }
 }
 
 fn values(output: RawOutput) -> Vec<f64> {
@@ -45,11 +49,16 @@ fn time(runtime: &dyn Runtime, input: &Features, calls: usize) -> f64 {
 
 fn main() {
     let architecture = Architecture {
-        spec: NetSpec::Mlp(MlpSpec { hidden: vec![64, 64], ..MlpSpec::default() }),
+        spec: NetSpec::Mlp(MlpSpec {
+            hidden: vec![64, 64],
+            ..MlpSpec::default()
+        }),
         inputs: 50,
         outputs: 2,
     };
-    let task = Task::Classification { classes: vec!["0".into(), "1".into()] };
+    let task = Task::Classification {
+        classes: vec!["0".into(), "1".into()],
+    };
     let device = burn::tensor::Device::flex();
     device.seed(0);
     let net = architecture.build(&device).unwrap();
@@ -64,7 +73,11 @@ fn main() {
         let input = features(rows, 50, rows as u64);
         let a = values(burn.forward(&input).unwrap());
         let b = values(candle.forward(&input).unwrap());
-        let diff = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+        let diff = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f64::max);
         let burn_us = time(&burn, &input, calls);
         let candle_us = time(&candle, &input, calls);
         println!(

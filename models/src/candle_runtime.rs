@@ -38,18 +38,24 @@ impl CandleRuntime {
                 "the candle runtime runs MLPs; CNNs run on the Burn runtime".into(),
             ));
         };
-        let tensors = candle_core::safetensors::load(weights, &Device::Cpu).map_err(candle_error)?;
+        let tensors =
+            candle_core::safetensors::load(weights, &Device::Cpu).map_err(candle_error)?;
         let take = |name: String| {
-            tensors
-                .get(&name)
-                .cloned()
-                .ok_or_else(|| ModelError::Artifact(format!("{} has no tensor {name}", weights.display())))
+            tensors.get(&name).cloned().ok_or_else(|| {
+                ModelError::Artifact(format!("{} has no tensor {name}", weights.display()))
+            })
         };
         let mut layers = Vec::new();
         for i in 0..spec.hidden.len() {
-            layers.push((take(format!("Mlp.hidden.{i}.weight"))?, take(format!("Mlp.hidden.{i}.bias"))?));
+            layers.push((
+                take(format!("Mlp.hidden.{i}.weight"))?,
+                take(format!("Mlp.hidden.{i}.bias"))?,
+            ));
         }
-        layers.push((take("Mlp.output.weight".into())?, take("Mlp.output.bias".into())?));
+        layers.push((
+            take("Mlp.output.weight".into())?,
+            take("Mlp.output.bias".into())?,
+        ));
         Ok(CandleRuntime {
             layers,
             activation: spec.activation,
@@ -69,7 +75,11 @@ impl CandleRuntime {
     }
 
     fn run(&self, features: &Features) -> candle_core::Result<Vec<f32>> {
-        let mut x = Tensor::from_vec(features.to_f32(), (features.rows, features.cols), &Device::Cpu)?;
+        let mut x = Tensor::from_vec(
+            features.to_f32(),
+            (features.rows, features.cols),
+            &Device::Cpu,
+        )?;
         let last = self.layers.len() - 1;
         for (i, (w, b)) in self.layers.iter().enumerate() {
             x = x.matmul(w)?.broadcast_add(b)?;
@@ -89,15 +99,22 @@ impl CandleRuntime {
 impl Runtime for CandleRuntime {
     fn forward(&self, features: &Features) -> Result<RawOutput> {
         let width = self.layers.last().map_or(0, |(w, _)| w.dims()[1]);
-        let mut values: Vec<f64> =
-            self.run(features).map_err(candle_error)?.into_iter().map(f64::from).collect();
+        let mut values: Vec<f64> = self
+            .run(features)
+            .map_err(candle_error)?
+            .into_iter()
+            .map(f64::from)
+            .collect();
         if let Some(scale) = self.target_scale {
             for v in &mut values {
                 *v = *v * scale.std + scale.mean;
             }
         }
         Ok(if self.classification {
-            RawOutput::Probabilities { classes: width, values }
+            RawOutput::Probabilities {
+                classes: width,
+                values,
+            }
         } else {
             RawOutput::Values(values)
         })

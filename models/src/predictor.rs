@@ -43,14 +43,8 @@ impl Predictor for TabularModel {
         let features = self.preprocessor.transform(frame)?;
         let rows = features.rows;
         match (self.runtime.forward(&features)?, &self.task) {
-            (RawOutput::Probabilities { values, .. }, Task::Classification { classes })
-                if rows == 0 =>
-            {
-                let _ = values;
-                Ok(Predictions::from_probabilities(classes, 0, &[]))
-            }
             (RawOutput::Probabilities { classes: k, values }, Task::Classification { classes })
-                if k == classes.len() =>
+                if k == classes.len() || rows == 0 =>
             {
                 Ok(Predictions::from_probabilities(classes, rows, &values))
             }

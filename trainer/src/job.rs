@@ -317,11 +317,10 @@ fn train_tracked(
     } else {
         log_plot(run, &data.task, &train_predictions, &data.train, "training")?;
     }
-    if best_epoch.is_none() {
+    match best_epoch {
         // linfa models have no epochs: their one evaluation is step 0.
-        run.log_metrics(final_metrics.iter().map(|(k, v)| (k.as_str(), *v)), 0)?;
-    } else if let Some(epoch) = best_epoch {
-        run.log_metrics([("best_epoch", epoch as f64)], 0)?;
+        None => run.log_metrics(final_metrics.iter().map(|(k, v)| (k.as_str(), *v)), 0)?,
+        Some(epoch) => run.log_metrics([("best_epoch", epoch as f64)], 0)?,
     }
 
     let profile = build_profile(&data.train.features, &train_predictions)?;
@@ -459,10 +458,9 @@ fn save_and_log(
     let folder =
         tempfile::tempdir().map_err(|e| TrainError::io("cannot create a temporary folder", e))?;
     let example_rows: Vec<usize> = (0..data.train.features.rows().min(5)).collect();
-    let weights = model
-        .runtime
-        .weights()
-        .ok_or_else(|| TrainError::Training("the trained model's runtime cannot be saved".into()))?;
+    let weights = model.runtime.weights().ok_or_else(|| {
+        TrainError::Training("the trained model's runtime cannot be saved".into())
+    })?;
     flavor::save_model(
         folder.path(),
         &ModelBundle {

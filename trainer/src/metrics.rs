@@ -113,7 +113,7 @@ pub fn roc_auc(positive: &[bool], scores: &[f64]) -> Option<f64> {
         return None;
     }
     let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    order.sort_unstable_by(|&a, &b| scores[a].total_cmp(&scores[b]));
     // Average ranks over ties.
     let mut ranks = vec![0.0; scores.len()];
     let mut i = 0;

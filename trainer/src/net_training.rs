@@ -99,6 +99,7 @@ pub fn train_net(job: NetTraining<'_>, observer: &mut dyn LoopObserver) -> Train
     let rows = job.train_x.rows;
     let batch_size = spec.batch_size.min(rows.max(1));
     let iterations_per_epoch = rows.div_ceil(batch_size);
+    let width = job.architecture.outputs;
 
     let mut state = LoopState {
         epoch: 0,
@@ -136,6 +137,9 @@ pub fn train_net(job: NetTraining<'_>, observer: &mut dyn LoopObserver) -> Train
             job.seed.wrapping_mul(1_000_003).wrapping_add(epoch as u64),
         );
         let mut loss_sum = 0.0;
+        // The epoch's own predictions, for train_* metrics without a second
+        // pass over the training rows (Keras reports them the same way).
+        let mut seen_outputs: Vec<f32> = Vec::with_capacity(rows * width);
         for (i, batch) in order.chunks(batch_size).enumerate() {
             if observer.cancelled() {
                 return Err(TrainError::Cancelled);
@@ -146,6 +150,10 @@ pub fn train_net(job: NetTraining<'_>, observer: &mut dyn LoopObserver) -> Train
             }
             let x = Tensor::<2>::from_data(TensorData::new(xs, [batch.len(), cols]), &autodiff);
             let output = net.forward(x);
+            match output.clone().inner().into_data().as_slice::<f32>() {
+                Ok(values) => seen_outputs.extend_from_slice(values),
+                Err(e) => return Err(TrainError::Training(format!("unreadable outputs: {e:?}"))),
+            }
             let loss = match &train_targets {
                 TargetBatches::Classes(codes) => {
                     let y: Vec<i64> = batch.iter().map(|&r| codes[r]).collect();
@@ -179,18 +187,17 @@ pub fn train_net(job: NetTraining<'_>, observer: &mut dyn LoopObserver) -> Train
             loss_sum / iterations_per_epoch as f64,
         );
         epoch_metrics.insert("learning_rate".to_string(), lr);
-        for (prefix, x, y) in [
-            ("train_", job.train_x, job.train_y),
-            ("val_", job.valid_x, job.valid_y),
-        ] {
-            if x.rows == 0 || (prefix == "train_" && !evaluate_train(rows)) {
-                continue;
+        let seen = outputs_to_predictions(&seen_outputs, width, job.task, target_scale);
+        let truth = reorder(job.train_y, &order);
+        for (name, value) in score(&seen, &truth, job.task, target_scale)? {
+            if name != "loss" {
+                epoch_metrics.insert(format!("train_{name}"), value);
             }
-            for (name, value) in evaluate(&valid, x, y, job.task, target_scale, &job.device)? {
-                if prefix == "train_" && name == "loss" {
-                    continue;
-                }
-                epoch_metrics.insert(format!("{prefix}{name}"), value);
+        }
+        if job.valid_x.rows > 0 {
+            let outputs = predict_raw(&valid, job.valid_x, job.task, target_scale, &job.device);
+            for (name, value) in score(&outputs, job.valid_y, job.task, target_scale)? {
+                epoch_metrics.insert(format!("val_{name}"), value);
             }
         }
         state.epoch = epoch;
@@ -262,30 +269,63 @@ pub fn train_net(job: NetTraining<'_>, observer: &mut dyn LoopObserver) -> Train
     })
 }
 
-/// Train-split metrics cost a forward pass over every training row; beyond
-/// this many rows the batch-loss average is what a user watches anyway.
-fn evaluate_train(rows: usize) -> bool {
-    rows <= 200_000
+/// Raw network outputs (logits or scaled values, row-major) as
+/// probabilities or values in the target's units.
+fn outputs_to_predictions(
+    outputs: &[f32],
+    width: usize,
+    task: &Task,
+    scale: Option<TargetScale>,
+) -> Vec<f64> {
+    if task.is_classification() {
+        outputs
+            .chunks(width.max(1))
+            .flat_map(|logits| {
+                let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let exps: Vec<f64> = logits.iter().map(|&l| f64::from(l - max).exp()).collect();
+                let sum: f64 = exps.iter().sum();
+                exps.into_iter().map(move |e| e / sum)
+            })
+            .collect()
+    } else {
+        let s = scale.unwrap_or(TargetScale {
+            mean: 0.0,
+            std: 1.0,
+        });
+        outputs
+            .iter()
+            .map(|&v| f64::from(v) * s.std + s.mean)
+            .collect()
+    }
 }
 
-/// Predicts `x` in chunks (bounded memory) and scores against `y`.
-fn evaluate(
-    net: &Net,
-    x: &Features,
+/// The target in the order rows were seen.
+fn reorder(y: &EncodedTarget, order: &[usize]) -> EncodedTarget {
+    match y {
+        EncodedTarget::Classes(codes) => {
+            EncodedTarget::Classes(order.iter().map(|&r| codes[r]).collect())
+        }
+        EncodedTarget::Values(values) => {
+            EncodedTarget::Values(order.iter().map(|&r| values[r]).collect())
+        }
+    }
+}
+
+/// Scores predictions (probabilities row-major, or values) against `y`.
+fn score(
+    outputs: &[f64],
     y: &EncodedTarget,
     task: &Task,
     scale: Option<TargetScale>,
-    device: &Device,
 ) -> TrainResult<BTreeMap<String, f64>> {
-    let outputs = predict_raw(net, x, task, scale, device);
     Ok(match (y, task) {
         (EncodedTarget::Classes(codes), Task::Classification { classes }) => {
-            let mut m = metrics::classification(codes, &outputs, classes.len());
+            let mut m = metrics::classification(codes, outputs, classes.len());
             m.insert("loss".into(), m["log_loss"]);
             m
         }
         (EncodedTarget::Values(truth), Task::Regression) => {
-            let mut m = metrics::regression(truth, &outputs);
+            let mut m = metrics::regression(truth, outputs);
             let s = scale.map_or(1.0, |s| s.std);
             // The loss the network minimises: MSE of the standardised target.
             m.insert("loss".into(), (m["rmse"] / s).powi(2));

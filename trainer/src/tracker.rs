@@ -82,6 +82,11 @@ impl RunTracker {
     /// Reopens an existing run (for `--resume`), marking it RUNNING again.
     pub fn resume(tracking: &Tracking, run_id: &str) -> TrainResult<(Self, Run)> {
         let run = tracking.block(tracking.store.get_run(run_id))?;
+        if run.info.status == RunStatus::Finished {
+            return Err(TrainError::Spec(format!(
+                "run {run_id} already FINISHED; --resume continues runs that were killed, failed or are still marked RUNNING"
+            )));
+        }
         tracking.block(tracking.store.update_run(&UpdateRun {
             run_id: run_id.to_string(),
             status: Some(RunStatus::Running),

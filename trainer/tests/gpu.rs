@@ -38,16 +38,37 @@ fn a_job_trains_on_the_vulkan_device_and_serves_on_cpu() {
     let outcome = home.train(spec).unwrap();
     // The final metrics come from the saved model evaluated on the CPU
     // (burn-flex): weights trained on the GPU load and predict there.
-    assert!(outcome.metrics["val_accuracy"] >= 0.9, "{:?}", outcome.metrics);
-    let run = home.runtime.block_on(home.tracking.store.get_run(&outcome.run_id)).unwrap();
-    let device = run.data.tags.iter().find(|t| t.key == "smelt.device").unwrap();
+    assert!(
+        outcome.metrics["val_accuracy"] >= 0.9,
+        "{:?}",
+        outcome.metrics
+    );
+    let run = home
+        .runtime
+        .block_on(home.tracking.store.get_run(&outcome.run_id))
+        .unwrap();
+    let device = run
+        .data
+        .tags
+        .iter()
+        .find(|t| t.key == "smelt.device")
+        .unwrap();
     assert_eq!(device.value, "gpu (burn vulkan)");
     // The last epoch's validation accuracy was measured on the GPU device; the
     // two may differ by a borderline row (float rounding), not more.
     let history = home
         .runtime
-        .block_on(home.tracking.store.get_metric_history(&outcome.run_id, "val_accuracy", None, None))
+        .block_on(home.tracking.store.get_metric_history(
+            &outcome.run_id,
+            "val_accuracy",
+            None,
+            None,
+        ))
         .unwrap();
     let on_gpu = history.items.last().unwrap().value;
-    assert!((on_gpu - outcome.metrics["val_accuracy"]).abs() <= 1.0 / 38.0 + 1e-9, "gpu {on_gpu} vs cpu {:?}", outcome.metrics);
+    assert!(
+        (on_gpu - outcome.metrics["val_accuracy"]).abs() <= 1.0 / 38.0 + 1e-9,
+        "gpu {on_gpu} vs cpu {:?}",
+        outcome.metrics
+    );
 }

@@ -90,7 +90,6 @@ pub async fn run(global: &GlobalArgs, args: PredictArgs) -> anyhow::Result<()> {
             path.display()
         );
     }
-    let _ = model.input_names();
     Ok(())
 }
 
