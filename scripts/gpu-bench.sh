@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # GPU benchmark of Smelt's trainer (issue 3, item 11): the MLP benchmark of
-# `cargo bench -p smelt-trainer --bench train_mlp` on Burn's Vulkan backend,
+# `cargo bench -p smelt-trainer --bench train_mlp` on Burn's wgpu backend (Vulkan),
 # checked against the same training on the CPU, beside PyTorch on the same GPU.
 #
 #   scripts/gpu-bench.sh pack [DIR]   # on a build machine: build and collect what the
@@ -21,7 +21,8 @@ pack() {
     mkdir -p "$out/lib"
     echo "building the benchmark with --features gpu (release)…"
     local exe
-    exe="$(cd "$ROOT" && cargo bench -p smelt-trainer --features gpu --bench train_mlp --no-run \
+    # SMELT_GPU_FEATURES=gpu-spirv packs Burn's SPIR-V path (device `vulkan`) instead.
+    exe="$(cd "$ROOT" && cargo bench -p smelt-trainer --features "${SMELT_GPU_FEATURES:-gpu}" --bench train_mlp --no-run \
         --message-format=json 2>/dev/null \
         | python3 -c 'import json,sys
 for line in sys.stdin:
@@ -70,7 +71,7 @@ run() {
         echo "PyTorch is not importable here: no PyTorch figure (scikit-learn on CPU if available)"
         peer=sklearn
     fi
-    BENCH_DEVICE="${BENCH_DEVICE:-vulkan}" BENCH_PEER="$peer" BENCH_PYTHON="$python" BENCH_SCRIPTS="$dir" \
+    BENCH_DEVICE="${BENCH_DEVICE:-gpu}" BENCH_PEER="$peer" BENCH_PYTHON="$python" BENCH_SCRIPTS="$dir" \
         "$dir/train_mlp"
 }
 

@@ -11,7 +11,7 @@
 #   CARGO_TARGET_DIR    cargo target dir           (default ./target)
 #   SMELT_MOTO_PORT     first port tried for moto  (default 5077)
 #   SMELT_SKIP_NEXTEST  1 = build the binaries but skip the Rust tests
-#   SMELT_GPU           0 = build without the `gpu` feature (Burn's Vulkan backend);
+#   SMELT_GPU           0 = build without the `gpu` feature (Burn's wgpu backend, Vulkan here);
 #                       by default it is built and its test runs on Mesa's software
 #                       Vulkan driver (lavapipe), installed here when missing
 #   SMELT_TEST_LOGS     where peer logs go         (default: a fresh temp dir)
@@ -208,7 +208,7 @@ peers() {
 }
 
 # --------------------------------------------------------------- vulkan -----
-# The GPU code path (Burn on Vulkan) is proven on Mesa's lavapipe, a CPU
+# The GPU code path (Burn's wgpu backend, which picks Vulkan first on Linux) is proven on Mesa's lavapipe, a CPU
 # implementation of Vulkan: the same code a GPU runs, without a GPU.
 vulkan_driver() {
     if ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 && ldconfig -p | grep -q libvulkan.so.1; then

@@ -132,9 +132,11 @@ pub fn redact(uri: &str) -> String {
 /// Logs to stderr: RUST_LOG when set, else by `-v` count (warnings by default).
 pub fn init_tracing(verbose: u8) {
     use tracing_subscriber::EnvFilter;
+    // wgpu probes every graphics API and reports the ones a machine lacks
+    // (EGL without a display, say) as errors; they are not Smelt's.
     let default = match verbose {
-        0 => "warn",
-        1 => "info",
+        0 => "warn,wgpu_hal=off,wgpu_core=off",
+        1 => "info,wgpu_hal=warn",
         2 => "debug",
         _ => "trace",
     };

@@ -127,6 +127,12 @@ fn jobs_run_on_the_server_and_can_be_cancelled() {
     let logs = smelt_ok(&home, &["jobs", "logs", &id, "--server", &server.uri()]);
     assert!(logs.contains("cancelled"), "{logs}");
 
+    // The API describes itself.
+    let (status, body) = http(server.port, "GET", "/api/2.0/smelt/openapi.json", None).unwrap();
+    assert_eq!(status, 200);
+    let spec: Value = serde_json::from_str(&body).unwrap();
+    assert!(spec["paths"]["/api/2.0/smelt/jobs/{id}/cancel"]["post"].is_object());
+
     // Bad specs and unknown jobs are clear errors.
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[data]\ntrain = \"x.csv\"\n").unwrap();

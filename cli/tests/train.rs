@@ -104,6 +104,32 @@ fn train_register_and_predict() {
     );
     assert_eq!(json.as_array().unwrap().len(), truth.len());
     assert!(json[0]["probabilities"]["class_0"].is_number());
+
+    // A downloaded model folder predicts the same, with no tracking store at all.
+    let folder = home.path().join("wine-model");
+    smelt_ok(
+        home.path(),
+        &[
+            "artifacts",
+            "download",
+            "--uri",
+            "models:/wine@champion",
+            "--dst",
+            folder.to_str().unwrap(),
+        ],
+    );
+    let offline = tempfile::tempdir().unwrap();
+    let again = smelt_json(
+        offline.path(),
+        &[
+            "predict",
+            "--model",
+            folder.to_str().unwrap(),
+            "--input",
+            &dataset("wine.test.csv"),
+        ],
+    );
+    assert_eq!(again, json);
 }
 
 #[test]
@@ -235,9 +261,9 @@ fn bad_input_fails_clearly_without_a_run() {
                 "--target".into(),
                 "target".into(),
                 "--device".into(),
-                "gpu".into(),
+                "tpu".into(),
             ],
-            "gpu",
+            "unknown device 'tpu'",
         ),
         (
             vec![home.path().join("missing.toml").display().to_string()],

@@ -8,7 +8,7 @@
 //! ratio. The peer runs from the test venv (`SMELT_VENV`, default
 //! ~/.cache/smelt/venv, which `./scripts/test.sh` creates) or `BENCH_PYTHON`.
 //!
-//! Knobs: BENCH_ROWS, BENCH_EPOCHS; BENCH_DEVICE=vulkan|wgpu (a build with
+//! Knobs: BENCH_ROWS, BENCH_EPOCHS; BENCH_DEVICE=gpu (a build with
 //! `--features gpu`) trains on that Burn backend and also on the CPU, and
 //! checks that the accuracies agree; BENCH_PEER=torch compares with PyTorch
 //! (`scripts/bench_torch_mlp.py`, on CUDA when available) instead of

@@ -1,8 +1,9 @@
 //! Choosing the Burn device a job trains on, at run time. `cpu` is Burn's
-//! pure-Rust `flex` backend and always present; `gpu`/`vulkan` (pinned to
-//! Vulkan) and `wgpu` (whatever API wgpu finds) exist when Smelt is built
-//! with the `gpu` feature, and are probed once so that a missing driver is a
-//! clear error instead of a panic deep inside a training step.
+//! pure-Rust `flex` backend and always present. With the `gpu` feature,
+//! `gpu` (= `wgpu`) is Burn's wgpu backend with WGSL shaders on the API
+//! wgpu picks (Vulkan on Linux); with `gpu-spirv`, `vulkan` pins Vulkan with
+//! Burn's SPIR-V compiler. GPU devices are probed once, so that a missing
+//! driver is a clear error instead of a panic deep inside a training step.
 
 use burn::prelude::*;
 
@@ -12,7 +13,7 @@ use crate::error::{TrainError, TrainResult};
 pub fn select(name: &str) -> TrainResult<Device> {
     match name.trim().to_ascii_lowercase().as_str() {
         "cpu" | "flex" => Ok(Device::flex()),
-        "gpu" | "vulkan" | "wgpu" => gpu(name),
+        "gpu" | "wgpu" | "vulkan" => gpu(name),
         other => Err(TrainError::Device(format!(
             "unknown device '{other}': use `cpu` (always available) or `gpu` / `vulkan` / `wgpu` (builds with the `gpu` feature)"
         ))),
@@ -23,16 +24,23 @@ pub fn select(name: &str) -> TrainResult<Device> {
 pub fn describe(name: &str) -> String {
     match name.trim().to_ascii_lowercase().as_str() {
         "cpu" | "flex" => "cpu (burn-flex)".to_string(),
-        "wgpu" => "gpu (burn wgpu)".to_string(),
-        _ => "gpu (burn vulkan)".to_string(),
+        "vulkan" => "gpu (burn vulkan, spir-v)".to_string(),
+        _ => "gpu (burn wgpu)".to_string(),
     }
 }
 
 #[cfg(feature = "gpu")]
 fn gpu(name: &str) -> TrainResult<Device> {
     let device = match name.trim().to_ascii_lowercase().as_str() {
-        "wgpu" => Device::wgpu(DeviceKind::DefaultDevice),
-        _ => Device::vulkan(DeviceKind::DefaultDevice),
+        #[cfg(feature = "gpu-spirv")]
+        "vulkan" => Device::vulkan(DeviceKind::DefaultDevice),
+        #[cfg(not(feature = "gpu-spirv"))]
+        "vulkan" => {
+            return Err(TrainError::Device(
+                "device 'vulkan' (Burn's SPIR-V path) needs a build with `--features gpu-spirv`; `gpu` uses Vulkan through WGSL".into(),
+            ));
+        }
+        _ => Device::wgpu(DeviceKind::DefaultDevice),
     };
     // wgpu initialises lazily and panics when no adapter exists; run one tiny
     // operation now, where the failure can be caught and explained.

@@ -103,7 +103,7 @@ pub fn run_job(
     let preprocessor = Preprocessor::fit(&data.train.features)?;
     let train_x = preprocessor.transform(&data.train.features)?;
     let valid_x = preprocessor.transform(&data.validation.features)?;
-    check_model_fits(spec, &data)?;
+    check_model_fits(spec, &data, train_x.cols)?;
     if let Some(stop) = &spec.training.early_stopping
         && stop.metric.starts_with("val_")
         && data.validation.features.rows() == 0
@@ -135,17 +135,29 @@ pub fn run_job(
     if let Some(on_run) = &options.on_run {
         on_run(&run.run_id);
     }
-    let result = train_tracked(
-        spec,
-        options,
-        &run,
-        resumed,
-        &data,
-        &preprocessor,
-        &train_x,
-        &valid_x,
-        device,
-    );
+    // A panic inside a library must still close the run (and not take a
+    // server's job worker down with it).
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        train_tracked(
+            spec,
+            options,
+            &run,
+            resumed,
+            &data,
+            &preprocessor,
+            &train_x,
+            &valid_x,
+            device,
+        )
+    }))
+    .unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("unknown panic");
+        Err(TrainError::Training(format!("internal error: {message}")))
+    });
     match &result {
         Ok(_) => run.end(RunStatus::Finished)?,
         Err(TrainError::Cancelled) => {
@@ -166,7 +178,17 @@ pub fn run_job(
     result
 }
 
-fn check_model_fits(spec: &JobSpec, data: &PreparedData) -> TrainResult<()> {
+fn check_model_fits(spec: &JobSpec, data: &PreparedData, inputs: usize) -> TrainResult<()> {
+    if let ModelSpec::Net(net) = &spec.model {
+        let architecture = Architecture {
+            spec: net.clone(),
+            inputs,
+            outputs: data.task.classes().len().max(1),
+        };
+        architecture
+            .validate()
+            .map_err(|e| TrainError::Spec(format!("[model] kind = \"{}\": {e}", net.name())))?;
+    }
     if let ModelSpec::Linfa(linfa) = &spec.model {
         let task = if data.task.is_classification() {
             LinfaTask::Classification

@@ -76,6 +76,7 @@ impl Progress for Bar {
             .progress_chars("=> "),
         );
         bar.set_position(((first_epoch - 1) * iterations_per_epoch) as u64);
+        bar.set_prefix(format!("{first_epoch}/{epochs}"));
         bar.enable_steady_tick(Duration::from_millis(200));
         self.bar = Some(bar);
         self.epochs = epochs;

@@ -1,4 +1,5 @@
-//! The GPU code path: a small job trained on Burn's Vulkan backend. On a
+//! The GPU code path: a small job trained on Burn's wgpu backend (Vulkan on
+//! Linux). On a
 //! machine with a GPU this is the GPU; in CI it is Mesa's software Vulkan
 //! driver (lavapipe), which proves the same code path without one. Built only
 //! with the `gpu` feature; skipped when no Vulkan driver is installed unless
@@ -11,8 +12,8 @@ mod common;
 use common::Home;
 
 #[test]
-fn a_job_trains_on_the_vulkan_device_and_serves_on_cpu() {
-    if let Err(error) = smelt_trainer::device::select("vulkan") {
+fn a_job_trains_on_the_gpu_device_and_serves_on_cpu() {
+    if let Err(error) = smelt_trainer::device::select("gpu") {
         assert!(
             std::env::var("SMELT_REQUIRE_GPU_PATH").is_err(),
             "SMELT_REQUIRE_GPU_PATH is set but the Vulkan device is unavailable: {error}"
@@ -33,7 +34,7 @@ fn a_job_trains_on_the_vulkan_device_and_serves_on_cpu() {
         epochs = 40
         batch_size = 16
         learning_rate = 0.01
-        device = "vulkan"
+        device = "gpu"
     "#;
     let outcome = home.train(spec).unwrap();
     // The final metrics come from the saved model evaluated on the CPU
@@ -53,7 +54,7 @@ fn a_job_trains_on_the_vulkan_device_and_serves_on_cpu() {
         .iter()
         .find(|t| t.key == "smelt.device")
         .unwrap();
-    assert_eq!(device.value, "gpu (burn vulkan)");
+    assert_eq!(device.value, "gpu (burn wgpu)");
     // The last epoch's validation accuracy was measured on the GPU device; the
     // two may differ by a borderline row (float rounding), not more.
     let history = home

@@ -64,6 +64,8 @@ fn a_training_run_is_fully_tracked() {
     );
     assert_eq!(tag("smelt.device").as_deref(), Some("cpu (burn-flex)"));
     assert!(tag("smelt.host").is_some());
+    // The tests run inside the repository's checkout.
+    assert_eq!(tag("mlflow.source.git.commit").map(|c| c.len()), Some(40));
 
     // Per-epoch metrics at step = epoch, batch loss every 2 iterations.
     let history = rt
@@ -143,6 +145,43 @@ fn a_training_run_is_fully_tracked() {
 }
 
 #[test]
+fn data_can_come_from_a_run_artifact() {
+    let home = Home::new();
+    let rt = &home.runtime;
+    let store = home.tracking.store.clone();
+    let run = rt
+        .block_on(store.create_run(&smelt_tracking::store::CreateRun {
+            experiment_id: "0".into(),
+            ..Default::default()
+        }))
+        .unwrap();
+    let artifacts = smelt_tracking::artifacts::open_artifact_store(&run.info.artifact_uri).unwrap();
+    for split in ["train", "test"] {
+        let bytes = std::fs::read(common::datasets().join(format!("iris.{split}.csv"))).unwrap();
+        rt.block_on(artifacts.put_bytes(&format!("data/iris.{split}.csv"), bytes.into()))
+            .unwrap();
+    }
+    let id = &run.info.run_id;
+    let spec = format!(
+        "[data]\ntrain = \"runs:/{id}/data/iris.train.csv\"\nvalidation = \"runs:/{id}/data/iris.test.csv\"\ntarget = \"target\"\n[model]\nkind = \"gaussian_nb\"\n"
+    );
+    let outcome = home.train(&spec).unwrap();
+    assert!(
+        outcome.metrics["val_accuracy"] >= 0.9,
+        "{:?}",
+        outcome.metrics
+    );
+    let trained = rt.block_on(store.get_run(&outcome.run_id)).unwrap();
+    let sources: Vec<&str> = trained
+        .inputs
+        .dataset_inputs
+        .iter()
+        .map(|d| d.dataset.source.as_str())
+        .collect();
+    assert!(sources.iter().all(|s| s.contains("runs:/")), "{sources:?}");
+}
+
+#[test]
 fn a_diverging_run_ends_failed_with_the_error() {
     let home = Home::new();
     let spec = r#"
@@ -194,6 +233,8 @@ fn bad_input_creates_no_run() {
     }
     rows.push_str("oops,1\n");
     std::fs::write(&text, rows).unwrap();
+    let two = dir.join("two.csv");
+    std::fs::write(&two, "x,y\n1,a\n2,b\n3,a\n4,b\n5,a\n6,b\n").unwrap();
     let empty = dir.join("empty.csv");
     std::fs::write(&empty, "").unwrap();
 
@@ -216,6 +257,10 @@ fn bad_input_creates_no_run() {
         (spec(&empty, "y", ""), "has no data rows"),
         (spec(&single, "label", ""), "unknown column 'label'"),
         (spec(&dir.join("nope.csv"), "y", ""), "cannot read"),
+        (
+            spec(&two, "y", "").replace("logistic_regression\"", "cnn\"\nimage = [3, 3]"),
+            "the CNN image is 3x3 = 9 pixels but rows have 1 features",
+        ),
     ];
     for (spec, expected) in cases {
         let error = home.train(&spec).unwrap_err().to_string();
