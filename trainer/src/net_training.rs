@@ -139,7 +139,9 @@ pub fn train_net(job: NetTraining<'_>, observer: &mut dyn LoopObserver) -> Train
         let mut loss_sum = 0.0;
         // The epoch's own predictions, for train_* metrics without a second
         // pass over the training rows (Keras reports them the same way).
-        let mut seen_outputs: Vec<f32> = Vec::with_capacity(rows * width);
+        // Kept on the device and read once at the end of the epoch: a read
+        // per batch would cost a synchronisation per step (on a GPU, a stall).
+        let mut seen_batches: Vec<Tensor<2>> = Vec::with_capacity(iterations_per_epoch);
         for (i, batch) in order.chunks(batch_size).enumerate() {
             if observer.cancelled() {
                 return Err(TrainError::Cancelled);
@@ -150,10 +152,7 @@ pub fn train_net(job: NetTraining<'_>, observer: &mut dyn LoopObserver) -> Train
             }
             let x = Tensor::<2>::from_data(TensorData::new(xs, [batch.len(), cols]), &autodiff);
             let output = net.forward(x);
-            match output.clone().inner().into_data().as_slice::<f32>() {
-                Ok(values) => seen_outputs.extend_from_slice(values),
-                Err(e) => return Err(TrainError::Training(format!("unreadable outputs: {e:?}"))),
-            }
+            seen_batches.push(output.clone().inner());
             let loss = match &train_targets {
                 TargetBatches::Classes(codes) => {
                     let y: Vec<i64> = batch.iter().map(|&r| codes[r]).collect();
@@ -187,7 +186,11 @@ pub fn train_net(job: NetTraining<'_>, observer: &mut dyn LoopObserver) -> Train
             loss_sum / iterations_per_epoch as f64,
         );
         epoch_metrics.insert("learning_rate".to_string(), lr);
-        let seen = outputs_to_predictions(&seen_outputs, width, job.task, target_scale);
+        let seen_outputs = Tensor::cat(seen_batches, 0).into_data();
+        let seen_outputs = seen_outputs
+            .as_slice::<f32>()
+            .map_err(|e| TrainError::Training(format!("unreadable outputs: {e:?}")))?;
+        let seen = outputs_to_predictions(seen_outputs, width, job.task, target_scale);
         let truth = reorder(job.train_y, &order);
         for (name, value) in score(&seen, &truth, job.task, target_scale)? {
             if name != "loss" {
