@@ -68,7 +68,7 @@ fn main() {
         let (cpu_rate, cpu_accuracy) = train(&features, &y, epochs, "cpu");
         let agree = (accuracy - cpu_accuracy).abs() <= 0.01;
         println!(
-            "check      {device} accuracy {accuracy:.4} vs cpu {cpu_accuracy:.4}: {}; {device}/cpu speed {:.2}×",
+            "check      {device} accuracy {accuracy:.4} vs cpu {cpu_accuracy:.4}: {}; {device}/cpu speed {:.3}×",
             if agree { "match" } else { "MISMATCH" },
             rate / cpu_rate
         );
