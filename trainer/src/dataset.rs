@@ -49,12 +49,11 @@ pub fn prepare(
         Ok(read_table(&path, &options)?)
     };
     let train_frame = read(&spec.train)?;
+    // Held-out validation rows come from the training file: same source,
+    // their own digest, and the `validation` context in the run's inputs.
     let (valid_frame, valid_source) = match &spec.validation {
         Some(location) => (Some(read(location)?), location.clone()),
-        None => (
-            None,
-            format!("{} (held out: {})", spec.train, spec.validation_fraction),
-        ),
+        None => (None, spec.train.clone()),
     };
 
     let in_file = |source: &str| format!(" in {source}");

@@ -675,7 +675,7 @@ fn log_datasets(run: &RunTracker, data: &PreparedData) -> TrainResult<()> {
         if split.features.rows() == 0 {
             continue;
         }
-        let name = Path::new(split.source.split(' ').next().unwrap_or(&split.source))
+        let name = Path::new(split.source.rsplit('/').next().unwrap_or(&split.source))
             .file_stem()
             .map_or_else(
                 || "dataset".to_string(),
