@@ -135,6 +135,13 @@ fn train_register_and_predict() {
 #[test]
 fn a_killed_job_resumes_in_the_same_run() {
     let home = tempfile::tempdir().unwrap();
+    // Data paths relative to the spec's folder: the resumed job has no spec
+    // file, so the run must have saved where they really are.
+    let data = home.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    for name in ["digits.train.csv", "digits.test.csv"] {
+        std::fs::copy(dataset(name), data.join(name)).unwrap();
+    }
     let spec = home.path().join("job.toml");
     std::fs::write(
         &spec,
@@ -155,8 +162,8 @@ fn a_killed_job_resumes_in_the_same_run() {
             [tracking]
             experiment = "resume"
             "#,
-            train = dataset("digits.train.csv"),
-            test = dataset("digits.test.csv"),
+            train = "data/digits.train.csv",
+            test = "data/digits.test.csv",
         ),
     )
     .unwrap();

@@ -232,8 +232,9 @@ fn train_tracked(
     if !resumed {
         run.log_params(&params(spec, data, preprocessor))?;
         log_datasets(run, data)?;
+        let saved = with_absolute_data_paths(spec, &options.base_dir);
         let spec_text =
-            toml::to_string_pretty(spec).map_err(|e| TrainError::Spec(e.to_string()))?;
+            toml::to_string_pretty(&saved).map_err(|e| TrainError::Spec(e.to_string()))?;
         run.upload_bytes(SPEC_ARTIFACT, spec_text.into_bytes())?;
     }
     let (model, descriptor_runtime, best_epoch, stopped_early): (
@@ -374,6 +375,25 @@ fn train_tracked(
         best_epoch,
         stopped_early,
     })
+}
+
+/// The spec as saved with the run: local data paths made absolute, so that
+/// `--resume RUN_ID` (which has no spec file to be relative to) finds them.
+fn with_absolute_data_paths(spec: &JobSpec, base_dir: &Path) -> JobSpec {
+    let absolute = |location: &str| {
+        let local = base_dir.join(location);
+        if location.contains(":/") || !local.exists() {
+            return location.to_string();
+        }
+        std::path::absolute(&local)
+            .unwrap_or(local)
+            .display()
+            .to_string()
+    };
+    let mut saved = spec.clone();
+    saved.data.train = absolute(&spec.data.train);
+    saved.data.validation = spec.data.validation.as_deref().map(absolute);
+    saved
 }
 
 fn score(predictions: &Predictions, split: &Split, prefix: &str) -> BTreeMap<String, f64> {
