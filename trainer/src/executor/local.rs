@@ -222,16 +222,21 @@ impl Inner {
             if record.status != JobStatus::Queued {
                 return Ok(());
             }
+            // The cancel flag exists before anyone can see RUNNING, so a
+            // cancel that reads RUNNING always finds it.
+            self.running
+                .lock()
+                .expect("running lock")
+                .insert(job_id.to_string(), cancel.clone());
             record.status = JobStatus::Running;
             record.started_at = Some(now_ms());
             record.attempts += 1;
-            self.write(&record)?;
+            if let Err(e) = self.write(&record) {
+                self.running.lock().expect("running lock").remove(job_id);
+                return Err(e);
+            }
             record
         };
-        self.running
-            .lock()
-            .expect("running lock")
-            .insert(job_id.to_string(), cancel.clone());
         let folder = self.dir.join(job_id);
         let text = std::fs::read_to_string(folder.join(SPEC)).unwrap_or_default();
         let log = folder.join(LOG);
