@@ -26,6 +26,8 @@ pub struct Split {
 pub struct PreparedData {
     pub train: Split,
     pub validation: Split,
+    /// Rows scored once, by the final model (`data.test`).
+    pub test: Option<Split>,
     pub task: Task,
     pub target: String,
     /// Files downloaded from artifact URIs; deleted when this is dropped.
@@ -55,6 +57,7 @@ pub fn prepare(
         Some(location) => (Some(read(location)?), location.clone()),
         None => (None, spec.train.clone()),
     };
+    let test_frame = spec.test.as_deref().map(&mut read).transpose()?;
 
     let in_file = |source: &str| format!(" in {source}");
     let target = train_frame.require(
@@ -64,6 +67,12 @@ pub fn prepare(
     check_no_missing_target(target, &spec.train)?;
     if let (Some(valid), Some(location)) = (&valid_frame, &spec.validation) {
         check_no_missing_target(valid.require(&spec.target, &in_file(location))?, location)?;
+    }
+    if let (Some(test), Some(location)) = (&test_frame, &spec.test) {
+        check_no_missing_target(test.require(&spec.target, &in_file(location))?, location)?;
+        for name in feature_names(spec, &train_frame)? {
+            test.require(&name, &in_file(location))?;
+        }
     }
     let features = feature_names(spec, &train_frame)?;
 
@@ -108,15 +117,15 @@ pub fn prepare(
         }
     };
 
-    // Classes come from every labelled row, so validation-only labels still
-    // get an output (and metrics stay defined).
+    // Classes come from every labelled row, so validation- or test-only
+    // labels still get an output (and metrics stay defined).
     let task = match task {
         Task::Classification { .. } => {
             let all = train_rows.require(&spec.target, "")?;
             let mut union = Frame::new(vec![all.clone()])?;
-            if valid_rows.rows() > 0 {
-                let theirs =
-                    Frame::new(vec![align_kind(valid_rows.require(&spec.target, "")?, all)])?;
+            let others = [Some(&valid_rows), test_frame.as_ref()];
+            for other in others.into_iter().flatten().filter(|f| f.rows() > 0) {
+                let theirs = Frame::new(vec![align_kind(other.require(&spec.target, "")?, all)])?;
                 union = union.concat(&theirs)?;
             }
             let classes = distinct_labels(&union.columns()[0]);
@@ -142,9 +151,16 @@ pub fn prepare(
             digest: String::new(),
         }
     };
+    let test = match (&test_frame, &spec.test) {
+        (Some(frame), Some(location)) => {
+            Some(make_split(frame, &features, &spec.target, &task, location)?)
+        }
+        _ => None,
+    };
     Ok(PreparedData {
         train,
         validation,
+        test,
         task,
         target: spec.target.clone(),
         _downloads: downloads,

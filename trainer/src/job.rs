@@ -327,6 +327,10 @@ fn train_tracked(
     // Final evaluation of the kept model, through the same Predictor that serving uses.
     let train_predictions = model.predict(&data.train.features)?;
     let mut final_metrics = score(&train_predictions, &data.train, "train_");
+    if let Some(test) = &data.test {
+        let test_predictions = model.predict(&test.features)?;
+        final_metrics.extend(score(&test_predictions, test, "test_"));
+    }
     if data.validation.features.rows() > 0 {
         let valid_predictions = model.predict(&data.validation.features)?;
         final_metrics.extend(score(&valid_predictions, &data.validation, "val_"));
@@ -343,7 +347,12 @@ fn train_tracked(
     match best_epoch {
         // linfa models have no epochs: their one evaluation is step 0.
         None => run.log_metrics(final_metrics.iter().map(|(k, v)| (k.as_str(), *v)), 0)?,
-        Some(epoch) => run.log_metrics([("best_epoch", epoch as f64)], 0)?,
+        Some(epoch) => {
+            run.log_metrics([("best_epoch", epoch as f64)], 0)?;
+            // The test split is scored once, by the kept model.
+            let test = final_metrics.iter().filter(|(k, _)| k.starts_with("test_"));
+            run.log_metrics(test.map(|(k, v)| (k.as_str(), *v)), epoch as i64)?;
+        }
     }
 
     let profile = build_profile(&data.train.features, &train_predictions)?;
@@ -624,6 +633,13 @@ fn params(
             "validation_rows".to_string(),
             data.validation.features.rows().to_string(),
         ),
+        (
+            "test_rows".to_string(),
+            data.test
+                .as_ref()
+                .map_or(0, |t| t.features.rows())
+                .to_string(),
+        ),
         ("seed".to_string(), spec.data.seed.to_string()),
     ];
     if let Task::Classification { classes } = &data.task {
@@ -691,7 +707,12 @@ fn git_commit(dir: &Path) -> Option<String> {
 
 fn log_datasets(run: &RunTracker, data: &PreparedData) -> TrainResult<()> {
     let mut inputs = Vec::new();
-    for (split, context) in [(&data.train, "training"), (&data.validation, "validation")] {
+    let splits = [
+        Some((&data.train, "training")),
+        Some((&data.validation, "validation")),
+        data.test.as_ref().map(|t| (t, "testing")),
+    ];
+    for (split, context) in splits.into_iter().flatten() {
         if split.features.rows() == 0 {
             continue;
         }

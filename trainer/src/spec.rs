@@ -34,6 +34,10 @@ pub struct DataSpec {
     pub validation: Option<String>,
     #[serde(default = "default_validation_fraction")]
     pub validation_fraction: f64,
+    /// Test data, scored once by the final model (`test_*` metrics); never
+    /// seen by training or early stopping.
+    #[serde(default)]
+    pub test: Option<String>,
     pub target: String,
     /// Feature columns; default: every column but the target and `exclude`.
     #[serde(default)]

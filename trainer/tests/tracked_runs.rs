@@ -12,7 +12,8 @@ use smelt_tracking::store::SearchRuns;
 const WINE: &str = r#"
     [data]
     train = "wine.train.csv"
-    validation = "wine.test.csv"
+    validation_fraction = 0.25
+    test = "wine.test.csv"
     target = "target"
     [model]
     kind = "mlp"
@@ -50,7 +51,10 @@ fn a_training_run_is_fully_tracked() {
     assert_eq!(param("hidden").as_deref(), Some("16"));
     assert_eq!(param("epochs").as_deref(), Some("3"));
     assert_eq!(param("optimizer").as_deref(), Some("adam"));
-    assert_eq!(param("train_rows").as_deref(), Some("133"));
+    // 133 training rows: 100 train, 33 held out for validation; 45 test rows.
+    assert_eq!(param("train_rows").as_deref(), Some("100"));
+    assert_eq!(param("validation_rows").as_deref(), Some("33"));
+    assert_eq!(param("test_rows").as_deref(), Some("45"));
     let tag = |k: &str| {
         run.data
             .tags
@@ -88,13 +92,25 @@ fn a_training_run_is_fully_tracked() {
     let batches = rt
         .block_on(store.get_metric_history(&outcome.run_id, "train_batch_loss", None, None))
         .unwrap();
-    // 133 rows / 16 = 9 iterations per epoch, 27 in all; every second one logged.
-    assert_eq!(batches.items.len(), 13);
+    // 100 rows / 16 = 7 iterations per epoch, 21 in all; every second one logged.
+    assert_eq!(batches.items.len(), 10);
     assert_eq!(batches.items[0].step, 2);
+
+    // The test split is scored once, by the kept model, at its epoch.
+    let test = rt
+        .block_on(store.get_metric_history(&outcome.run_id, "test_accuracy", None, None))
+        .unwrap();
+    assert_eq!(test.items.iter().map(|m| m.step).collect::<Vec<_>>(), [3]);
+    assert_eq!(test.items[0].value, outcome.metrics["test_accuracy"]);
 
     // Datasets with digests and contexts.
     let inputs = &run.inputs.dataset_inputs;
-    assert_eq!(inputs.len(), 2);
+    assert_eq!(inputs.len(), 3);
+    assert!(
+        inputs
+            .iter()
+            .any(|i| i.tags.iter().any(|t| t.value == "testing"))
+    );
     assert!(inputs.iter().all(|i| i.dataset.digest.len() == 16));
     assert!(
         inputs
