@@ -25,12 +25,15 @@ fn write_spec(dir: &Path, name: &str, epochs: usize, hidden: &str, register: boo
     } else {
         ""
     };
+    // Data paths relative to the spec's folder: the server (another working
+    // directory) reads them only if `jobs submit` sends them absolute.
+    for file in ["wine.train.csv", "wine.test.csv"] {
+        std::fs::copy(dataset(file), dir.join(file)).unwrap();
+    }
     std::fs::write(
         &path,
         format!(
-            "[data]\ntrain = {:?}\nvalidation = {:?}\ntarget = \"target\"\n[model]\nkind = \"mlp\"\nhidden = {hidden}\n[training]\nepochs = {epochs}\nbatch_size = 8\n[tracking]\nexperiment = \"jobs\"\n{register}",
-            dataset("wine.train.csv"),
-            dataset("wine.test.csv"),
+            "[data]\ntrain = \"wine.train.csv\"\nvalidation_fraction = 0.25\ntest = \"wine.test.csv\"\ntarget = \"target\"\n[model]\nkind = \"mlp\"\nhidden = {hidden}\n[training]\nepochs = {epochs}\nbatch_size = 8\n[tracking]\nexperiment = \"jobs\"\n{register}",
         ),
     )
     .unwrap();
@@ -100,6 +103,9 @@ fn jobs_run_on_the_server_and_can_be_cancelled() {
     assert_eq!(jobs.as_array().unwrap().len(), 1);
     let run_id = jobs[0]["run_id"].as_str().unwrap().to_string();
     assert_eq!(run_status(&home, &run_id), "FINISHED");
+    let run = smelt_json(&home, &["runs", "show", &run_id]);
+    let metrics = run["data"]["metrics"].as_array().unwrap();
+    assert!(metrics.iter().any(|m| m["key"] == "test_accuracy"), "{run}");
 
     // A long job, cancelled while it runs.
     let long = write_spec(dir.path(), "long.toml", 5000, "[256, 256]", false);
@@ -148,6 +154,18 @@ fn jobs_run_on_the_server_and_can_be_cancelled() {
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("missing field"), "{}", stderr(&out));
+    // The server refuses it too, MLflow-style.
+    let body = serde_json::json!({ "spec": "[data]\ntrain = \"x.csv\"\n" }).to_string();
+    let (status, reply) = http(
+        server.port,
+        "POST",
+        "/api/2.0/smelt/jobs",
+        Some(body.as_bytes()),
+    )
+    .unwrap();
+    assert_eq!(status, 400, "{reply}");
+    let reply: Value = serde_json::from_str(&reply).unwrap();
+    assert_eq!(reply["error_code"], "INVALID_PARAMETER_VALUE");
     let out = smelt(
         &home,
         &["jobs", "status", "ffff", "--server", &server.uri()],

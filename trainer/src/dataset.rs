@@ -68,13 +68,13 @@ pub fn prepare(
     if let (Some(valid), Some(location)) = (&valid_frame, &spec.validation) {
         check_no_missing_target(valid.require(&spec.target, &in_file(location))?, location)?;
     }
+    let features = feature_names(spec, &train_frame)?;
     if let (Some(test), Some(location)) = (&test_frame, &spec.test) {
         check_no_missing_target(test.require(&spec.target, &in_file(location))?, location)?;
-        for name in feature_names(spec, &train_frame)? {
-            test.require(&name, &in_file(location))?;
+        for name in &features {
+            test.require(name, &in_file(location))?;
         }
     }
-    let features = feature_names(spec, &train_frame)?;
 
     let task = match spec.task {
         Some(TaskKind::Regression) => Task::Regression,

@@ -35,7 +35,7 @@ use crate::net_training::{NetTraining, train_net};
 use crate::observer::{JobObserver, load_checkpoint};
 use crate::progress::{ProgressMode, reporter};
 use crate::spec::{JobSpec, ModelSpec};
-use crate::tracker::{RunTracker, Tracking};
+use crate::tracker::{RunTracker, Tracking, upload_tree};
 use crate::{device, metrics, plots};
 
 /// Where the spec's artifact path of the model folder is in the run.
@@ -232,7 +232,7 @@ fn train_tracked(
     if !resumed {
         run.log_params(&params(spec, data, preprocessor))?;
         log_datasets(run, data)?;
-        let saved = with_absolute_data_paths(spec, &options.base_dir);
+        let saved = spec.with_absolute_data_paths(&options.base_dir);
         let spec_text =
             toml::to_string_pretty(&saved).map_err(|e| TrainError::Spec(e.to_string()))?;
         run.upload_bytes(SPEC_ARTIFACT, spec_text.into_bytes())?;
@@ -386,25 +386,6 @@ fn train_tracked(
     })
 }
 
-/// The spec as saved with the run: local data paths made absolute, so that
-/// `--resume RUN_ID` (which has no spec file to be relative to) finds them.
-fn with_absolute_data_paths(spec: &JobSpec, base_dir: &Path) -> JobSpec {
-    let absolute = |location: &str| {
-        let local = base_dir.join(location);
-        if location.contains(":/") || !local.exists() {
-            return location.to_string();
-        }
-        std::path::absolute(&local)
-            .unwrap_or(local)
-            .display()
-            .to_string()
-    };
-    let mut saved = spec.clone();
-    saved.data.train = absolute(&spec.data.train);
-    saved.data.validation = spec.data.validation.as_deref().map(absolute);
-    saved
-}
-
 fn score(predictions: &Predictions, split: &Split, prefix: &str) -> BTreeMap<String, f64> {
     let scored = match (predictions, &split.encoded) {
         (
@@ -533,7 +514,7 @@ fn save_and_log(
     )?;
     run.upload_dir(folder.path(), MODEL_ARTIFACT_PATH)?;
     let model_store = (tracking.open_artifacts)(&logged.info.artifact_uri)?;
-    upload_tree(tracking, model_store.as_ref(), folder.path())?;
+    upload_tree(tracking, model_store.as_ref(), folder.path(), "")?;
     tracking.block(store.finalize_logged_model(&model_id, LoggedModelStatus::LoggedModelReady))?;
     tracking.block(store.log_outputs(
         &run.run_id,
@@ -580,23 +561,6 @@ fn save_and_log(
         logged_model_id: model_id,
         registered,
     })
-}
-
-fn upload_tree(
-    tracking: &Tracking,
-    store: &dyn smelt_tracking::artifacts::ArtifactStore,
-    local: &Path,
-) -> TrainResult<()> {
-    let entries = std::fs::read_dir(local)
-        .map_err(|e| TrainError::io(format!("cannot list {}", local.display()), e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| TrainError::io("cannot list the model folder", e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let bytes = std::fs::read(entry.path())
-            .map_err(|e| TrainError::io(format!("cannot read {name}"), e))?;
-        tracking.block(store.put_bytes(&name, bytes::Bytes::from(bytes)))?;
-    }
-    Ok(())
 }
 
 fn params(

@@ -342,6 +342,28 @@ impl JobSpec {
         Ok(spec)
     }
 
+    /// This spec with its local data paths (relative to `base_dir`) made
+    /// absolute; URIs and paths that do not exist are left as they are. What
+    /// a run saves (so `--resume RUN_ID` needs no spec file) and what
+    /// `smelt jobs submit` sends (so the server reads the same files).
+    pub fn with_absolute_data_paths(&self, base_dir: &std::path::Path) -> JobSpec {
+        let absolute = |location: &str| {
+            let local = base_dir.join(location);
+            if location.contains(":/") || !local.exists() {
+                return location.to_string();
+            }
+            std::path::absolute(&local)
+                .unwrap_or(local)
+                .display()
+                .to_string()
+        };
+        let mut spec = self.clone();
+        spec.data.train = absolute(&self.data.train);
+        spec.data.validation = self.data.validation.as_deref().map(absolute);
+        spec.data.test = self.data.test.as_deref().map(absolute);
+        spec
+    }
+
     /// Checks the values serde cannot.
     pub fn validate(&self) -> Result<(), String> {
         let t = &self.training;

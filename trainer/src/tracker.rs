@@ -160,37 +160,12 @@ impl RunTracker {
 
     /// Uploads every file under `local` to `artifact_path/…`.
     pub fn upload_dir(&self, local: &Path, artifact_path: &str) -> TrainResult<()> {
-        let mut pending = vec![(
-            local.to_path_buf(),
-            artifact_path.trim_matches('/').to_string(),
-        )];
-        while let Some((dir, remote)) = pending.pop() {
-            let entries = std::fs::read_dir(&dir)
-                .map_err(|e| TrainError::io(format!("cannot list {}", dir.display()), e))?;
-            for entry in entries {
-                let entry = entry
-                    .map_err(|e| TrainError::io(format!("cannot list {}", dir.display()), e))?;
-                let name = entry.file_name().to_string_lossy().into_owned();
-                let path = entry.path();
-                let target = if remote.is_empty() {
-                    name
-                } else {
-                    format!("{remote}/{name}")
-                };
-                if path.is_dir() {
-                    pending.push((path, target));
-                } else {
-                    self.upload_file(&path, &target)?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    pub fn upload_file(&self, local: &Path, artifact_path: &str) -> TrainResult<()> {
-        let bytes = std::fs::read(local)
-            .map_err(|e| TrainError::io(format!("cannot read {}", local.display()), e))?;
-        self.upload_bytes(artifact_path, bytes)
+        upload_tree(
+            &self.tracking,
+            self.artifacts.as_ref(),
+            local,
+            artifact_path,
+        )
     }
 
     pub fn upload_bytes(&self, artifact_path: &str, bytes: Vec<u8>) -> TrainResult<()> {
@@ -241,6 +216,37 @@ impl RunTracker {
         }))?;
         Ok(())
     }
+}
+
+/// Uploads every file under `local` into `store` at `prefix/…`.
+pub fn upload_tree(
+    tracking: &Tracking,
+    store: &dyn ArtifactStore,
+    local: &Path,
+    prefix: &str,
+) -> TrainResult<()> {
+    let mut pending = vec![(local.to_path_buf(), prefix.trim_matches('/').to_string())];
+    while let Some((dir, remote)) = pending.pop() {
+        let list_error = |e| TrainError::io(format!("cannot list {}", dir.display()), e);
+        for entry in std::fs::read_dir(&dir).map_err(list_error)? {
+            let entry = entry.map_err(list_error)?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            let target = if remote.is_empty() {
+                name
+            } else {
+                format!("{remote}/{name}")
+            };
+            if path.is_dir() {
+                pending.push((path, target));
+            } else {
+                let bytes = std::fs::read(&path)
+                    .map_err(|e| TrainError::io(format!("cannot read {}", path.display()), e))?;
+                tracking.block(store.put_bytes(&target, Bytes::from(bytes)))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// MLflow caps param values at 6000 characters.

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use serde_json::Value;
+use smelt_trainer::JobSpec;
 use smelt_trainer::executor::api::JOBS_PATH;
 
 use crate::config::{GlobalArgs, env_var, is_remote};
@@ -92,7 +93,17 @@ pub async fn run(global: &GlobalArgs, command: JobsCommand) -> anyhow::Result<()
                     "examples/ has one per dataset",
                 )
             })?;
-            let text = absolute_data_paths(&text, spec.parent().unwrap_or(Path::new(".")))?;
+            // Checked here (a bad spec fails before any request) and sent with
+            // absolute data paths, so the server reads the same local files.
+            let parsed = JobSpec::from_toml(&text, &spec.display().to_string()).map_err(|e| {
+                hinted(
+                    e.to_string(),
+                    "examples/README.md documents every field of a job spec",
+                )
+            })?;
+            let text = toml::to_string(
+                &parsed.with_absolute_data_paths(spec.parent().unwrap_or(Path::new("."))),
+            )?;
             let job = call(
                 &client,
                 reqwest::Method::POST,
@@ -110,13 +121,7 @@ pub async fn run(global: &GlobalArgs, command: JobsCommand) -> anyhow::Result<()
             eprintln!("job {job_id} queued");
             if wait {
                 follow(&client, &base, &job_id).await?;
-                let job = call(
-                    &client,
-                    reqwest::Method::GET,
-                    &format!("{base}{JOBS_PATH}/{job_id}"),
-                    None,
-                )
-                .await?;
+                let job = get_job(&client, &base, &job_id).await?;
                 if global.json {
                     return print_json(job);
                 }
@@ -161,13 +166,7 @@ pub async fn run(global: &GlobalArgs, command: JobsCommand) -> anyhow::Result<()
         }
         JobsCommand::Status { job_id, server } => {
             let base = server.url(global)?;
-            let job = call(
-                &client,
-                reqwest::Method::GET,
-                &format!("{base}{JOBS_PATH}/{job_id}"),
-                None,
-            )
-            .await?;
+            let job = get_job(&client, &base, &job_id).await?;
             if global.json {
                 return print_json(job["job"].clone());
             }
@@ -238,13 +237,7 @@ async fn follow(client: &reqwest::Client, base: &str, job_id: &str) -> anyhow::R
             eprint!("{}", &log[printed..]);
             printed = log.len();
         }
-        let job = call(
-            client,
-            reqwest::Method::GET,
-            &format!("{base}{JOBS_PATH}/{job_id}"),
-            None,
-        )
-        .await?;
+        let job = get_job(client, base, job_id).await?;
         if matches!(
             job["job"]["status"].as_str(),
             Some("SUCCEEDED" | "FAILED" | "CANCELLED")
@@ -255,6 +248,17 @@ async fn follow(client: &reqwest::Client, base: &str, job_id: &str) -> anyhow::R
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+/// `{"job": …}` for one job.
+async fn get_job(client: &reqwest::Client, base: &str, job_id: &str) -> anyhow::Result<Value> {
+    call(
+        client,
+        reqwest::Method::GET,
+        &format!("{base}{JOBS_PATH}/{job_id}"),
+        None,
+    )
+    .await
 }
 
 async fn logs(client: &reqwest::Client, base: &str, job_id: &str) -> anyhow::Result<String> {
@@ -307,25 +311,4 @@ fn unreachable(url: &str, error: reqwest::Error) -> anyhow::Error {
         format!("cannot reach {url}: {error}"),
         "is `smelt server` running there?",
     )
-}
-
-/// Rewrites `data.train` / `data.validation` that name local files to
-/// absolute paths, so the server (on this machine) reads the same files.
-fn absolute_data_paths(text: &str, base: &Path) -> anyhow::Result<String> {
-    let mut value: toml::Table = toml::from_str(text)
-        .map_err(|e| failure(format!("the job spec is not valid TOML: {}", e.message())))?;
-    if let Some(toml::Value::Table(data)) = value.get_mut("data") {
-        for key in ["train", "validation"] {
-            if let Some(toml::Value::String(path)) = data.get_mut(key) {
-                let local = base.join(&*path);
-                if !path.contains(":/") && local.exists() {
-                    *path = std::path::absolute(&local)
-                        .unwrap_or(local)
-                        .display()
-                        .to_string();
-                }
-            }
-        }
-    }
-    Ok(toml::to_string(&value)?)
 }
