@@ -163,11 +163,6 @@ pub fn load_model(dir: &Path) -> Result<TabularModel> {
     })
 }
 
-/// Reads `model.json` alone (cheap: no weights).
-pub fn read_descriptor(dir: &Path) -> Result<ModelDescriptor> {
-    read_json(&dir.join(MODEL_JSON))
-}
-
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     let text = std::fs::read_to_string(path).map_err(|e| ModelError::io(path, e))?;
     serde_json::from_str(&text)

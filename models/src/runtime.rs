@@ -87,10 +87,6 @@ impl BurnRuntime {
         }
         Ok(Self::new(net, device, task, target_scale))
     }
-
-    pub fn net(&self) -> &Net {
-        &self.net
-    }
 }
 
 impl Runtime for BurnRuntime {
