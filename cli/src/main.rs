@@ -8,7 +8,9 @@
 mod commands;
 mod config;
 mod error;
+mod model_source;
 mod output;
+mod remote;
 
 use std::process::ExitCode;
 
@@ -66,6 +68,12 @@ enum Command {
     /// Predict a CSV or Parquet file with a trained model
     #[command(long_about = commands::predict::LONG_ABOUT)]
     Predict(commands::predict::PredictArgs),
+    /// Serve one model over HTTP (MLflow scoring protocol, Open Inference Protocol)
+    #[command(long_about = commands::serve::LONG_ABOUT)]
+    Serve(commands::serve::ServeArgs),
+    /// Model endpoints on a smelt server: variants, traffic split, shadow, capture
+    #[command(subcommand)]
+    Endpoints(commands::endpoints::EndpointsCommand),
 }
 
 fn main() -> ExitCode {
@@ -92,6 +100,8 @@ fn main() -> ExitCode {
             Command::Train(args) => commands::train::run(&global, args).await,
             Command::Predict(args) => commands::predict::run(&global, args).await,
             Command::Jobs(command) => commands::jobs::run(&global, command).await,
+            Command::Serve(args) => commands::serve::run(&global, args).await,
+            Command::Endpoints(command) => commands::endpoints::run(&global, command).await,
         }
     });
     // Don't wait for stray background tasks (open HTTP connections and the like).

@@ -3,7 +3,7 @@
 //! version). [`TabularModel`] is Smelt's implementation: preprocessing, a
 //! runtime, and label decoding.
 
-use smelt_data::Frame;
+use smelt_data::{Frame, Kind};
 
 use crate::error::{ModelError, Result};
 use crate::preprocessing::Preprocessor;
@@ -14,6 +14,8 @@ use crate::task::{Predictions, Task};
 pub trait Predictor: Send + Sync {
     /// The input columns the model reads, in order.
     fn input_names(&self) -> Vec<String>;
+    /// The input columns with their kinds, in order: the model's signature.
+    fn inputs(&self) -> Vec<(String, Kind)>;
     fn task(&self) -> &Task;
     /// Predicts every row of `frame` (extra columns are ignored).
     fn predict(&self, frame: &Frame) -> Result<Predictions>;
@@ -32,6 +34,21 @@ impl Predictor for TabularModel {
             .input_names()
             .into_iter()
             .map(String::from)
+            .collect()
+    }
+
+    fn inputs(&self) -> Vec<(String, Kind)> {
+        use crate::preprocessing::FeatureTransform;
+        self.preprocessor
+            .features
+            .iter()
+            .map(|feature| {
+                let kind = match feature {
+                    FeatureTransform::Numeric { .. } => Kind::Numeric,
+                    FeatureTransform::Categorical { .. } => Kind::Categorical,
+                };
+                (feature.name().to_string(), kind)
+            })
             .collect()
     }
 

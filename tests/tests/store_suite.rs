@@ -583,6 +583,47 @@ async fn check_logged_models(store: &dyn TrackingStore) {
     assert_eq!(run.outputs.model_outputs[0].model_id, model.info.model_id);
 }
 
+/// Definitions (serving endpoints, monitors) on the SQL stores: create once,
+/// replace, list by name within a kind, delete; the errors say what is wrong.
+async fn check_definitions(store: &dyn TrackingStore) {
+    use smelt_tracking::ErrorCode;
+    let kind = unique("kind");
+    store
+        .create_definition(&kind, "b", r#"{"v":1}"#)
+        .await
+        .unwrap();
+    store
+        .create_definition(&kind, "a", r#"{"v":2}"#)
+        .await
+        .unwrap();
+    store.create_definition("other", "a", "{}").await.unwrap();
+    let taken = store.create_definition(&kind, "b", "{}").await.unwrap_err();
+    assert_eq!(taken.code, ErrorCode::ResourceAlreadyExists);
+    store
+        .update_definition(&kind, "b", r#"{"v":3}"#)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_definition(&kind, "b").await.unwrap().as_deref(),
+        Some(r#"{"v":3}"#)
+    );
+    let listed = store.list_definitions(&kind).await.unwrap();
+    assert_eq!(
+        listed,
+        vec![
+            ("a".to_string(), r#"{"v":2}"#.to_string()),
+            ("b".to_string(), r#"{"v":3}"#.to_string())
+        ]
+    );
+    store.delete_definition(&kind, "a").await.unwrap();
+    assert_eq!(store.get_definition(&kind, "a").await.unwrap(), None);
+    let missing = store.update_definition(&kind, "a", "{}").await.unwrap_err();
+    assert_eq!(missing.code, ErrorCode::ResourceDoesNotExist);
+    let missing = store.delete_definition(&kind, "a").await.unwrap_err();
+    assert_eq!(missing.code, ErrorCode::ResourceDoesNotExist);
+    store.delete_definition("other", "a").await.unwrap();
+}
+
 async fn run_suite(store: Arc<dyn TrackingStore>) {
     check_experiments(store.as_ref()).await;
     check_runs_and_metrics(store.as_ref()).await;
@@ -594,7 +635,9 @@ async fn run_suite(store: Arc<dyn TrackingStore>) {
 #[tokio::test]
 async fn suite_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    run_suite(support::sqlite_store(dir.path()).await).await;
+    let store = support::sqlite_store(dir.path()).await;
+    check_definitions(store.as_ref()).await;
+    run_suite(store).await;
 }
 
 #[tokio::test]
@@ -606,6 +649,7 @@ async fn suite_on_postgres() {
     let store = smelt_tracking::store::sql::SqlStore::open(&database.uri, "mlflow-artifacts:")
         .await
         .unwrap();
+    check_definitions(&store).await;
     run_suite(Arc::new(store)).await;
 }
 

@@ -22,4 +22,4 @@ pub mod store;
 pub mod wire;
 
 pub use error::{Error, ErrorCode, Result};
-pub use store::{TrackingStore, open_store};
+pub use store::{DefinitionStore, TrackingStore, open_store};

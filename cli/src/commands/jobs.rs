@@ -4,14 +4,17 @@
 use std::path::Path;
 use std::time::Duration;
 
-use clap::{Args, Subcommand};
+use clap::Subcommand;
 use serde_json::Value;
 use smelt_trainer::JobSpec;
 use smelt_trainer::executor::api::JOBS_PATH;
 
-use crate::config::{GlobalArgs, env_var, is_remote};
+use crate::config::GlobalArgs;
 use crate::error::{failure, hinted};
 use crate::output::{self, print_json, print_table};
+use crate::remote::{ServerArg, call};
+
+const JOBS_HINT: &str = "`smelt jobs list` shows the server's jobs";
 
 #[derive(Debug, Subcommand)]
 pub enum JobsCommand {
@@ -55,33 +58,6 @@ pub enum JobsCommand {
     },
 }
 
-#[derive(Debug, Clone, Args)]
-pub struct ServerArg {
-    /// The smelt server, e.g. http://127.0.0.1:5000 [default: SMELT_SERVER, else an
-    /// http(s) --tracking-uri]
-    #[arg(long, env = "SMELT_SERVER", value_name = "URL")]
-    server: Option<String>,
-}
-
-impl ServerArg {
-    fn url(&self, global: &GlobalArgs) -> anyhow::Result<String> {
-        let tracking = global
-            .tracking_uri
-            .clone()
-            .or_else(|| env_var("MLFLOW_TRACKING_URI"));
-        self.server
-            .clone()
-            .or(tracking.filter(|uri| is_remote(uri)))
-            .map(|url| url.trim_end_matches('/').to_string())
-            .ok_or_else(|| {
-                hinted(
-                    "no server to send the job to",
-                    "give --server http://HOST:PORT (a running `smelt server`)",
-                )
-            })
-    }
-}
-
 pub async fn run(global: &GlobalArgs, command: JobsCommand) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     match command {
@@ -109,6 +85,7 @@ pub async fn run(global: &GlobalArgs, command: JobsCommand) -> anyhow::Result<()
                 reqwest::Method::POST,
                 &format!("{base}{JOBS_PATH}"),
                 Some(serde_json::json!({ "spec": text })),
+                JOBS_HINT,
             )
             .await?;
             let job_id = job["job"]["job_id"]
@@ -144,6 +121,7 @@ pub async fn run(global: &GlobalArgs, command: JobsCommand) -> anyhow::Result<()
                 reqwest::Method::GET,
                 &format!("{base}{JOBS_PATH}"),
                 None,
+                JOBS_HINT,
             )
             .await?;
             if global.json {
@@ -192,6 +170,7 @@ pub async fn run(global: &GlobalArgs, command: JobsCommand) -> anyhow::Result<()
                 reqwest::Method::POST,
                 &format!("{base}{JOBS_PATH}/{job_id}/cancel"),
                 None,
+                JOBS_HINT,
             )
             .await?;
             if global.json {
@@ -257,6 +236,7 @@ async fn get_job(client: &reqwest::Client, base: &str, job_id: &str) -> anyhow::
         reqwest::Method::GET,
         &format!("{base}{JOBS_PATH}/{job_id}"),
         None,
+        JOBS_HINT,
     )
     .await
 }
@@ -266,7 +246,7 @@ async fn logs(client: &reqwest::Client, base: &str, job_id: &str) -> anyhow::Res
         .get(format!("{base}{JOBS_PATH}/{job_id}/logs"))
         .send()
         .await
-        .map_err(|e| unreachable(base, e))?;
+        .map_err(|e| crate::remote::unreachable(base, e))?;
     if !response.status().is_success() {
         let body: Value = response.json().await.unwrap_or_default();
         return Err(failure(
@@ -277,38 +257,4 @@ async fn logs(client: &reqwest::Client, base: &str, job_id: &str) -> anyhow::Res
         ));
     }
     Ok(response.text().await?)
-}
-
-async fn call(
-    client: &reqwest::Client,
-    method: reqwest::Method,
-    url: &str,
-    body: Option<Value>,
-) -> anyhow::Result<Value> {
-    let mut request = client.request(method, url);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.map_err(|e| unreachable(url, e))?;
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or_default();
-    if !status.is_success() {
-        let message = body["message"]
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("HTTP {status}"));
-        return Err(if status == reqwest::StatusCode::NOT_FOUND {
-            hinted(message, "`smelt jobs list` shows the server's jobs")
-        } else {
-            failure(message)
-        });
-    }
-    Ok(body)
-}
-
-fn unreachable(url: &str, error: reqwest::Error) -> anyhow::Error {
-    hinted(
-        format!("cannot reach {url}: {error}"),
-        "is `smelt server` running there?",
-    )
 }

@@ -1,11 +1,13 @@
 //! One module per command group; each has its clap arguments and a `run`.
 
 pub mod artifacts;
+pub mod endpoints;
 pub mod experiments;
 pub mod jobs;
 pub mod models;
 pub mod predict;
 pub mod runs;
+pub mod serve;
 pub mod server;
 pub mod train;
 

@@ -68,6 +68,13 @@ pub struct ServerArgs {
     /// Training jobs run at once by this server's executor [default: one per two cores]
     #[arg(long, env = "SMELT_JOB_WORKERS", value_name = "N")]
     job_workers: Option<usize>,
+
+    /// Where endpoints write captured requests (JSON lines) [default: $SMELT_HOME/capture]
+    #[arg(long, env = "SMELT_CAPTURE_DIR", value_name = "DIR")]
+    capture_dir: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    serving: crate::commands::serve::ServingArgs,
 }
 
 /// Runs the server until Ctrl-C or SIGTERM.
@@ -123,6 +130,13 @@ pub async fn run(args: &ServerArgs) -> anyhow::Result<()> {
 
     let executor = start_executor(&home, &config, &bound, args.job_workers)?;
     let jobs = smelt_trainer::executor::api::router(executor.clone());
+    let serving = start_serving(&home, &config, &bound, args).await?;
+    let extra = jobs
+        .merge(smelt_serving::http::server_router(serving))
+        .route(
+            smelt_trainer::executor::api::OPENAPI_PATH,
+            axum::routing::get(|| async { axum::Json(openapi()) }),
+        );
 
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     let shutdown = async move {
@@ -130,7 +144,7 @@ pub async fn run(args: &ServerArgs) -> anyhow::Result<()> {
         eprintln!("smelt server: shutting down (finishing requests in flight)");
         let _ = stopping_tx.send(());
     };
-    let serve = bound.serve_with(jobs, shutdown);
+    let serve = bound.serve_with(extra, shutdown);
     tokio::pin!(serve);
     tokio::select! {
         result = &mut serve => result?,
@@ -186,8 +200,87 @@ fn start_executor(
     Ok(std::sync::Arc::new(executor))
 }
 
+/// Endpoints: definitions from the server's store (restored now, loading
+/// in the background if a model is unavailable), models from its registry
+/// and artifacts, captured traffic under `--capture-dir`.
+async fn start_serving(
+    home: &std::path::Path,
+    config: &ServerConfig,
+    bound: &server::BoundServer,
+    args: &ServerArgs,
+) -> anyhow::Result<std::sync::Arc<smelt_serving::Serving>> {
+    use std::sync::Arc;
+    let store = bound.state().store.clone();
+    let source = Arc::new(crate::model_source::RegistrySource {
+        ctx: crate::config::Context {
+            store: store.clone(),
+            tracking_uri: config.backend_store_uri.clone(),
+            json: false,
+        },
+        destination: config.artifacts_destination.clone(),
+    });
+    let metrics = Arc::new(smelt_serving::metrics::ServingMetrics::new());
+    let capture_dir = args
+        .capture_dir
+        .clone()
+        .unwrap_or_else(|| home.join("capture"));
+    let capture = smelt_serving::Capture::start(
+        Arc::new(smelt_serving::JsonlFiles::new(capture_dir)),
+        10_000,
+        metrics.clone(),
+    );
+    let serving = smelt_serving::Serving::new(
+        source,
+        Some(store),
+        metrics,
+        Some(capture),
+        args.serving.config(),
+    );
+    let restored = serving.restore().await.map_err(|e| {
+        hinted(
+            format!("cannot restore the endpoints: {e}"),
+            "check --backend-store-uri",
+        )
+    })?;
+    if restored > 0 {
+        println!("smelt server: restored {restored} endpoint(s)");
+    }
+    serving.start_watcher();
+    Ok(serving)
+}
+
+/// One OpenAPI document for Smelt's own API: the jobs and endpoints parts.
+fn openapi() -> serde_json::Value {
+    let parse = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap_or_default();
+    let mut document = parse(smelt_trainer::executor::api::OPENAPI);
+    let endpoints = parse(smelt_serving::http::manage::OPENAPI);
+    document["info"] = serde_json::json!({
+        "title": "Smelt API",
+        "version": "1",
+        "description": "Smelt's own API beside MLflow's: training jobs and model endpoints. Errors are MLflow-style {\"error_code\", \"message\"}."
+    });
+    for section in ["paths", "components"] {
+        if let (Some(into), Some(from)) = (
+            document[section].as_object_mut(),
+            endpoints[section].as_object(),
+        ) {
+            for (key, value) in from {
+                match (into.get_mut(key), value) {
+                    (Some(serde_json::Value::Object(a)), serde_json::Value::Object(b)) => {
+                        a.extend(b.clone());
+                    }
+                    _ => {
+                        into.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+        }
+    }
+    document
+}
+
 /// Completes on Ctrl-C or (on Unix) SIGTERM.
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;

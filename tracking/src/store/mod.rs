@@ -326,10 +326,33 @@ pub trait ModelRegistry: Send + Sync {
 ///
 /// Implementations are shared between tasks (`Arc<dyn TrackingStore>`), so every
 /// method takes `&self`. Errors carry MLflow's codes (see [`crate::error`]).
-/// Anything that implements the four parts is a `TrackingStore`.
-pub trait TrackingStore: ExperimentStore + RunStore + LoggedModelStore + ModelRegistry {}
+/// Named JSON documents describing Smelt's own resources (serving endpoints,
+/// monitors), kept beside the runs they refer to so they survive restarts.
+/// The store keeps bodies opaque: the owning crate defines and validates them.
+#[async_trait]
+pub trait DefinitionStore: Send + Sync {
+    /// Creates a definition; `RESOURCE_ALREADY_EXISTS` if the name is taken.
+    async fn create_definition(&self, kind: &str, name: &str, body: &str) -> Result<()>;
+    /// Replaces a definition; `RESOURCE_DOES_NOT_EXIST` if there is none.
+    async fn update_definition(&self, kind: &str, name: &str, body: &str) -> Result<()>;
+    /// Reads one definition's body.
+    async fn get_definition(&self, kind: &str, name: &str) -> Result<Option<String>>;
+    /// Every definition of a kind, as (name, body), by name.
+    async fn list_definitions(&self, kind: &str) -> Result<Vec<(String, String)>>;
+    /// Deletes a definition; `RESOURCE_DOES_NOT_EXIST` if there is none.
+    async fn delete_definition(&self, kind: &str, name: &str) -> Result<()>;
+}
 
-impl<T: ExperimentStore + RunStore + LoggedModelStore + ModelRegistry> TrackingStore for T {}
+/// Anything that implements the five parts is a `TrackingStore`.
+pub trait TrackingStore:
+    ExperimentStore + RunStore + LoggedModelStore + ModelRegistry + DefinitionStore
+{
+}
+
+impl<T: ExperimentStore + RunStore + LoggedModelStore + ModelRegistry + DefinitionStore>
+    TrackingStore for T
+{
+}
 
 /// Opens the store a tracking URI names: `sqlite:…` or `postgresql://…` (a SQL
 /// store whose new experiments put artifacts under `default_artifact_root`), or

@@ -20,9 +20,9 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::{Map, Value, json};
 
 use super::{
-    CreateLoggedModel, CreateModelVersion, CreateRun, ExperimentStore, LoggedModelStore,
-    ModelRegistry, RunStore, SearchExperiments, SearchLoggedModels, SearchModels, SearchRuns,
-    UpdateRun,
+    CreateLoggedModel, CreateModelVersion, CreateRun, DefinitionStore, ExperimentStore,
+    LoggedModelStore, ModelRegistry, RunStore, SearchExperiments, SearchLoggedModels, SearchModels,
+    SearchRuns, UpdateRun,
 };
 use crate::entities::*;
 use crate::error::{Error, ErrorCode, Result};
@@ -1102,3 +1102,34 @@ impl ModelRegistry for RestStore {
 
 #[cfg(test)]
 mod tests;
+
+/// Definitions (endpoints, monitors) live in the database of the server that
+/// runs them; a client reaches them through that server's Smelt API instead.
+#[async_trait]
+impl DefinitionStore for RestStore {
+    async fn create_definition(&self, kind: &str, _name: &str, _body: &str) -> Result<()> {
+        Err(remote_definitions(kind))
+    }
+
+    async fn update_definition(&self, kind: &str, _name: &str, _body: &str) -> Result<()> {
+        Err(remote_definitions(kind))
+    }
+
+    async fn get_definition(&self, kind: &str, _name: &str) -> Result<Option<String>> {
+        Err(remote_definitions(kind))
+    }
+
+    async fn list_definitions(&self, kind: &str) -> Result<Vec<(String, String)>> {
+        Err(remote_definitions(kind))
+    }
+
+    async fn delete_definition(&self, kind: &str, _name: &str) -> Result<()> {
+        Err(remote_definitions(kind))
+    }
+}
+
+fn remote_definitions(kind: &str) -> Error {
+    Error::invalid(format!(
+        "{kind} definitions are kept by the server that runs them: use its /api/2.0/smelt API"
+    ))
+}

@@ -7,7 +7,7 @@
 //! | `GET /api/2.0/smelt/jobs/{id}` | `{"job": …}` |
 //! | `GET /api/2.0/smelt/jobs/{id}/logs` | the log, as text |
 //! | `POST /api/2.0/smelt/jobs/{id}/cancel` | cancel → `{"job": …}` |
-//! | `GET /api/2.0/smelt/openapi.json` | this API as OpenAPI 3.1 (`openapi.json` beside this file) |
+//! | `GET /api/2.0/smelt/openapi.json` | OpenAPI 3.1 (`openapi.json` beside this file, merged by `smelt server`) |
 //!
 //! Errors are MLflow-style `{"error_code", "message"}`: a bad spec is 400
 //! `INVALID_PARAMETER_VALUE`, an unknown job 404 `RESOURCE_DOES_NOT_EXIST`.
@@ -27,7 +27,9 @@ use crate::error::TrainError;
 
 pub const JOBS_PATH: &str = "/api/2.0/smelt/jobs";
 pub const OPENAPI_PATH: &str = "/api/2.0/smelt/openapi.json";
-const OPENAPI: &str = include_str!("openapi.json");
+/// This API as OpenAPI 3.1; `smelt server` serves it (merged with the
+/// endpoints API) at [`OPENAPI_PATH`].
+pub const OPENAPI: &str = include_str!("openapi.json");
 
 /// The routes, over any executor.
 pub fn router(executor: Arc<dyn Executor>) -> Router {
@@ -36,15 +38,6 @@ pub fn router(executor: Arc<dyn Executor>) -> Router {
         .route(&format!("{JOBS_PATH}/{{id}}"), get(show))
         .route(&format!("{JOBS_PATH}/{{id}}/logs"), get(logs))
         .route(&format!("{JOBS_PATH}/{{id}}/cancel"), post(cancel))
-        .route(
-            OPENAPI_PATH,
-            get(|| async {
-                (
-                    [(axum::http::header::CONTENT_TYPE, "application/json")],
-                    OPENAPI,
-                )
-            }),
-        )
         .with_state(executor)
 }
 

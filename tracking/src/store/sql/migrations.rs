@@ -14,12 +14,20 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "initial schema",
-    sqlite: include_str!("../../../migrations/sqlite/0001_initial.sql"),
-    postgres: include_str!("../../../migrations/postgres/0001_initial.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "initial schema",
+        sqlite: include_str!("../../../migrations/sqlite/0001_initial.sql"),
+        postgres: include_str!("../../../migrations/postgres/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        description: "definitions of endpoints and monitors",
+        sqlite: include_str!("../../../migrations/sqlite/0002_definitions.sql"),
+        postgres: include_str!("../../../migrations/postgres/0002_definitions.sql"),
+    },
+];
 
 /// Brings the database schema up to the newest version this build knows.
 pub(super) async fn run(store: &SqlStore) -> Result<()> {

@@ -11,6 +11,7 @@
 //! mutex so concurrent clients queue instead of failing with "database is
 //! locked"; `busy_timeout` covers other processes sharing the file.
 
+mod definitions;
 mod direct;
 mod experiments;
 mod filters;

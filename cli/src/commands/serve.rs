@@ -1,0 +1,224 @@
+//! `smelt serve`: one model behind MLflow's scoring protocol and the Open
+//! Inference Protocol, as `mlflow models serve` does it, with Smelt's
+//! batching, hot swap and metrics.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use smelt_serving::http::standalone_router;
+use smelt_serving::metrics::ServingMetrics;
+use smelt_serving::{
+    BatchConfig, Capture, CaptureConfig, EndpointSpec, JsonlFiles, ModelReference, Serving,
+    ServingConfig, VariantSpec,
+};
+
+use crate::commands::artifacts::DestinationArgs;
+use crate::config::{Context, GlobalArgs};
+use crate::error::hinted;
+use crate::model_source::RegistrySource;
+
+pub const LONG_ABOUT: &str = "\
+Serve one model over HTTP, as `mlflow models serve` does:
+
+  POST /invocations      MLflow's scoring protocol: JSON with dataframe_split,
+                         dataframe_records, instances or inputs (+ params), or CSV
+  GET  /ping, /health    200 once the model is loaded;  GET /version
+  /v2/...                Open Inference Protocol v2 (KServe): metadata, ready, infer
+  GET  /metrics          Prometheus metrics
+
+The model is a registry reference, a run artifact or a folder:
+
+  smelt serve --model models:/iris@champion --port 5001
+  smelt serve --model runs:/RUN_ID/model
+  smelt serve --model ./model
+
+An alias (or models:/NAME/latest) is followed: when it moves, the new version
+is loaded and warmed in the background and swapped in without dropping a
+request. Concurrent requests are batched (--max-batch-rows, --max-delay-us);
+a full queue answers 503 with Retry-After.
+
+Answers carry the headers smelt-model-version (NAME/VERSION) and
+smelt-inference-id. To host several models with traffic split, run
+`smelt server` and use `smelt endpoints`.";
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// models:/NAME@ALIAS, models:/NAME/VERSION, models:/NAME/latest, runs:/RUN_ID/model or a folder
+    #[arg(long, short, env = "SMELT_SERVE_MODEL")]
+    model: String,
+    /// Interface to listen on
+    #[arg(long, env = "SMELT_SERVE_HOST", default_value = "127.0.0.1")]
+    host: String,
+    /// Port to listen on (0 picks a free one)
+    #[arg(short, long, env = "SMELT_SERVE_PORT", default_value_t = 5001)]
+    port: u16,
+    /// The model's name in /v2/models/NAME [default: the registered model's name]
+    #[arg(long)]
+    name: Option<String>,
+    #[command(flatten)]
+    batching: BatchingArgs,
+    #[command(flatten)]
+    process: ServingArgs,
+    /// Capture this percentage of requests (inputs, outputs, latency) as JSON lines
+    #[arg(
+        long,
+        env = "SMELT_CAPTURE_PERCENT",
+        default_value_t = 0.0,
+        value_name = "PERCENT"
+    )]
+    capture_percent: f64,
+    /// Where captured requests go [default: $SMELT_HOME/capture]
+    #[arg(long, env = "SMELT_CAPTURE_DIR", value_name = "DIR")]
+    capture_dir: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    destination: DestinationArgs,
+}
+
+/// Batching knobs (per endpoint); defaults measured (ARCHITECTURE.md).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Batching")]
+pub struct BatchingArgs {
+    /// Most rows one model call takes
+    #[arg(long, env = "SMELT_MAX_BATCH_ROWS", default_value_t = BatchConfig::default().max_batch_rows)]
+    max_batch_rows: usize,
+    /// Wait up to this long (µs) for more requests before running a batch
+    #[arg(long, env = "SMELT_MAX_DELAY_US", default_value_t = BatchConfig::default().max_delay_us)]
+    max_delay_us: u64,
+    /// Rows allowed to wait; beyond it requests get 503 + Retry-After
+    #[arg(long, env = "SMELT_QUEUE_ROWS", default_value_t = BatchConfig::default().queue_rows)]
+    queue_rows: usize,
+    /// Inference threads per model version (0: one per core)
+    #[arg(long, env = "SMELT_INFERENCE_WORKERS", default_value_t = BatchConfig::default().workers)]
+    inference_workers: usize,
+    /// Per-request timeout in milliseconds (504 after it)
+    #[arg(long, env = "SMELT_REQUEST_TIMEOUT_MS", default_value_t = BatchConfig::default().timeout_ms)]
+    request_timeout_ms: u64,
+}
+
+impl BatchingArgs {
+    pub fn config(&self) -> BatchConfig {
+        BatchConfig {
+            max_batch_rows: self.max_batch_rows,
+            max_delay_us: self.max_delay_us,
+            queue_rows: self.queue_rows,
+            workers: self.inference_workers,
+            timeout_ms: self.request_timeout_ms,
+        }
+    }
+}
+
+/// Process-wide serving settings, shared with `smelt server`.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Serving")]
+pub struct ServingArgs {
+    /// Largest request body in bytes (413 above)
+    #[arg(long, env = "SMELT_MAX_BODY_BYTES", default_value_t = ServingConfig::default().max_body_bytes)]
+    max_body_bytes: usize,
+    /// How often aliases are re-resolved, in milliseconds
+    #[arg(long, env = "SMELT_POLL_INTERVAL_MS", default_value_t = 2000)]
+    poll_interval_ms: u64,
+}
+
+impl ServingArgs {
+    pub fn config(&self) -> ServingConfig {
+        ServingConfig {
+            poll_interval: Duration::from_millis(self.poll_interval_ms.max(10)),
+            max_body_bytes: self.max_body_bytes,
+        }
+    }
+}
+
+pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
+    let reference = ModelReference::parse(&args.model)
+        .map_err(|e| hinted(e.to_string(), "`smelt models list` shows registered models"))?;
+    let name = match &args.name {
+        Some(name) => name.clone(),
+        None => default_name(&reference),
+    };
+    let ctx = Context::open(global).await?;
+    let source = Arc::new(RegistrySource {
+        ctx,
+        destination: args.destination.resolve(),
+    });
+    let metrics = Arc::new(ServingMetrics::new());
+    let capture = (args.capture_percent > 0.0).then(|| {
+        let dir = args
+            .capture_dir
+            .clone()
+            .unwrap_or_else(|| crate::config::smelt_home().join("capture"));
+        Capture::start(Arc::new(JsonlFiles::new(dir)), 10_000, metrics.clone())
+    });
+    let serving = Serving::new(source, None, metrics, capture, args.process.config());
+    let spec = EndpointSpec {
+        name,
+        variants: vec![VariantSpec {
+            name: String::new(),
+            model: args.model.clone(),
+            weight: 1,
+        }],
+        shadow: None,
+        batching: args.batching.config(),
+        capture: CaptureConfig {
+            sample_percent: args.capture_percent,
+        },
+    };
+    let endpoint = serving.create(spec, false).await.map_err(|e| {
+        hinted(
+            format!("cannot serve {}: {e}", args.model),
+            "check the reference with `smelt models show NAME` or `smelt runs show RUN_ID`",
+        )
+    })?;
+    let version = endpoint.variants[0]
+        .loaded()
+        .map(|m| m.label.to_string())
+        .unwrap_or_default();
+    serving.start_watcher();
+
+    let address = format!("{}:{}", args.host.trim(), args.port);
+    let listener = tokio::net::TcpListener::bind(&address).await.map_err(|e| {
+        hinted(
+            format!("cannot listen on {address}: {e}"),
+            "pick another port with --port",
+        )
+    })?;
+    println!(
+        "smelt serve: {version} on http://{} (POST /invocations, /v2/models/{}/infer)",
+        listener.local_addr()?,
+        endpoint.name
+    );
+    axum::serve(listener, standalone_router(serving))
+        .with_graceful_shutdown(crate::commands::server::shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+/// `/v2/models/NAME`: the registered model's name, else the run or folder.
+fn default_name(reference: &ModelReference) -> String {
+    let name = match reference {
+        ModelReference::Alias { name, .. }
+        | ModelReference::Version { name, .. }
+        | ModelReference::Latest { name } => name.clone(),
+        ModelReference::Run { run_id, .. } => run_id.clone(),
+        ModelReference::Folder(path) => std::path::absolute(path)
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "model".into()),
+    };
+    let plain: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(64)
+        .collect();
+    if plain.is_empty() || plain.starts_with('.') {
+        "model".into()
+    } else {
+        plain
+    }
+}
