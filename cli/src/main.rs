@@ -18,6 +18,9 @@ use clap::{Parser, Subcommand};
 
 use crate::config::GlobalArgs;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const LONG_ABOUT: &str = "\
 Smelt: an MLflow-compatible ML platform in one binary.
 

@@ -123,14 +123,17 @@ impl Frame {
     /// Checks that names are unique and lengths agree.
     pub fn new(columns: Vec<Column>) -> Result<Self> {
         let rows = columns.first().map_or(0, |c| c.values.len());
-        let mut seen = std::collections::HashSet::new();
+        // Sorting borrowed names finds duplicates without hashing every
+        // name: serving builds a frame per request, so this is a hot path.
+        let mut names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+        names.sort_unstable();
+        if let Some(pair) = names.windows(2).find(|pair| pair[0] == pair[1]) {
+            return Err(DataError::Invalid(format!(
+                "column '{}' appears twice; column names must be unique",
+                pair[0]
+            )));
+        }
         for column in &columns {
-            if !seen.insert(column.name.as_str()) {
-                return Err(DataError::Invalid(format!(
-                    "column '{}' appears twice; column names must be unique",
-                    column.name
-                )));
-            }
             if column.values.len() != rows {
                 return Err(DataError::Invalid(format!(
                     "column '{}' has {} values but column '{}' has {rows}",

@@ -7,6 +7,7 @@
 
 #[cfg(feature = "candle")]
 pub mod candle_runtime;
+pub mod dense;
 mod error;
 pub mod flavor;
 pub mod linfa_models;

@@ -257,6 +257,15 @@ pub enum Net {
 }
 
 impl Net {
+    /// The plain-Rust copy of an MLP for small batches (see `dense.rs`);
+    /// `None` for CNNs and GELU nets, which always run on Burn.
+    pub fn dense(&self) -> Option<crate::dense::DenseMlp> {
+        match self {
+            Net::Mlp(mlp) => mlp.dense(),
+            Net::Cnn(_) => None,
+        }
+    }
+
     /// Rows × inputs in, rows × outputs (logits or values) out.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         match self {
@@ -289,6 +298,31 @@ impl Mlp {
             dropout: DropoutConfig::new(spec.dropout).init(),
             activation: spec.activation,
         }
+    }
+
+    fn dense(&self) -> Option<crate::dense::DenseMlp> {
+        if self.activation == Activation::Gelu {
+            return None;
+        }
+        let layer = |linear: &Linear| {
+            let [inputs, outputs] = linear.weight.val().dims();
+            let weight = linear.weight.val().into_data().try_to_vec::<f32>().ok()?;
+            let bias = match &linear.bias {
+                Some(bias) => bias.val().into_data().try_to_vec::<f32>().ok()?,
+                None => vec![0.0; outputs],
+            };
+            Some(crate::dense::DenseLayer {
+                inputs,
+                outputs,
+                weight,
+                bias,
+            })
+        };
+        Some(crate::dense::DenseMlp {
+            hidden: self.hidden.iter().map(layer).collect::<Option<Vec<_>>>()?,
+            output: layer(&self.output)?,
+            activation: self.activation,
+        })
     }
 
     fn forward(&self, mut x: Tensor<2>) -> Tensor<2> {

@@ -134,14 +134,22 @@ impl Preprocessor {
         let cols = self.output_width();
         let mut values = vec![0.0; rows * cols];
         let mut offset = 0;
-        for feature in &self.features {
-            let column = frame.column(feature.name()).ok_or_else(|| {
-                ModelError::Input(format!(
-                    "the input has no column '{}'; the model needs: {}",
-                    feature.name(),
-                    self.input_names().join(", ")
-                ))
-            })?;
+        for (index, feature) in self.features.iter().enumerate() {
+            // Serving builds frames in the model's column order; look there
+            // first instead of searching every column by name.
+            let positional = frame
+                .columns()
+                .get(index)
+                .filter(|column| column.name == feature.name());
+            let column = positional
+                .or_else(|| frame.column(feature.name()))
+                .ok_or_else(|| {
+                    ModelError::Input(format!(
+                        "the input has no column '{}'; the model needs: {}",
+                        feature.name(),
+                        self.input_names().join(", ")
+                    ))
+                })?;
             match feature {
                 FeatureTransform::Numeric {
                     name,

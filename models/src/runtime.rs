@@ -43,6 +43,8 @@ pub struct TargetScale {
 /// A Burn network on an inference device.
 pub struct BurnRuntime {
     net: Net,
+    /// The same MLP as plain loops, for batches of at most [`DENSE_MAX_ROWS`].
+    dense: Option<crate::dense::DenseMlp>,
     device: Device,
     classification: bool,
     target_scale: Option<TargetScale>,
@@ -51,8 +53,10 @@ pub struct BurnRuntime {
 impl BurnRuntime {
     /// Wraps a trained network, moving it off any autodiff device.
     pub fn new(net: Net, device: Device, task: &Task, target_scale: Option<TargetScale>) -> Self {
+        let net = net.valid();
         BurnRuntime {
-            net: net.valid(),
+            dense: net.dense(),
+            net,
             device,
             classification: task.is_classification(),
             target_scale,
@@ -89,18 +93,11 @@ impl BurnRuntime {
     }
 }
 
-impl Runtime for BurnRuntime {
-    fn forward(&self, features: &Features) -> Result<RawOutput> {
-        if features.rows == 0 {
-            return Ok(if self.classification {
-                RawOutput::Probabilities {
-                    classes: 0,
-                    values: Vec::new(),
-                }
-            } else {
-                RawOutput::Values(Vec::new())
-            });
-        }
+/// Above this many rows Burn's matrix multiply beats plain loops.
+pub const DENSE_MAX_ROWS: usize = 8;
+
+impl BurnRuntime {
+    fn forward_burn(&self, features: &Features) -> Result<(usize, Vec<f64>)> {
         let x = Tensor::<2>::from_data(
             TensorData::new(features.to_f32(), [features.rows, features.cols]),
             &self.device,
@@ -113,12 +110,39 @@ impl Runtime for BurnRuntime {
             out
         };
         let data = out.into_data();
-        let mut values: Vec<f64> = data
+        let values = data
             .as_slice::<f32>()
             .map_err(|e| ModelError::Artifact(format!("unexpected output tensor: {e:?}")))?
             .iter()
             .map(|&x| f64::from(x))
             .collect();
+        Ok((width, values))
+    }
+}
+
+impl Runtime for BurnRuntime {
+    fn forward(&self, features: &Features) -> Result<RawOutput> {
+        if features.rows == 0 {
+            return Ok(if self.classification {
+                RawOutput::Probabilities {
+                    classes: 0,
+                    values: Vec::new(),
+                }
+            } else {
+                RawOutput::Values(Vec::new())
+            });
+        }
+        let (width, mut values) = match &self.dense {
+            Some(dense) if features.rows <= DENSE_MAX_ROWS => {
+                let mut out = dense.forward(&features.to_f32(), features.rows);
+                let width = dense.output.outputs;
+                if self.classification {
+                    crate::dense::softmax_rows(&mut out, width);
+                }
+                (width, out.into_iter().map(f64::from).collect())
+            }
+            _ => self.forward_burn(features)?,
+        };
         if let Some(scale) = self.target_scale {
             for v in &mut values {
                 *v = *v * scale.std + scale.mean;

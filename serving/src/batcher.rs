@@ -13,12 +13,23 @@
 //! delay only adds latency at low load; it is a knob for throughput-bound
 //! deployments of heavier models.
 //!
+//! Cheap calls run inline. Handing a request to a worker thread and waking
+//! its task again costs two thread wake-ups (tens of microseconds on a busy
+//! machine), more than a small model's whole prediction. So when nothing is
+//! queued, a model slot is free and the call is expected (from the model's
+//! recent calls) to take under [`INLINE_BUDGET`], the request's own task
+//! runs the model.
+//! Inline calls take the same slots as the workers (at most `workers` model
+//! calls at once, either way), so the pool stays bounded; once calls get
+//! slower or requests pile up, everything goes through the queue and batches.
+//!
 //! Back-pressure: the queue holds at most `queue_rows` rows. A request that
 //! does not fit is refused at once ([`ServeError::Unavailable`], a 503 with
 //! Retry-After) instead of growing memory. A request whose caller has gone
 //! (timed out, disconnected) is dropped from the queue without running.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -99,6 +110,14 @@ impl BatchConfig {
     }
 }
 
+/// Longest expected model call that still runs on the request's own task
+/// (blocking an async worker this long is harmless).
+pub const INLINE_BUDGET: Duration = Duration::from_micros(100);
+/// Calls of at most this many rows cost about the same (fixed costs
+/// dominate); above it, cost is estimated per row.
+const SMALL_ROWS: usize = 8;
+const UNKNOWN: u64 = u64::MAX;
+
 /// What a request gets back: its predictions and where the time went.
 #[derive(Debug)]
 pub struct Answer {
@@ -126,6 +145,8 @@ struct Queue {
     jobs: VecDeque<Job>,
     rows: usize,
     idle_workers: usize,
+    /// Model calls running now, inline or on workers.
+    running: usize,
     closed: bool,
 }
 
@@ -134,6 +155,14 @@ struct Shared {
     wake: Condvar,
     model: Arc<dyn Predictor>,
     config: BatchConfig,
+    /// At most this many model calls at once.
+    slots: usize,
+    /// Moving averages of small calls' duration and of larger calls' time
+    /// per row, nanoseconds; [`UNKNOWN`] until such a call has run (the first
+    /// calls go through the queue, so an unmeasured model never blocks a
+    /// request's task).
+    small_call_ns: AtomicU64,
+    row_ns: AtomicU64,
     observer: Option<BatchObserver>,
 }
 
@@ -150,14 +179,18 @@ impl Batcher {
         config: BatchConfig,
         observer: Option<BatchObserver>,
     ) -> Batcher {
+        let slots = config.worker_count();
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue::default()),
             wake: Condvar::new(),
             model,
             config,
+            slots,
+            small_call_ns: AtomicU64::new(UNKNOWN),
+            row_ns: AtomicU64::new(UNKNOWN),
             observer,
         });
-        let workers = (0..shared.config.worker_count())
+        let workers = (0..slots)
             .map(|i| {
                 let shared = shared.clone();
                 std::thread::Builder::new()
@@ -178,6 +211,9 @@ impl Batcher {
                 "the request has {rows} rows; this endpoint takes at most {} per request",
                 self.shared.config.queue_rows
             )));
+        }
+        if self.take_inline_slot(rows) {
+            return self.run_inline(frame);
         }
         let (reply, answer) = oneshot::channel();
         {
@@ -210,6 +246,39 @@ impl Batcher {
                 self.shared.config.timeout_ms
             ))),
         }
+    }
+
+    /// Claims a model slot for an inline call when that is the cheap way.
+    fn take_inline_slot(&self, rows: usize) -> bool {
+        if self.shared.config.max_delay_us > 0
+            || rows > self.shared.config.max_batch_rows
+            || expected_ns(&self.shared, rows) > INLINE_BUDGET.as_nanos()
+        {
+            return false;
+        }
+        let mut queue = self.lock();
+        if queue.jobs.is_empty() && queue.running < self.shared.slots && !queue.closed {
+            queue.running += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Runs one request on the caller's thread, in a slot it holds.
+    fn run_inline(&self, frame: Frame) -> Result<Answer> {
+        let started = Instant::now();
+        let rows = frame.rows();
+        let result = predict_guarded(self.shared.model.as_ref(), &frame);
+        let inference = started.elapsed();
+        let queued_rows = release_slot(&self.shared);
+        record_call(&self.shared, rows, inference, queued_rows);
+        result.map(|predictions| Answer {
+            predictions,
+            queued: Duration::ZERO,
+            inference,
+            batch_rows: rows,
+        })
     }
 
     /// Rows waiting now.
@@ -250,58 +319,135 @@ fn work(shared: &Shared) {
     }
 }
 
-/// Waits for work, then takes a batch; `None` once closed and drained.
+/// Gives a model slot back; a queued batch may now run. Returns the rows
+/// waiting.
+fn release_slot(shared: &Shared) -> usize {
+    let mut queue = lock(&shared.queue);
+    queue.running -= 1;
+    if !queue.jobs.is_empty() && queue.idle_workers > 0 {
+        shared.wake.notify_one();
+    }
+    queue.rows
+}
+
+/// How long a call on `rows` rows should take, from recent calls.
+fn expected_ns(shared: &Shared, rows: usize) -> u128 {
+    let estimate = if rows <= SMALL_ROWS {
+        shared.small_call_ns.load(Ordering::Relaxed)
+    } else {
+        shared.row_ns.load(Ordering::Relaxed)
+    };
+    if estimate == UNKNOWN {
+        return u128::MAX;
+    }
+    let estimate = u128::from(estimate);
+    if rows <= SMALL_ROWS {
+        estimate
+    } else {
+        estimate * rows as u128
+    }
+}
+
+/// Metrics, and the moving averages that decide whether calls run inline.
+fn record_call(shared: &Shared, rows: usize, inference: Duration, queued_rows: usize) {
+    let ns = u64::try_from(inference.as_nanos()).unwrap_or(u64::MAX - 1);
+    if rows <= SMALL_ROWS {
+        update_average(&shared.small_call_ns, ns);
+    } else {
+        update_average(&shared.row_ns, ns / rows as u64);
+    }
+    if let Some(observer) = &shared.observer {
+        observer(rows, inference, queued_rows);
+    }
+}
+
+/// Weight 1/8: one slow call (a page fault, a preemption) does not switch
+/// the path; a model that got slower does within a few calls.
+fn update_average(average: &AtomicU64, sample: u64) {
+    let current = average.load(Ordering::Relaxed);
+    let updated = if current == UNKNOWN {
+        sample
+    } else {
+        current - current / 8 + sample / 8
+    };
+    average.store(updated.min(UNKNOWN - 1), Ordering::Relaxed);
+}
+
+/// Waits for work and a free model slot, then takes a batch (claiming the
+/// slot); `None` once closed and drained.
 fn next_batch(shared: &Shared) -> Option<Vec<Job>> {
     let config = &shared.config;
     let mut queue = lock(&shared.queue);
     loop {
         drop_abandoned(&mut queue);
-        if !queue.jobs.is_empty() {
-            break;
-        }
-        if queue.closed {
+        if queue.closed && queue.jobs.is_empty() {
             return None;
         }
-        queue.idle_workers += 1;
-        queue = shared
+        if queue.jobs.is_empty() || queue.running >= shared.slots {
+            queue = wait(shared, queue, None);
+            continue;
+        }
+        if config.max_delay_us > 0 && queue.rows < config.max_batch_rows {
+            let deadline = queue.jobs[0].enqueued + Duration::from_micros(config.max_delay_us);
+            while queue.rows < config.max_batch_rows && !queue.closed {
+                let now = Instant::now();
+                if now >= deadline {
+                    break;
+                }
+                queue = wait(shared, queue, Some(deadline - now));
+            }
+            drop_abandoned(&mut queue);
+            // Another worker may have taken the jobs, or the slots, meanwhile.
+            if queue.jobs.is_empty() || queue.running >= shared.slots {
+                continue;
+            }
+        }
+        return Some(take_batch(shared, &mut queue));
+    }
+}
+
+fn wait<'a>(
+    shared: &Shared,
+    mut queue: MutexGuard<'a, Queue>,
+    timeout: Option<Duration>,
+) -> MutexGuard<'a, Queue> {
+    queue.idle_workers += 1;
+    let mut queue = match timeout {
+        None => shared
             .wake
             .wait(queue)
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        queue.idle_workers -= 1;
-    }
-    if config.max_delay_us > 0 && queue.rows < config.max_batch_rows {
-        let deadline = queue.jobs[0].enqueued + Duration::from_micros(config.max_delay_us);
-        while queue.rows < config.max_batch_rows && !queue.closed {
-            let now = Instant::now();
-            if now >= deadline {
-                break;
-            }
-            queue.idle_workers += 1;
-            queue = shared
+            .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        Some(timeout) => {
+            shared
                 .wake
-                .wait_timeout(queue, deadline - now)
+                .wait_timeout(queue, timeout)
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .0;
-            queue.idle_workers -= 1;
+                .0
         }
-        drop_abandoned(&mut queue);
-    }
+    };
+    queue.idle_workers -= 1;
+    queue
+}
+
+/// Takes the oldest jobs up to `max_batch_rows` (at least one) and a slot.
+fn take_batch(shared: &Shared, queue: &mut Queue) -> Vec<Job> {
     let mut batch = Vec::new();
     let mut rows = 0;
     while let Some(job) = queue.jobs.front() {
         let job_rows = job.frame.rows();
-        if !batch.is_empty() && rows + job_rows > config.max_batch_rows {
+        if !batch.is_empty() && rows + job_rows > shared.config.max_batch_rows {
             break;
         }
         rows += job_rows;
         queue.rows -= job_rows;
         batch.extend(queue.jobs.pop_front());
     }
+    queue.running += 1;
     // Another worker may take what is left while this one computes.
-    if !queue.jobs.is_empty() && queue.idle_workers > 0 {
+    if !queue.jobs.is_empty() && queue.running < shared.slots && queue.idle_workers > 0 {
         shared.wake.notify_one();
     }
-    Some(batch)
+    batch
 }
 
 fn drop_abandoned(queue: &mut Queue) {
@@ -326,9 +472,8 @@ fn run_batch(shared: &Shared, batch: Vec<Job>) {
         .and_then(|frame| predict_guarded(shared.model.as_ref(), &frame))
         .and_then(|predictions| split(predictions, &sizes));
     let inference = started.elapsed();
-    if let Some(observer) = &shared.observer {
-        observer(rows, inference, lock(&shared.queue).rows);
-    }
+    let queued_rows = release_slot(shared);
+    record_call(shared, rows, inference, queued_rows);
     match result {
         Ok(parts) => {
             for (job, predictions) in batch.into_iter().zip(parts) {

@@ -169,6 +169,8 @@ pub struct Variant {
     pub spec: VariantSpec,
     pub reference: ModelReference,
     pub name: Arc<str>,
+    /// The name as a response header value.
+    pub name_header: axum::http::HeaderValue,
     /// `None` until the first version loads (after a restart whose load
     /// failed, say): requests get 503 meanwhile.
     pub current: ArcSwapOption<LoadedModel>,
@@ -182,6 +184,10 @@ impl Variant {
         metrics: &Arc<ServingMetrics>,
     ) -> Result<Variant> {
         Ok(Variant {
+            // Names were checked to be plain ASCII by `normalized`.
+            name_header: axum::http::HeaderValue::from_str(&spec.name).map_err(|_| {
+                ServeError::InvalidInput(format!("'{}' is not a valid name", spec.name))
+            })?,
             reference: ModelReference::parse(&spec.model)?,
             name: spec.name.as_str().into(),
             metrics: metrics.variant(endpoint, &spec.name),

@@ -17,8 +17,10 @@ pub struct LoadedModel {
     pub schema: InputSchema,
     pub task: Task,
     pub batcher: Batcher,
-    /// `NAME/VERSION`, precomputed for response headers.
+    /// `NAME/VERSION`.
     pub label: Arc<str>,
+    /// The same, ready to send as a header (cloning it is a refcount).
+    pub label_header: axum::http::HeaderValue,
     pub name: Arc<str>,
     pub version: Arc<str>,
 }
@@ -58,7 +60,11 @@ impl LoadedModel {
         let task = predictor.task().clone();
         let observer: BatchObserver =
             Arc::new(move |rows, inference, queued| metrics.batch(rows, inference, queued));
+        let label_header = axum::http::HeaderValue::from_str(&label).map_err(|_| {
+            ServeError::InvalidInput(format!("'{label}' cannot be sent in a header"))
+        })?;
         Ok(LoadedModel {
+            label_header,
             name: resolved.name.as_str().into(),
             version: resolved.version.as_str().into(),
             label: label.into(),

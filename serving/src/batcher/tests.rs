@@ -251,3 +251,25 @@ fn split_cuts_classes_and_probabilities_per_request() {
     assert_eq!(probabilities[1], vec![0.4, 0.6]);
     assert!(split(Predictions::Values(vec![1.0]), &[2]).is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fast_models_run_inline_and_slow_ones_through_the_queue() {
+    let fast = Batcher::start(Doubler::new(Duration::ZERO), config(1), None);
+    // The first call is unmeasured, so it queues; then the model is known
+    // to be fast and calls run on the request's own task.
+    let first = fast.predict(frame(&[1.0])).await.unwrap();
+    assert!(first.queued > Duration::ZERO || first.batch_rows == 1);
+    let mut inline = 0;
+    for i in 0..20 {
+        let answer = fast.predict(frame(&[i as f64])).await.unwrap();
+        assert_eq!(values(&answer), vec![2.0 * i as f64]);
+        inline += usize::from(answer.queued == Duration::ZERO);
+    }
+    assert_eq!(inline, 20);
+
+    let slow = Batcher::start(Doubler::new(Duration::from_millis(2)), config(1), None);
+    for _ in 0..5 {
+        let answer = slow.predict(frame(&[1.0])).await.unwrap();
+        assert!(answer.queued > Duration::ZERO, "a 2 ms model ran inline");
+    }
+}

@@ -182,13 +182,9 @@ fn shadow<P: Protocol>(
 
 fn name_variant(response: &mut Response, variant: &Variant, model: Option<&LoadedModel>) {
     let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&variant.name) {
-        headers.insert(VARIANT_HEADER, value);
-    }
-    if let Some(model) = model
-        && let Ok(value) = HeaderValue::from_str(&model.label)
-    {
-        headers.insert(MODEL_VERSION_HEADER, value);
+    headers.insert(VARIANT_HEADER, variant.name_header.clone());
+    if let Some(model) = model {
+        headers.insert(MODEL_VERSION_HEADER, model.label_header.clone());
     }
 }
 

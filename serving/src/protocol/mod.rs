@@ -196,10 +196,14 @@ pub(crate) fn locate_columns<'n>(
 ) -> Result<Vec<usize>> {
     let mut seen = vec![false; schema.columns.len()];
     let mut positions = Vec::with_capacity(schema.columns.len());
-    for name in names {
-        let index = schema
-            .position(name)
-            .ok_or_else(|| unknown_column(schema, name))?;
+    for (sent, name) in names.into_iter().enumerate() {
+        // Clients usually send the signature's order; check there first.
+        let index = match schema.columns.get(sent) {
+            Some(column) if column.name == name => sent,
+            _ => schema
+                .position(name)
+                .ok_or_else(|| unknown_column(schema, name))?,
+        };
         if std::mem::replace(&mut seen[index], true) {
             return Err(ServeError::InvalidInput(format!(
                 "column '{name}' appears more than once; each column must be sent once"
