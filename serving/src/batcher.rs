@@ -42,7 +42,7 @@ use tokio::sync::oneshot;
 use crate::error::{Result, ServeError};
 
 /// How a variant batches. Every field has a measured default (see
-/// ARCHITECTURE.md, "Serving speed").
+/// README.md, "Serving").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BatchConfig {

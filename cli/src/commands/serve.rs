@@ -9,8 +9,8 @@ use clap::Args;
 use smelt_serving::http::standalone_router;
 use smelt_serving::metrics::ServingMetrics;
 use smelt_serving::{
-    BatchConfig, Capture, CaptureConfig, EndpointSpec, JsonlFiles, ModelReference, Serving,
-    ServingConfig, VariantSpec,
+    BatchConfig, Capture, CaptureConfig, EndpointSpec, JsonlFiles, LocalFolders, ModelReference,
+    ModelSource, Serving, ServingConfig, VariantSpec,
 };
 
 use crate::commands::artifacts::DestinationArgs;
@@ -136,11 +136,15 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
         Some(name) => name.clone(),
         None => default_name(&reference),
     };
-    let ctx = Context::open(global).await?;
-    let source = Arc::new(RegistrySource {
-        ctx,
-        destination: args.destination.resolve(),
-    });
+    // A folder needs no tracking store (and serving one must not create one).
+    let source: Arc<dyn ModelSource> = if matches!(reference, ModelReference::Folder(_)) {
+        Arc::new(LocalFolders)
+    } else {
+        Arc::new(RegistrySource {
+            ctx: Context::open(global).await?,
+            destination: args.destination.resolve(),
+        })
+    };
     let metrics = Arc::new(ServingMetrics::new());
     let capture = (args.capture_percent > 0.0).then(|| {
         let dir = args

@@ -58,3 +58,33 @@ pub(crate) fn error_response(error: &ServeError) -> Response {
 pub(crate) fn empty_frame() -> Frame {
     Frame::new(Vec::new()).unwrap_or_else(|_| unreachable!("an empty frame is always valid"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_are_mlflow_json_and_overload_says_when_to_retry() {
+        let busy = error_response(&ServeError::Unavailable("the queue is full".into()));
+        assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(busy.headers()["retry-after"], "1");
+        assert_eq!(busy.headers()["content-type"], "application/json");
+        let bad = error_response(&ServeError::InvalidInput("column 'x' is missing".into()));
+        assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+        assert!(bad.headers().get("retry-after").is_none());
+    }
+
+    #[tokio::test]
+    async fn error_bodies_name_the_code_and_the_problem() {
+        let response = error_response(&ServeError::Timeout("no prediction within 5 ms".into()));
+        assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            body,
+            json!({"error_code": "DEADLINE_EXCEEDED", "message": "no prediction within 5 ms"})
+        );
+    }
+}
