@@ -77,10 +77,15 @@ enum Command {
     /// Model endpoints on a smelt server: variants, traffic split, shadow, capture
     #[command(subcommand)]
     Endpoints(commands::endpoints::EndpointsCommand),
+    /// Drift reports between tables, and baseline profiles
+    #[command(subcommand)]
+    Monitor(commands::monitor::MonitorCommand),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(commands::monitor::rewrite_json_file_flag(
+        std::env::args_os().collect(),
+    ));
     config::init_tracing(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -105,6 +110,7 @@ fn main() -> ExitCode {
             Command::Jobs(command) => commands::jobs::run(&global, command).await,
             Command::Serve(args) => commands::serve::run(&global, args).await,
             Command::Endpoints(command) => commands::endpoints::run(&global, command).await,
+            Command::Monitor(command) => commands::monitor::run(&global, command).await,
         }
     });
     // Don't wait for stray background tasks (open HTTP connections and the like).

@@ -34,9 +34,12 @@
 pub mod drift;
 mod kstwo;
 pub mod profile;
+pub mod report;
+pub mod report_html;
 mod special;
 
 pub use profile::{
     CategoricalProfile, FeatureProfile, FeatureStats, NumericProfile, PredictionProfile, Profile,
     ProfileError, ProfileOptions,
 };
+pub use report::{ColumnHistogram, ColumnReport, DriftReport};

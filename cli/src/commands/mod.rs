@@ -5,6 +5,7 @@ pub mod endpoints;
 pub mod experiments;
 pub mod jobs;
 pub mod models;
+pub mod monitor;
 pub mod predict;
 pub mod runs;
 pub mod serve;

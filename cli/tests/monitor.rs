@@ -1,0 +1,188 @@
+//! `smelt monitor compare` and `smelt monitor profile` on the real binary,
+//! with real data and a deliberately shifted copy of it.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use serde_json::Value;
+
+fn dataset(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../datasets")
+        .join(name)
+}
+
+/// The breast-cancer training split (the reference itself) with `mean_radius` moved up by 5 and
+/// `mean_texture` doubled.
+fn shifted_copy(dir: &Path) -> PathBuf {
+    let mut reader = csv::Reader::from_path(dataset("breast_cancer.train.csv")).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let radius = header.iter().position(|h| h == "mean_radius").unwrap();
+    let texture = header.iter().position(|h| h == "mean_texture").unwrap();
+    let path = dir.join("shifted.csv");
+    let mut writer = csv::Writer::from_path(&path).unwrap();
+    writer.write_record(&header).unwrap();
+    for record in reader.records() {
+        let mut fields: Vec<String> = record.unwrap().iter().map(String::from).collect();
+        let r: f64 = fields[radius].parse().unwrap();
+        let t: f64 = fields[texture].parse().unwrap();
+        fields[radius] = (r + 5.0).to_string();
+        fields[texture] = (t * 2.0).to_string();
+        writer.write_record(&fields).unwrap();
+    }
+    writer.flush().unwrap();
+    path
+}
+
+#[test]
+fn compare_reports_the_shifted_columns_first_in_json_html_and_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let current = shifted_copy(dir.path());
+    let html = dir.path().join("report.html");
+    let json = dir.path().join("report.json");
+    let out = smelt_ok(
+        dir.path(),
+        &[
+            "monitor",
+            "compare",
+            dataset("breast_cancer.train.csv").to_str().unwrap(),
+            current.to_str().unwrap(),
+            "--html",
+            html.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.contains("no dataset drift: 2 of 31 tested columns drifted"),
+        "{out}"
+    );
+
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let columns = report["columns"].as_array().unwrap();
+    let first_two: Vec<&str> = columns[..2]
+        .iter()
+        .map(|c| c["column"].as_str().unwrap())
+        .collect();
+    assert!(first_two.contains(&"mean_radius") && first_two.contains(&"mean_texture"));
+    for column in &columns[..2] {
+        assert_eq!(column["test"], "ks");
+        assert_eq!(column["drifted"], true);
+        assert!(column["p_value"].as_f64().unwrap() < 1e-6);
+        assert_eq!(column["threshold"], 0.05);
+    }
+    let unchanged = columns.iter().find(|c| c["column"] == "mean_area").unwrap();
+    assert_eq!(unchanged["drifted"], false);
+    assert_eq!(report["dataset_drifted"], false);
+
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("No dataset drift: 2 of 31 tested columns drifted"));
+    assert_eq!(page.matches("<svg").count(), 31);
+}
+
+#[test]
+fn compare_can_fail_a_ci_check_and_refuses_bad_input_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let current = shifted_copy(dir.path());
+    let reference = dataset("breast_cancer.train.csv");
+    let output = smelt(
+        dir.path(),
+        &[
+            "monitor",
+            "compare",
+            reference.to_str().unwrap(),
+            current.to_str().unwrap(),
+            "--drift-share",
+            "0.05",
+            "--fail-on-drift",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("dataset drift: 2 of 31"),
+        "{}",
+        stderr(&output)
+    );
+
+    let missing = smelt(
+        dir.path(),
+        &[
+            "monitor",
+            "compare",
+            reference.to_str().unwrap(),
+            "nope.csv",
+        ],
+    );
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("nope.csv"),
+        "{}",
+        stderr(&missing)
+    );
+
+    let unknown = smelt(
+        dir.path(),
+        &[
+            "monitor",
+            "compare",
+            reference.to_str().unwrap(),
+            current.to_str().unwrap(),
+            "--test",
+            "mean_radius=magic",
+        ],
+    );
+    assert!(
+        stderr(&unknown).contains("unknown drift test 'magic'"),
+        "{}",
+        stderr(&unknown)
+    );
+
+    // A test chosen per column is used for it.
+    let out = smelt_json(
+        dir.path(),
+        &[
+            "monitor",
+            "compare",
+            reference.to_str().unwrap(),
+            current.to_str().unwrap(),
+            "--test",
+            "mean_radius=psi",
+        ],
+    );
+    let radius = out["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["column"] == "mean_radius")
+        .unwrap();
+    assert_eq!(radius["test"], "psi");
+    assert_eq!(radius["p_value"], Value::Null);
+}
+
+#[test]
+fn profile_describes_every_column_of_a_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("profile.json");
+    smelt_ok(
+        dir.path(),
+        &[
+            "monitor",
+            "profile",
+            dataset("penguins.csv").to_str().unwrap(),
+            "--output",
+            path.to_str().unwrap(),
+        ],
+    );
+    let profile: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let features = profile["features"].as_array().unwrap();
+    assert_eq!(features.len(), 8);
+    let island = features.iter().find(|f| f["name"] == "island").unwrap();
+    assert_eq!(island["kind"], "categorical");
+    let mass = features
+        .iter()
+        .find(|f| f["name"] == "body_mass_g")
+        .unwrap();
+    assert_eq!(mass["missing"], 2);
+}

@@ -1,0 +1,383 @@
+//! A drift report: every column of a reference and a current table tested
+//! with its default (or overridden) test, dataset drift, and the histograms
+//! a person needs to see what moved.
+//!
+//! [`DriftReport::compare`] builds one from two [`Frame`]s; it never fails
+//! on bad data: a column missing on one side, all-missing, constant, or too
+//! small for its test is a row with `verdict: "skipped"` and a reason, never
+//! a panic or a NaN verdict. [`DriftReport::to_json`] is the machine form;
+//! [`crate::report_html`] renders the page.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use smelt_data::{Frame, Values};
+
+use crate::drift::{
+    ColumnOutcome, DEFAULT_DRIFT_SHARE, SkipReason, TestPlan, dataset_drift,
+    test_categorical_column, test_numeric_column,
+};
+
+/// Bins of the numeric histograms in reports.
+const HISTOGRAM_BINS: usize = 20;
+/// Categories shown per categorical histogram (the rest are summed as "other").
+const HISTOGRAM_CATEGORIES: usize = 20;
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DriftReport {
+    /// Rows in the reference and current tables.
+    pub reference_rows: usize,
+    /// Rows in the current table.
+    pub current_rows: usize,
+    /// The summary verdict: the share of drifted columns reached `drift_share`.
+    pub dataset_drifted: bool,
+    /// Drifted columns / tested columns.
+    pub drifted_share: f64,
+    /// The share at which the dataset counts as drifted.
+    pub drift_share: f64,
+    /// Columns tested.
+    pub tested: usize,
+    /// Tested columns that drifted.
+    pub drifted: usize,
+    /// Columns not tested (see each column's `reason`).
+    pub skipped: usize,
+    /// One entry per column, most severe first.
+    pub columns: Vec<ColumnReport>,
+}
+
+/// One column's line in the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnReport {
+    /// The column.
+    pub column: String,
+    /// `numeric` or `categorical`.
+    pub kind: String,
+    /// The test used (`ks`, `chisquare`, `wasserstein`, ...); absent when skipped.
+    pub test: Option<String>,
+    /// The statistic (a distance, D, χ²...); absent when skipped. Infinite
+    /// χ² (a category new in the current data) is written as a string.
+    #[serde(with = "finite_or_text")]
+    pub statistic: Option<f64>,
+    /// The p-value, for hypothesis tests.
+    pub p_value: Option<f64>,
+    /// The threshold the verdict compares against: the p-value below which,
+    /// or the distance from which, the column drifted.
+    pub threshold: Option<f64>,
+    /// Whether the column drifted (false when skipped).
+    pub drifted: bool,
+    /// `drift`, `no drift` or `skipped`.
+    pub verdict: String,
+    /// Why the column was skipped.
+    pub reason: Option<String>,
+    /// How far past its threshold the column is: above 1 means drifted
+    /// (threshold/p for p-values, statistic/threshold for distances); the
+    /// report's sort key.
+    pub severity: f64,
+    /// Reference and current distributions on shared bins.
+    pub histogram: Option<ColumnHistogram>,
+}
+
+/// Reference and current counts on the same bins.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnHistogram {
+    /// Bin labels: `[lo, hi)` ranges or category names.
+    pub labels: Vec<String>,
+    /// Reference counts per bin.
+    pub reference: Vec<u64>,
+    /// Current counts per bin.
+    pub current: Vec<u64>,
+}
+
+impl DriftReport {
+    /// Compares every column of `reference` with the same column of
+    /// `current` (columns of either side; extra current columns are skipped
+    /// as missing in the reference).
+    pub fn compare(reference: &Frame, current: &Frame, plan: &TestPlan, drift_share: f64) -> Self {
+        let mut names: Vec<&str> = reference.names();
+        for name in current.names() {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        let mut columns = Vec::with_capacity(names.len());
+        let mut outcomes = Vec::with_capacity(names.len());
+        for name in names {
+            let reference_values = reference.column(name).map(|c| &c.values);
+            let current_values = current.column(name).map(|c| &c.values);
+            let (outcome, kind) = test_column(plan, name, reference_values, current_values);
+            columns.push(column_report(
+                name,
+                kind,
+                &outcome,
+                reference_values,
+                current_values,
+            ));
+            outcomes.push(outcome);
+        }
+        columns.sort_by(|a, b| {
+            b.severity
+                .total_cmp(&a.severity)
+                .then_with(|| a.column.cmp(&b.column))
+        });
+        let summary = dataset_drift(&outcomes, drift_share);
+        DriftReport {
+            reference_rows: reference.rows(),
+            current_rows: current.rows(),
+            dataset_drifted: summary.dataset_drifted,
+            drifted_share: summary.share,
+            drift_share,
+            tested: summary.tested,
+            drifted: summary.drifted,
+            skipped: summary.skipped,
+            columns,
+        }
+    }
+
+    /// [`compare`](Self::compare) with Evidently's defaults: default tests,
+    /// dataset drift at half the columns.
+    pub fn compare_default(reference: &Frame, current: &Frame) -> Self {
+        Self::compare(
+            reference,
+            current,
+            &TestPlan::default(),
+            DEFAULT_DRIFT_SHARE,
+        )
+    }
+
+    /// Pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+}
+
+fn test_column(
+    plan: &TestPlan,
+    name: &str,
+    reference: Option<&Values>,
+    current: Option<&Values>,
+) -> (ColumnOutcome, &'static str) {
+    let categorical = matches!(reference, Some(Values::Categorical(_)))
+        || matches!(current, Some(Values::Categorical(_)));
+    if categorical {
+        let (r, c) = (labels(reference), labels(current));
+        let (r, c) = (borrowed(&r), borrowed(&c));
+        let outcome = test_categorical_column(plan, name, r.as_deref(), c.as_deref());
+        (outcome, "categorical")
+    } else {
+        let outcome = test_numeric_column(plan, name, numbers(reference), numbers(current));
+        (outcome, "numeric")
+    }
+}
+
+/// A column's values as text labels (numbers formatted as in the data).
+fn labels(values: Option<&Values>) -> Option<Vec<Option<String>>> {
+    values.map(|v| (0..v.len()).map(|row| v.text(row)).collect())
+}
+
+fn borrowed(labels: &Option<Vec<Option<String>>>) -> Option<Vec<Option<&str>>> {
+    labels
+        .as_ref()
+        .map(|v| v.iter().map(|s| s.as_deref()).collect())
+}
+
+fn numbers(values: Option<&Values>) -> Option<&[f64]> {
+    match values {
+        Some(Values::Numeric(v)) => Some(v.as_slice()),
+        _ => None,
+    }
+}
+
+fn column_report(
+    name: &str,
+    kind: &str,
+    outcome: &ColumnOutcome,
+    reference: Option<&Values>,
+    current: Option<&Values>,
+) -> ColumnReport {
+    let histogram = match (reference, current) {
+        (Some(r), Some(c)) => histogram(r, c),
+        _ => None,
+    };
+    match outcome {
+        ColumnOutcome::Tested { test, result } => {
+            let severity = match result.p_value {
+                Some(p) => result.threshold / p.max(1e-300),
+                None if result.threshold > 0.0 => result.statistic / result.threshold,
+                None => 0.0,
+            };
+            ColumnReport {
+                column: name.to_string(),
+                kind: kind.to_string(),
+                test: Some((*test).to_string()),
+                statistic: Some(result.statistic),
+                p_value: result.p_value,
+                threshold: Some(result.threshold),
+                drifted: result.drifted,
+                verdict: if result.drifted { "drift" } else { "no drift" }.to_string(),
+                reason: None,
+                // Infinite (a new category) sorts first but must stay a number.
+                severity: if severity.is_finite() {
+                    severity
+                } else {
+                    f64::MAX
+                },
+                histogram,
+            }
+        }
+        ColumnOutcome::Skipped { reason } => ColumnReport {
+            column: name.to_string(),
+            kind: kind.to_string(),
+            test: None,
+            statistic: None,
+            p_value: None,
+            threshold: None,
+            drifted: false,
+            verdict: "skipped".to_string(),
+            reason: Some(describe(reason)),
+            severity: -1.0,
+            histogram,
+        },
+    }
+}
+
+/// Why a column was skipped, in words.
+pub fn describe(reason: &SkipReason) -> String {
+    match reason {
+        SkipReason::MissingColumn { side } => format!("the column is missing from the {side} data"),
+        SkipReason::AllMissing { side } => format!("every {side} value is missing"),
+        SkipReason::Constant { .. } => "the column holds one value on both sides".to_string(),
+        SkipReason::TooSmall { side, needed, got } => {
+            format!("the {side} data has {got} values; the test needs at least {needed}")
+        }
+        SkipReason::Invalid(error) => format!("not tested: {error}"),
+    }
+}
+
+fn histogram(reference: &Values, current: &Values) -> Option<ColumnHistogram> {
+    match (reference, current) {
+        (Values::Numeric(r), Values::Numeric(c)) => numeric_histogram(r, c),
+        _ => categorical_histogram(reference, current),
+    }
+}
+
+/// Equal-width bins over the range of both samples.
+fn numeric_histogram(reference: &[f64], current: &[f64]) -> Option<ColumnHistogram> {
+    let finite = || {
+        reference
+            .iter()
+            .chain(current)
+            .copied()
+            .filter(|x| x.is_finite())
+    };
+    let lo = finite().fold(f64::INFINITY, f64::min);
+    let hi = finite().fold(f64::NEG_INFINITY, f64::max);
+    if !lo.is_finite() || !hi.is_finite() {
+        return None;
+    }
+    let bins = if hi > lo { HISTOGRAM_BINS } else { 1 };
+    let width = (hi - lo) / bins as f64;
+    let count = |values: &[f64]| {
+        let mut counts = vec![0u64; bins];
+        for &x in values.iter().filter(|x| x.is_finite()) {
+            let index = if width > 0.0 {
+                (((x - lo) / width) as usize).min(bins - 1)
+            } else {
+                0
+            };
+            counts[index] += 1;
+        }
+        counts
+    };
+    let labels = (0..bins)
+        .map(|i| {
+            format!(
+                "[{}, {})",
+                smelt_data::frame::format_number(lo + width * i as f64),
+                smelt_data::frame::format_number(lo + width * (i + 1) as f64)
+            )
+        })
+        .collect();
+    Some(ColumnHistogram {
+        labels,
+        reference: count(reference),
+        current: count(current),
+    })
+}
+
+/// The most frequent categories (reference first), the rest as "other".
+fn categorical_histogram(reference: &Values, current: &Values) -> Option<ColumnHistogram> {
+    let mut counts: BTreeMap<String, [u64; 2]> = BTreeMap::new();
+    for (slot, values) in [reference, current].into_iter().enumerate() {
+        for row in 0..values.len() {
+            if let Some(label) = values.text(row) {
+                counts.entry(label).or_default()[slot] += 1;
+            }
+        }
+    }
+    if counts.is_empty() {
+        return None;
+    }
+    let mut ranked: Vec<(String, [u64; 2])> = counts.into_iter().collect();
+    ranked.sort_by(|a, b| {
+        (b.1[0] + b.1[1])
+            .cmp(&(a.1[0] + a.1[1]))
+            .then(a.0.cmp(&b.0))
+    });
+    let mut histogram = ColumnHistogram {
+        labels: Vec::new(),
+        reference: Vec::new(),
+        current: Vec::new(),
+    };
+    let mut other = [0u64; 2];
+    for (i, (label, [r, c])) in ranked.into_iter().enumerate() {
+        if i < HISTOGRAM_CATEGORIES {
+            histogram.labels.push(label);
+            histogram.reference.push(r);
+            histogram.current.push(c);
+        } else {
+            other[0] += r;
+            other[1] += c;
+        }
+    }
+    if other != [0, 0] {
+        histogram.labels.push("(other)".into());
+        histogram.reference.push(other[0]);
+        histogram.current.push(other[1]);
+    }
+    Some(histogram)
+}
+
+/// `f64::INFINITY` as the string `"inf"` (JSON has no infinity).
+mod finite_or_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<f64>, serializer: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(x) if x.is_finite() => serializer.serialize_f64(*x),
+            Some(x) if *x > 0.0 => serializer.serialize_str("inf"),
+            Some(_) => serializer.serialize_str("-inf"),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<f64>, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(f64),
+            Text(String),
+        }
+        Ok(match Option::<Raw>::deserialize(deserializer)? {
+            None => None,
+            Some(Raw::Number(x)) => Some(x),
+            Some(Raw::Text(t)) if t == "-inf" => Some(f64::NEG_INFINITY),
+            Some(Raw::Text(_)) => Some(f64::INFINITY),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
