@@ -162,6 +162,64 @@ fn compare_can_fail_a_ci_check_and_refuses_bad_input_clearly() {
 }
 
 #[test]
+fn a_profile_can_stand_in_for_the_reference_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("profile.json");
+    let reference = dataset("breast_cancer.train.csv");
+    smelt_ok(
+        dir.path(),
+        &[
+            "monitor",
+            "profile",
+            reference.to_str().unwrap(),
+            "--output",
+            profile.to_str().unwrap(),
+        ],
+    );
+    let current = shifted_copy(dir.path());
+    let report = smelt_json(
+        dir.path(),
+        &[
+            "monitor",
+            "compare",
+            profile.to_str().unwrap(),
+            current.to_str().unwrap(),
+        ],
+    );
+    // The training split has 426 rows, under the sample's 1,000: the
+    // sample is the whole table, so the verdicts are the table's.
+    assert_eq!(report["reference_rows"], 426);
+    let drifted: Vec<&str> = report["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["drifted"] == true)
+        .map(|c| c["column"].as_str().unwrap())
+        .collect();
+    assert_eq!(drifted.len(), 2, "{drifted:?}");
+
+    std::fs::write(
+        dir.path().join("old.json"),
+        r#"{"version": 1, "rows": 0, "features": []}"#,
+    )
+    .unwrap();
+    let old = smelt(
+        dir.path(),
+        &[
+            "monitor",
+            "compare",
+            dir.path().join("old.json").to_str().unwrap(),
+            current.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        stderr(&old).contains("has no row sample"),
+        "{}",
+        stderr(&old)
+    );
+}
+
+#[test]
 fn profile_describes_every_column_of_a_table() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("profile.json");

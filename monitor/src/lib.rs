@@ -36,6 +36,8 @@ mod kstwo;
 pub mod profile;
 pub mod report;
 pub mod report_html;
+pub mod sample;
+pub mod sketch;
 mod special;
 
 pub use profile::{

@@ -61,6 +61,12 @@ pub struct ProfileOptions {
     /// How many categories a categorical column keeps by name; the rest are
     /// summed under [`CategoricalProfile::other_count`].
     pub top_categories: usize,
+    /// Intervals of each numeric column's quantile sketch (see [`crate::sketch`]).
+    pub sketch_levels: usize,
+    /// Rows kept in the reservoir sample (0: none).
+    pub sample_rows: usize,
+    /// Seed of the reservoir sample.
+    pub seed: u64,
 }
 
 impl Default for ProfileOptions {
@@ -68,6 +74,9 @@ impl Default for ProfileOptions {
         ProfileOptions {
             bins: 20,
             top_categories: 100,
+            sketch_levels: crate::sketch::DEFAULT_SKETCH_LEVELS,
+            sample_rows: crate::sample::DEFAULT_SAMPLE_ROWS,
+            seed: 0,
         }
     }
 }
@@ -84,6 +93,9 @@ pub struct Profile {
     /// The model's outputs on the training rows, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prediction: Option<PredictionProfile>,
+    /// Whole rows drawn uniformly, for the tests that need raw values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<crate::sample::ReservoirSample>,
 }
 
 /// One column's profile.
@@ -145,6 +157,10 @@ pub struct NumericProfile {
     pub quantiles: Option<Quantiles>,
     /// Equal-width histogram between `min` and `max`; `None` when `count == 0`.
     pub histogram: Option<Histogram>,
+    /// Quantiles at evenly spaced levels, with a documented error bound
+    /// ([`crate::sketch`]); `None` when `count == 0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sketch: Option<crate::sketch::QuantileSketch>,
 }
 
 /// Quantiles of a numeric sample, as `np.quantile(x, q)` (method `linear`).
@@ -245,9 +261,10 @@ impl Profile {
             .map(|column| FeatureProfile {
                 name: column.name.clone(),
                 stats: match &column.values {
-                    Values::Numeric(values) => {
-                        FeatureStats::Numeric(NumericProfile::from_values(values, options.bins))
-                    }
+                    Values::Numeric(values) => FeatureStats::Numeric(
+                        NumericProfile::from_values(values, options.bins)
+                            .with_sketch(values, options.sketch_levels),
+                    ),
                     Values::Categorical(values) => FeatureStats::Categorical(
                         CategoricalProfile::from_values(values, options.top_categories),
                     ),
@@ -259,6 +276,9 @@ impl Profile {
             rows: frame.rows(),
             features,
             prediction: None,
+            sample: (options.sample_rows > 0).then(|| {
+                crate::sample::ReservoirSample::from_frame(frame, options.sample_rows, options.seed)
+            }),
         }
     }
 
@@ -345,6 +365,7 @@ impl NumericProfile {
                 max: None,
                 quantiles: None,
                 histogram: None,
+                sketch: None,
             };
         }
         sorted.sort_by(f64::total_cmp);
@@ -372,7 +393,16 @@ impl NumericProfile {
             max: Some(max),
             quantiles: Some(quantiles),
             histogram: Some(Histogram { edges, counts }),
+            sketch: None,
         }
+    }
+
+    /// Adds the quantile sketch of the same `values`.
+    pub fn with_sketch(mut self, values: &[f64], levels: usize) -> NumericProfile {
+        let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+        sorted.sort_by(f64::total_cmp);
+        self.sketch = crate::sketch::QuantileSketch::from_sorted(&sorted, levels);
+        self
     }
 
     /// Counts of `values` in the stored histogram bins, the way
@@ -410,6 +440,11 @@ impl NumericProfile {
                     histogram.counts.len()
                 )));
             }
+        }
+        if let Some(sketch) = &self.sketch {
+            sketch
+                .check()
+                .map_err(|e| ProfileError::Invalid(format!("{what}: {e}")))?;
         }
         Ok(())
     }
@@ -610,6 +645,11 @@ fn sample_std(values: &[f64], mean: f64) -> Option<f64> {
 
 /// `np.quantile(sorted, level)` with the default `linear` method (see
 /// `drift::binning` for the interpolation that matches NumPy to the bit).
+/// NumPy's `linear` quantile of sorted, non-empty values.
+pub(crate) fn quantile_of_sorted(sorted: &[f64], level: f64) -> f64 {
+    quantile_sorted(sorted, level)
+}
+
 fn quantile_sorted(sorted: &[f64], level: f64) -> f64 {
     let n = sorted.len();
     let virtual_index = (n - 1) as f64 * level;

@@ -30,7 +30,8 @@ pub enum MonitorCommand {
     /// Compare two CSV or Parquet tables for drift (no server needed)
     #[command(long_about = COMPARE_ABOUT)]
     Compare {
-        /// The reference table (training data, say)
+        /// The reference: a table (training data, say) or a profile.json
+        /// (a model's, or `smelt monitor profile`'s), whose row sample is used
         reference: PathBuf,
         /// The current table (recent traffic, say)
         current: PathBuf,
@@ -89,7 +90,7 @@ pub async fn run(global: &GlobalArgs, command: MonitorCommand) -> anyhow::Result
                 plan = plan.with_override(column, test_kind(&test)?);
             }
             let options = ReadOptions { categorical };
-            let reference_frame = read_table(&reference, &options)?;
+            let reference_frame = read_reference(&reference, &options)?;
             let current_frame = read_table(&current, &options)?;
             let report = tokio::task::spawn_blocking(move || {
                 DriftReport::compare(&reference_frame, &current_frame, &plan, drift_share)
@@ -187,6 +188,29 @@ const VALUE_FLAGS: &[&str] = &[
     "--categorical",
     "--tracking-uri",
 ];
+
+/// A table, or the reservoir sample of a profile (`.json`).
+fn read_reference(
+    path: &std::path::Path,
+    options: &ReadOptions,
+) -> anyhow::Result<smelt_data::Frame> {
+    if path.extension().is_none_or(|e| e != "json") {
+        return Ok(read_table(path, options)?);
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| failure(format!("cannot read {}: {e}", path.display())))?;
+    let profile =
+        Profile::from_json(&text).map_err(|e| failure(format!("{}: {e}", path.display())))?;
+    let sample = profile.sample.ok_or_else(|| {
+        hinted(
+            format!("{} has no row sample to compare against", path.display()),
+            "profiles written by this smelt have one; rebuild it with `smelt monitor profile`",
+        )
+    })?;
+    sample
+        .to_frame()
+        .map_err(|e| failure(format!("{}: {e}", path.display())))
+}
 
 fn test_kind(name: &str) -> anyhow::Result<TestKind> {
     Ok(match name.trim().to_ascii_lowercase().as_str() {
