@@ -33,6 +33,7 @@
 
 pub mod drift;
 mod kstwo;
+pub mod live;
 pub mod profile;
 pub mod report;
 pub mod report_html;

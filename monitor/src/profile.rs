@@ -304,10 +304,10 @@ impl Profile {
 
     /// Adds a regressor's outputs on the training rows (`NaN` = no prediction).
     pub fn with_regression_predictions(mut self, values: &[f64]) -> Profile {
-        self.prediction = Some(PredictionProfile::Regression(NumericProfile::from_values(
-            values,
-            DEFAULT_BINS,
-        )));
+        self.prediction = Some(PredictionProfile::Regression(
+            NumericProfile::from_values(values, DEFAULT_BINS)
+                .with_sketch(values, crate::sketch::DEFAULT_SKETCH_LEVELS),
+        ));
         self
     }
 
