@@ -9,6 +9,7 @@ mod commands;
 mod config;
 mod error;
 mod model_source;
+mod monitor_io;
 mod output;
 mod remote;
 

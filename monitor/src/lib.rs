@@ -38,6 +38,7 @@ pub mod profile;
 pub mod report;
 pub mod report_html;
 pub mod sample;
+pub mod service;
 pub mod sketch;
 mod special;
 

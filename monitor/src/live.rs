@@ -31,7 +31,7 @@ pub struct CaptureCursor {
 }
 
 /// One captured request, as the monitor needs it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CapturedRequest {
     /// RFC 3339 time of the answer.
     pub time: String,
@@ -49,7 +49,7 @@ pub struct CapturedRequest {
 }
 
 /// A request's rows in split orient.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CapturedInput {
     /// Column names.
     pub columns: Vec<String>,
@@ -58,7 +58,7 @@ pub struct CapturedInput {
 }
 
 /// A request's predictions.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CapturedOutput {
     /// One per row.
     pub predictions: Vec<Value>,
@@ -206,10 +206,18 @@ pub struct Windower {
 impl Windower {
     /// An empty windower.
     pub fn new(size: WindowSize) -> Windower {
-        Windower {
-            size,
-            pending: Vec::new(),
-        }
+        Self::resume(size, Vec::new())
+    }
+
+    /// A windower whose open window already holds `pending` (saved by
+    /// [`into_pending`](Self::into_pending) before a restart).
+    pub fn resume(size: WindowSize, pending: Vec<CapturedRequest>) -> Windower {
+        Windower { size, pending }
+    }
+
+    /// The requests of the open window, to save.
+    pub fn into_pending(self) -> Vec<CapturedRequest> {
+        self.pending
     }
 
     /// Adds requests (in time order); returns the windows they closed.

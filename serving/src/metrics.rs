@@ -54,8 +54,13 @@ fn batch_histogram() -> Histogram {
 }
 
 /// Every serving metric, registered once per process (or per test server).
+/// More exposition text for `/metrics` (other components' registries),
+/// without a trailing `# EOF`.
+pub type MetricsSource = Box<dyn Fn() -> String + Send + Sync>;
+
 pub struct ServingMetrics {
     registry: Mutex<Registry>,
+    sources: Mutex<Vec<MetricsSource>>,
     requests: Family<StatusLabels, Counter>,
     errors: Family<StatusLabels, Counter>,
     request_seconds: Histograms,
@@ -77,6 +82,7 @@ impl ServingMetrics {
     pub fn new() -> ServingMetrics {
         let metrics = ServingMetrics {
             registry: Mutex::new(Registry::default()),
+            sources: Mutex::new(Vec::new()),
             requests: Family::default(),
             errors: Family::default(),
             request_seconds: Family::new_with_constructor(latency_histogram),
@@ -208,12 +214,30 @@ impl ServingMetrics {
         self.errors.get_or_create(&labels).inc();
     }
 
-    /// The exposition text.
+    /// Adds another component's metrics to [`render`](Self::render).
+    pub fn add_source(&self, source: MetricsSource) {
+        self.sources
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(source);
+    }
+
+    /// The exposition text: serving's metrics, then every added source,
+    /// then one `# EOF`.
     pub fn render(&self) -> String {
         let mut out = String::new();
         let registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
         if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &registry) {
             tracing::error!("cannot render metrics: {e}");
+        }
+        let sources = self.sources.lock().unwrap_or_else(|p| p.into_inner());
+        if !sources.is_empty() {
+            let mut out = out.strip_suffix("# EOF\n").unwrap_or(&out).to_string();
+            for source in sources.iter() {
+                out.push_str(&source());
+            }
+            out.push_str("# EOF\n");
+            return out;
         }
         out
     }

@@ -7,9 +7,12 @@ use smelt_data::{ReadOptions, read_table};
 use smelt_monitor::drift::{DEFAULT_DRIFT_SHARE, TestKind, TestPlan};
 use smelt_monitor::{DriftReport, Profile, ProfileOptions, report_html};
 
+use smelt_monitor::service::api::MONITORS_PATH;
+
 use crate::config::GlobalArgs;
 use crate::error::{failure, hinted};
 use crate::output::{self, print_json, print_table};
+use crate::remote::{ServerArg, call};
 
 pub const COMPARE_ABOUT: &str = "\
 Compare a current table with a reference table, column by column, and say
@@ -55,6 +58,74 @@ pub enum MonitorCommand {
         #[arg(long)]
         fail_on_drift: bool,
     },
+    /// Attach a monitor to an endpoint on a smelt server
+    #[command(long_about = CREATE_ABOUT)]
+    Create {
+        /// The monitor's name
+        name: String,
+        /// The endpoint whose captured traffic it reads (capture must be on)
+        #[arg(long)]
+        endpoint: String,
+        /// What traffic is compared with: a model reference (its profile.json) or a profile.json path
+        #[arg(long, value_name = "MODEL|PROFILE")]
+        reference: String,
+        /// Close a window every N rows
+        #[arg(long, value_name = "N", conflicts_with = "window_minutes")]
+        window_rows: Option<usize>,
+        /// Or: windows of M clock minutes
+        #[arg(long, value_name = "M")]
+        window_minutes: Option<u64>,
+        /// Read new traffic every S seconds
+        #[arg(long, default_value_t = 60, value_name = "S")]
+        every_seconds: u64,
+        /// Share of drifted columns at which a window drifted
+        #[arg(long, default_value_t = DEFAULT_DRIFT_SHARE, value_name = "SHARE")]
+        drift_share: f64,
+        /// POST an alert here (JSON) when a window drifts; retried with back-off
+        #[arg(long, value_name = "URL")]
+        webhook: Option<String>,
+        #[command(flatten)]
+        server: ServerArg,
+    },
+    /// List the server's monitors and their latest windows
+    #[command(visible_alias = "ls")]
+    List {
+        #[command(flatten)]
+        server: ServerArg,
+    },
+    /// One monitor's status and window history
+    Status {
+        name: String,
+        #[command(flatten)]
+        server: ServerArg,
+    },
+    /// Read new traffic now instead of at the next interval
+    Run {
+        name: String,
+        #[command(flatten)]
+        server: ServerArg,
+    },
+    /// Download a window's report (HTML and/or JSON) [default: the latest window]
+    Report {
+        name: String,
+        /// The window number
+        #[arg(long)]
+        window: Option<u64>,
+        /// Write the HTML report here
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+        /// Write the JSON report here
+        #[arg(long = "json-report", value_name = "FILE")]
+        json_report: Option<PathBuf>,
+        #[command(flatten)]
+        server: ServerArg,
+    },
+    /// Delete a monitor (its run and reports stay)
+    Delete {
+        name: String,
+        #[command(flatten)]
+        server: ServerArg,
+    },
     /// Build a baseline profile (profile.json) of a CSV or Parquet table
     Profile {
         /// The table
@@ -68,8 +139,246 @@ pub enum MonitorCommand {
     },
 }
 
+pub const CREATE_ABOUT: &str = "\
+Attach a monitor to an endpoint of a smelt server. The endpoint must capture
+traffic (`smelt endpoints create … --capture-percent P`). Every --every-seconds
+the monitor reads new captured requests, cuts them into windows (by rows or by
+clock minutes), compares each window's inputs and predictions with the
+reference profile (a model's profile.json, saved at training), and:
+
+  - logs the window to the run `monitor-NAME` in the experiment smelt-monitors
+    (metrics dataset_drift, drifted_share, severity.COLUMN, drifted.COLUMN by
+    window; reports/window-NNNNN.html and .json as artifacts);
+  - sets the gauges smelt_monitor_* on the server's /metrics;
+  - when the window drifted, logs a warning and POSTs to --webhook.
+
+  smelt monitor create wine-live --endpoint wine --reference models:/wine@champion \\
+      --window-rows 500 --webhook https://hooks.example/drift --server http://127.0.0.1:5000";
+
+const MONITORS_HINT: &str = "`smelt monitor list` shows the server's monitors";
+
 pub async fn run(global: &GlobalArgs, command: MonitorCommand) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
     match command {
+        MonitorCommand::Create {
+            name,
+            endpoint,
+            reference,
+            window_rows,
+            window_minutes,
+            every_seconds,
+            drift_share,
+            webhook,
+            server,
+        } => {
+            let window = match (window_rows, window_minutes) {
+                (_, Some(minutes)) => serde_json::json!({ "minutes": minutes }),
+                (Some(rows), None) => serde_json::json!({ "rows": rows }),
+                (None, None) => serde_json::json!({ "rows": 1000 }),
+            };
+            // A profile path is sent absolute: the server reads it.
+            let reference = match std::path::Path::new(&reference) {
+                path if path.is_file() => std::path::absolute(path)?.display().to_string(),
+                _ => reference,
+            };
+            let body = serde_json::json!({
+                "name": name, "endpoint": endpoint, "reference": reference, "window": window,
+                "every_seconds": every_seconds, "drift_share": drift_share,
+                "alerts": { "webhook": webhook },
+            });
+            let base = server.url(global)?;
+            let answer = call(
+                &client,
+                reqwest::Method::POST,
+                &format!("{base}{MONITORS_PATH}"),
+                Some(body),
+                MONITORS_HINT,
+            )
+            .await?;
+            if global.json {
+                return print_json(answer);
+            }
+            println!(
+                "monitor {name} watches endpoint {endpoint} against {}",
+                answer["monitor"]["reference"].as_str().unwrap_or_default()
+            );
+            Ok(())
+        }
+        MonitorCommand::List { server } => {
+            let base = server.url(global)?;
+            let answer = call(
+                &client,
+                reqwest::Method::GET,
+                &format!("{base}{MONITORS_PATH}"),
+                None,
+                MONITORS_HINT,
+            )
+            .await?;
+            if global.json {
+                return print_json(answer);
+            }
+            let mut table = output::table([
+                "monitor",
+                "endpoint",
+                "windows",
+                "last window",
+                "drifted share",
+                "verdict",
+            ]);
+            for item in answer["monitors"].as_array().cloned().unwrap_or_default() {
+                let last = &item["status"]["last_window"];
+                table.add_row(vec![
+                    item["monitor"]["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                    item["monitor"]["endpoint"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                    item["status"]["windows"].to_string(),
+                    last["end"].as_str().unwrap_or("-").to_string(),
+                    last["drifted_share"]
+                        .as_f64()
+                        .map_or("-".into(), |s| format!("{:.0}%", s * 100.0)),
+                    verdict(last),
+                ]);
+            }
+            print_table(&table);
+            Ok(())
+        }
+        MonitorCommand::Status { name, server } => {
+            let base = server.url(global)?;
+            let shown = call(
+                &client,
+                reqwest::Method::GET,
+                &format!("{base}{MONITORS_PATH}/{name}"),
+                None,
+                MONITORS_HINT,
+            )
+            .await?;
+            let history = call(
+                &client,
+                reqwest::Method::GET,
+                &format!("{base}{MONITORS_PATH}/{name}/reports"),
+                None,
+                MONITORS_HINT,
+            )
+            .await?;
+            if global.json {
+                return print_json(
+                    serde_json::json!({ "monitor": shown["monitor"], "status": shown["status"], "windows": history["windows"] }),
+                );
+            }
+            println!(
+                "monitor {name}: endpoint {}, reference {}, {} window(s), {} row(s) waiting",
+                shown["monitor"]["endpoint"].as_str().unwrap_or_default(),
+                shown["monitor"]["reference"].as_str().unwrap_or_default(),
+                shown["status"]["windows"],
+                shown["status"]["pending_rows"],
+            );
+            print_windows(history["windows"].as_array().map_or(&[][..], Vec::as_slice));
+            Ok(())
+        }
+        MonitorCommand::Run { name, server } => {
+            let base = server.url(global)?;
+            let answer = call(
+                &client,
+                reqwest::Method::POST,
+                &format!("{base}{MONITORS_PATH}/{name}/run"),
+                None,
+                MONITORS_HINT,
+            )
+            .await?;
+            if global.json {
+                return print_json(answer);
+            }
+            let windows = answer["windows"].as_array().cloned().unwrap_or_default();
+            if windows.is_empty() {
+                println!("no window closed (not enough new traffic yet)");
+            } else {
+                print_windows(&windows);
+            }
+            Ok(())
+        }
+        MonitorCommand::Report {
+            name,
+            window,
+            html,
+            json_report,
+            server,
+        } => {
+            let base = server.url(global)?;
+            let history = call(
+                &client,
+                reqwest::Method::GET,
+                &format!("{base}{MONITORS_PATH}/{name}/reports"),
+                None,
+                MONITORS_HINT,
+            )
+            .await?;
+            let windows = history["windows"].as_array().cloned().unwrap_or_default();
+            let chosen = match window {
+                Some(k) => windows.iter().find(|w| w["window"] == k),
+                None => windows.last(),
+            }
+            .ok_or_else(|| {
+                hinted(
+                    format!(
+                        "monitor {name} has no window {}",
+                        window.map_or("yet".into(), |k| k.to_string())
+                    ),
+                    "`smelt monitor status NAME` lists its windows",
+                )
+            })?;
+            let run_id = history["run_id"].as_str().unwrap_or_default();
+            let stem = chosen["report"]
+                .as_str()
+                .unwrap_or_default()
+                .trim_end_matches(".html")
+                .to_string();
+            let ctx = crate::config::Context::open(&GlobalArgs {
+                tracking_uri: Some(base.clone()),
+                json: false,
+                verbose: global.verbose,
+            })
+            .await?;
+            let dir = tempfile::tempdir()?;
+            let mut wrote = false;
+            for (target, extension) in [(&html, "html"), (&json_report, "json")] {
+                if let Some(target) = target {
+                    let uri = format!("runs:/{run_id}/{stem}.{extension}");
+                    let local = crate::commands::artifacts::fetch(
+                        &ctx,
+                        "",
+                        &uri,
+                        &dir.path().join(extension),
+                    )
+                    .await?;
+                    std::fs::copy(&local, target)
+                        .map_err(|e| failure(format!("cannot write {}: {e}", target.display())))?;
+                    eprintln!("wrote {}", target.display());
+                    wrote = true;
+                }
+            }
+            if !wrote || global.json {
+                print_windows(std::slice::from_ref(chosen));
+            }
+            Ok(())
+        }
+        MonitorCommand::Delete { name, server } => {
+            let base = server.url(global)?;
+            call(
+                &client,
+                reqwest::Method::DELETE,
+                &format!("{base}{MONITORS_PATH}/{name}"),
+                None,
+                MONITORS_HINT,
+            )
+            .await?;
+            println!("deleted monitor {name}");
+            Ok(())
+        }
         MonitorCommand::Compare {
             reference,
             current,
@@ -229,6 +538,44 @@ fn test_kind(name: &str) -> anyhow::Result<TestKind> {
             ));
         }
     })
+}
+
+fn verdict(window: &serde_json::Value) -> String {
+    match window["dataset_drifted"].as_bool() {
+        Some(true) => "drift".into(),
+        Some(false) => "no drift".into(),
+        None => "-".into(),
+    }
+}
+
+fn print_windows(windows: &[serde_json::Value]) {
+    let mut table = output::table([
+        "window",
+        "end",
+        "rows",
+        "drifted share",
+        "verdict",
+        "drifted columns",
+        "alert",
+    ]);
+    for window in windows {
+        let columns: Vec<&str> = window["drifted_columns"]
+            .as_array()
+            .map(|c| c.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or_default();
+        table.add_row(vec![
+            window["window"].to_string(),
+            window["end"].as_str().unwrap_or_default().to_string(),
+            window["rows"].to_string(),
+            window["drifted_share"]
+                .as_f64()
+                .map_or("-".into(), |s| format!("{:.0}%", s * 100.0)),
+            verdict(window),
+            columns.join(", "),
+            window["alert"].as_str().unwrap_or("-").to_string(),
+        ]);
+    }
+    print_table(&table);
 }
 
 fn write(path: &std::path::Path, text: &str) -> anyhow::Result<()> {

@@ -130,9 +130,10 @@ pub async fn run(args: &ServerArgs) -> anyhow::Result<()> {
 
     let executor = start_executor(&home, &config, &bound, args.job_workers)?;
     let jobs = smelt_trainer::executor::api::router(executor.clone());
-    let serving = start_serving(&home, &config, &bound, args).await?;
+    let (serving, monitors) = start_serving(&home, &config, &bound, args).await?;
     let extra = jobs
         .merge(smelt_serving::http::server_router(serving))
+        .merge(smelt_monitor::service::api::router(monitors))
         .route(
             smelt_trainer::executor::api::OPENAPI_PATH,
             axum::routing::get(|| async { axum::Json(openapi()) }),
@@ -202,28 +203,43 @@ fn start_executor(
 
 /// Endpoints: definitions from the server's store (restored now, loading
 /// in the background if a model is unavailable), models from its registry
-/// and artifacts, captured traffic under `--capture-dir`.
+/// and artifacts, captured traffic under `--capture-dir`; and the monitors
+/// that read that traffic.
 async fn start_serving(
     home: &std::path::Path,
     config: &ServerConfig,
     bound: &server::BoundServer,
     args: &ServerArgs,
-) -> anyhow::Result<std::sync::Arc<smelt_serving::Serving>> {
+) -> anyhow::Result<(
+    std::sync::Arc<smelt_serving::Serving>,
+    std::sync::Arc<smelt_monitor::service::Monitors>,
+)> {
     use std::sync::Arc;
     let store = bound.state().store.clone();
-    let source = Arc::new(crate::model_source::RegistrySource {
+    let registry = || crate::model_source::RegistrySource {
         ctx: crate::config::Context {
             store: store.clone(),
             tracking_uri: config.backend_store_uri.clone(),
             json: false,
         },
         destination: config.artifacts_destination.clone(),
-    });
+    };
+    let source = Arc::new(registry());
     let metrics = Arc::new(smelt_serving::metrics::ServingMetrics::new());
     let capture_dir = args
         .capture_dir
         .clone()
         .unwrap_or_else(|| home.join("capture"));
+    let monitors = smelt_monitor::service::Monitors::new(
+        store.clone(),
+        Arc::new(crate::monitor_io::TrackedMonitorIo { models: registry() }),
+        capture_dir.clone(),
+    );
+    {
+        let monitors = monitors.clone();
+        metrics.add_source(Box::new(move || monitors.gauges.render()));
+    }
+    monitors.start_scheduler();
     let capture = smelt_serving::Capture::start(
         Arc::new(smelt_serving::JsonlFiles::new(capture_dir)),
         10_000,
@@ -246,7 +262,7 @@ async fn start_serving(
         println!("smelt server: restored {restored} endpoint(s)");
     }
     serving.start_watcher();
-    Ok(serving)
+    Ok((serving, monitors))
 }
 
 /// One OpenAPI document for Smelt's own API: the jobs and endpoints parts.
@@ -254,16 +270,19 @@ fn openapi() -> serde_json::Value {
     let parse = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap_or_default();
     let mut document = parse(smelt_trainer::executor::api::OPENAPI);
     let endpoints = parse(smelt_serving::http::manage::OPENAPI);
+    let monitors = parse(smelt_monitor::service::api::OPENAPI);
     document["info"] = serde_json::json!({
         "title": "Smelt API",
         "version": "1",
-        "description": "Smelt's own API beside MLflow's: training jobs and model endpoints. Errors are MLflow-style {\"error_code\", \"message\"}."
+        "description": "Smelt's own API beside MLflow's: training jobs, model endpoints and monitors. Errors are MLflow-style {\"error_code\", \"message\"}."
     });
     for section in ["paths", "components"] {
-        if let (Some(into), Some(from)) = (
-            document[section].as_object_mut(),
-            endpoints[section].as_object(),
-        ) {
+        for part in [&endpoints, &monitors] {
+            let (Some(into), Some(from)) =
+                (document[section].as_object_mut(), part[section].as_object())
+            else {
+                continue;
+            };
             for (key, value) in from {
                 match (into.get_mut(key), value) {
                     (Some(serde_json::Value::Object(a)), serde_json::Value::Object(b)) => {
