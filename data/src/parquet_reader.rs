@@ -29,6 +29,9 @@ pub(crate) fn read_parquet(path: &Path, options: &ReadOptions) -> Result<Frame> 
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| format_error(format!("not a readable Parquet file: {e}")))?;
     let schema = builder.schema().clone();
+    // Columns grow batch by batch; sizing them once avoids reallocating
+    // (and the kernel zeroing fresh pages for) every doubling.
+    let rows = usize::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     for known in &options.categorical {
         if !names.contains(&known.as_str()) {
@@ -47,8 +50,10 @@ pub(crate) fn read_parquet(path: &Path, options: &ReadOptions) -> Result<Frame> 
         .fields()
         .iter()
         .map(|field| match is_numeric(field.data_type()) {
-            true if !options.categorical.contains(field.name()) => Values::Numeric(Vec::new()),
-            _ => Values::Categorical(Vec::new()),
+            true if !options.categorical.contains(field.name()) => {
+                Values::Numeric(Vec::with_capacity(rows))
+            }
+            _ => Values::Categorical(Vec::with_capacity(rows)),
         })
         .collect();
     for batch in reader {

@@ -160,8 +160,9 @@ fn test_column(
     let categorical = matches!(reference, Some(Values::Categorical(_)))
         || matches!(current, Some(Values::Categorical(_)));
     if categorical {
-        let (r, c) = (labels(reference), labels(current));
-        let (r, c) = (borrowed(&r), borrowed(&c));
+        // Text columns are borrowed; only numbers read as labels are formatted.
+        let (owned_r, owned_c) = (formatted(reference), formatted(current));
+        let (r, c) = (borrowed(reference, &owned_r), borrowed(current, &owned_c));
         let outcome = test_categorical_column(plan, name, r.as_deref(), c.as_deref());
         (outcome, "categorical")
     } else {
@@ -170,15 +171,24 @@ fn test_column(
     }
 }
 
-/// A column's values as text labels (numbers formatted as in the data).
-fn labels(values: Option<&Values>) -> Option<Vec<Option<String>>> {
-    values.map(|v| (0..v.len()).map(|row| v.text(row)).collect())
+/// A numeric column's values as text labels (formatted as in the data),
+/// for a column that is categorical on the other side.
+fn formatted(values: Option<&Values>) -> Option<Vec<Option<String>>> {
+    match values {
+        Some(v @ Values::Numeric(_)) => Some((0..v.len()).map(|row| v.text(row)).collect()),
+        _ => None,
+    }
 }
 
-fn borrowed(labels: &Option<Vec<Option<String>>>) -> Option<Vec<Option<&str>>> {
-    labels
-        .as_ref()
-        .map(|v| v.iter().map(|s| s.as_deref()).collect())
+fn borrowed<'a>(
+    values: Option<&'a Values>,
+    formatted: &'a Option<Vec<Option<String>>>,
+) -> Option<Vec<Option<&'a str>>> {
+    match (values, formatted) {
+        (Some(Values::Categorical(v)), _) => Some(v.iter().map(Option::as_deref).collect()),
+        (_, Some(v)) => Some(v.iter().map(Option::as_deref).collect()),
+        _ => None,
+    }
 }
 
 fn numbers(values: Option<&Values>) -> Option<&[f64]> {
@@ -309,9 +319,22 @@ fn numeric_histogram(reference: &[f64], current: &[f64]) -> Option<ColumnHistogr
 fn categorical_histogram(reference: &Values, current: &Values) -> Option<ColumnHistogram> {
     let mut counts: BTreeMap<String, [u64; 2]> = BTreeMap::new();
     for (slot, values) in [reference, current].into_iter().enumerate() {
-        for row in 0..values.len() {
-            if let Some(label) = values.text(row) {
-                counts.entry(label).or_default()[slot] += 1;
+        match values {
+            // Count borrowed labels; a new key is copied once.
+            Values::Categorical(labels) => {
+                for label in labels.iter().flatten() {
+                    match counts.get_mut(label.as_str()) {
+                        Some(pair) => pair[slot] += 1,
+                        None => counts.entry(label.clone()).or_default()[slot] += 1,
+                    }
+                }
+            }
+            Values::Numeric(_) => {
+                for row in 0..values.len() {
+                    if let Some(label) = values.text(row) {
+                        counts.entry(label).or_default()[slot] += 1;
+                    }
+                }
             }
         }
     }

@@ -399,8 +399,15 @@ pub async fn run(global: &GlobalArgs, command: MonitorCommand) -> anyhow::Result
                 plan = plan.with_override(column, test_kind(&test)?);
             }
             let options = ReadOptions { categorical };
-            let reference_frame = read_reference(&reference, &options)?;
-            let current_frame = read_table(&current, &options)?;
+            // The two tables are independent: read them on two cores.
+            let (reference_frame, current_frame) = {
+                let (r_path, r_options) = (reference.clone(), options.clone());
+                let (c_path, c_options) = (current.clone(), options);
+                let r = tokio::task::spawn_blocking(move || read_reference(&r_path, &r_options));
+                let c = tokio::task::spawn_blocking(move || read_table(&c_path, &c_options));
+                let (r, c) = tokio::join!(r, c);
+                (r??, c??)
+            };
             let report = tokio::task::spawn_blocking(move || {
                 DriftReport::compare(&reference_frame, &current_frame, &plan, drift_share)
             })

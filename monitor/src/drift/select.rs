@@ -116,6 +116,24 @@ pub fn default_test(kind: ColumnKind, reference_rows: usize, unique_values: usiz
     }
 }
 
+/// [`unique_count`], but stops counting above `cap`: the test choice only
+/// asks whether a column has 1, 2, at most [`FEW_UNIQUE_VALUES`] or at most
+/// 20 distinct values, and a continuous column answers that within its
+/// first few values instead of a sort of both samples.
+pub fn unique_count_up_to(reference: &[f64], current: &[f64], cap: usize) -> usize {
+    let mut seen: Vec<f64> = Vec::with_capacity(cap + 1);
+    for &value in reference.iter().chain(current) {
+        // `==` makes -0.0 and 0.0 one value, as in `unique_count`.
+        if value.is_finite() && !seen.contains(&value) {
+            seen.push(value);
+            if seen.len() > cap {
+                break;
+            }
+        }
+    }
+    seen.len()
+}
+
 /// Distinct finite values over both samples (pandas `nunique`, which drops
 /// missing values; infinities count as missing, Evidently's hygiene).
 pub fn unique_count(reference: &[f64], current: &[f64]) -> usize {
@@ -230,6 +248,12 @@ mod tests {
             unique_count(&[1.0, f64::NAN, 0.0], &[-0.0, f64::INFINITY, 1.0, 2.0]),
             3
         );
+        assert_eq!(
+            unique_count_up_to(&[1.0, f64::NAN, 0.0], &[-0.0, f64::INFINITY, 1.0, 2.0], 21),
+            3
+        );
+        let many: Vec<f64> = (0..1000).map(f64::from).collect();
+        assert_eq!(unique_count_up_to(&many, &many, 21), 22);
         assert_eq!(TestKind::Psi.build().name(), "psi");
     }
 

@@ -69,22 +69,31 @@ impl DriftTest for Wasserstein {
 pub(crate) fn wasserstein_1(first: &[f64], second: &[f64]) -> f64 {
     let mut first_sorted = first.to_vec();
     let mut second_sorted = second.to_vec();
-    first_sorted.sort_by(f64::total_cmp);
-    second_sorted.sort_by(f64::total_cmp);
-    let mut all_values: Vec<f64> = first_sorted.iter().chain(&second_sorted).copied().collect();
-    all_values.sort_by(f64::total_cmp);
-    let (n1, n2) = (first.len() as f64, second.len() as f64);
+    first_sorted.sort_unstable_by(f64::total_cmp);
+    second_sorted.sort_unstable_by(f64::total_cmp);
+    let (a, b) = (&first_sorted, &second_sorted);
+    let (n1, n2) = (a.len() as f64, b.len() as f64);
+    // Walk the two sorted samples as one merged sequence (what sorting
+    // their union would give, without building it): between consecutive
+    // distinct values both CDFs are flat.
     let (mut i, mut j) = (0usize, 0usize);
     let mut distance = 0.0;
-    for pair in all_values.windows(2) {
-        let (value, next) = (pair[0], pair[1]);
-        while i < first_sorted.len() && first_sorted[i] <= value {
+    let mut value = f64::min(a[0], b[0]);
+    while i < a.len() || j < b.len() {
+        while i < a.len() && a[i] <= value {
             i += 1;
         }
-        while j < second_sorted.len() && second_sorted[j] <= value {
+        while j < b.len() && b[j] <= value {
             j += 1;
         }
+        let next = match (a.get(i), b.get(j)) {
+            (Some(&x), Some(&y)) => x.min(y),
+            (Some(&x), None) => x,
+            (None, Some(&y)) => y,
+            (None, None) => break,
+        };
         distance += (i as f64 / n1 - j as f64 / n2).abs() * (next - value);
+        value = next;
     }
     distance
 }
