@@ -136,7 +136,13 @@ fn default_variant_name(reference: &ModelReference) -> String {
             .file_name()
             .map_or_else(|| "model".into(), |n| n.to_string_lossy().into_owned()),
     };
-    let plain: String = name
+    plain_name(&name)
+}
+
+/// `text` as a name [`validate_name`] accepts: other characters become
+/// `-`, at most 64 of them, `model` when nothing usable is left.
+pub fn plain_name(text: &str) -> String {
+    let plain: String = text
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {

@@ -209,20 +209,5 @@ fn default_name(reference: &ModelReference) -> String {
             .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
             .unwrap_or_else(|| "model".into()),
     };
-    let plain: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .take(64)
-        .collect();
-    if plain.is_empty() || plain.starts_with('.') {
-        "model".into()
-    } else {
-        plain
-    }
+    smelt_serving::endpoint::plain_name(&name)
 }
