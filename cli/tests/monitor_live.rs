@@ -145,6 +145,8 @@ fn a_monitor_windows_captured_traffic_logs_alerts_and_resumes() {
             "models:/bc/1",
             "--window-rows",
             "60",
+            "--test",
+            "mean_radius=psi",
             "--every-seconds",
             "3600",
             "--webhook",
@@ -242,6 +244,39 @@ fn a_monitor_windows_captured_traffic_logs_alerts_and_resumes() {
         std::fs::read_to_string(&page)
             .unwrap()
             .contains("Dataset drift detected")
+    );
+    let report = home.path().join("window2.json");
+    smelt_ok(
+        home.path(),
+        &[
+            "monitor",
+            "report",
+            "live",
+            "--window",
+            "2",
+            "--json-report",
+            report.to_str().unwrap(),
+            "--server",
+            &url,
+        ],
+    );
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let column = |name: &str| {
+        report["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["column"] == name)
+            .cloned()
+    };
+    assert_eq!(
+        column("mean_radius").unwrap()["test"],
+        "psi",
+        "the per-column override is used"
+    );
+    assert!(
+        column("prediction").is_some(),
+        "predictions are compared too"
     );
 
     // A restart resumes from the cursor: nothing is evaluated twice.

@@ -84,6 +84,9 @@ pub enum MonitorCommand {
         /// POST an alert here (JSON) when a window drifts; retried with back-off
         #[arg(long, value_name = "URL")]
         webhook: Option<String>,
+        /// Use this test for a column: COLUMN=ks|chisquare|z|wasserstein|jensenshannon|psi|hellinger|mmd
+        #[arg(long = "test", value_name = "COLUMN=TEST", value_parser = crate::commands::parse_key_value)]
+        tests: Vec<(String, String)>,
         #[command(flatten)]
         server: ServerArg,
     },
@@ -169,8 +172,13 @@ pub async fn run(global: &GlobalArgs, command: MonitorCommand) -> anyhow::Result
             every_seconds,
             drift_share,
             webhook,
+            tests,
             server,
         } => {
+            for (_, test) in &tests {
+                test_kind(test)?;
+            }
+            let tests: std::collections::BTreeMap<String, String> = tests.into_iter().collect();
             let window = match (window_rows, window_minutes) {
                 (_, Some(minutes)) => serde_json::json!({ "minutes": minutes }),
                 (Some(rows), None) => serde_json::json!({ "rows": rows }),
@@ -184,7 +192,7 @@ pub async fn run(global: &GlobalArgs, command: MonitorCommand) -> anyhow::Result
             let body = serde_json::json!({
                 "name": name, "endpoint": endpoint, "reference": reference, "window": window,
                 "every_seconds": every_seconds, "drift_share": drift_share,
-                "alerts": { "webhook": webhook },
+                "alerts": { "webhook": webhook }, "tests": tests,
             });
             let base = server.url(global)?;
             let answer = call(
@@ -529,21 +537,11 @@ fn read_reference(
 }
 
 fn test_kind(name: &str) -> anyhow::Result<TestKind> {
-    Ok(match name.trim().to_ascii_lowercase().as_str() {
-        "ks" => TestKind::Ks,
-        "chisquare" | "chi2" => TestKind::ChiSquare,
-        "z" | "ztest" => TestKind::ZTest,
-        "wasserstein" | "wasserstein_normed" => TestKind::WassersteinNormed,
-        "jensenshannon" | "js" => TestKind::JensenShannon,
-        "psi" => TestKind::Psi,
-        "hellinger" => TestKind::Hellinger,
-        "mmd" => TestKind::Mmd,
-        other => {
-            return Err(hinted(
-                format!("unknown drift test '{other}'"),
-                "use ks, chisquare, z, wasserstein, jensenshannon, psi, hellinger or mmd",
-            ));
-        }
+    TestKind::parse(name).ok_or_else(|| {
+        hinted(
+            format!("unknown drift test '{}'", name.trim()),
+            format!("use {}", smelt_monitor::drift::TEST_NAMES),
+        )
     })
 }
 

@@ -57,7 +57,7 @@ pub use outcome::{ColumnOutcome, SkipReason, test_categorical_column, test_numer
 pub use psi::{PSI_EPSILON, Psi};
 pub use select::{
     ColumnKind, DEFAULT_DRIFT_SHARE, DatasetDrift, FEW_UNIQUE_VALUES, SMALL_REFERENCE_ROWS,
-    TestKind, TestPlan, dataset_drift, default_test, unique_count, unique_count_up_to,
+    TEST_NAMES, TestKind, TestPlan, dataset_drift, default_test, unique_count, unique_count_up_to,
 };
 pub use wasserstein::Wasserstein;
 pub use ztest::ZTest;

@@ -77,7 +77,26 @@ pub enum TestKind {
     Mmd,
 }
 
+/// The names [`TestKind::parse`] accepts, for messages.
+pub const TEST_NAMES: &str = "ks, chisquare, z, wasserstein, jensenshannon, psi, hellinger or mmd";
+
 impl TestKind {
+    /// A test by name (as the tests report themselves, or common aliases);
+    /// `None` for an unknown name.
+    pub fn parse(name: &str) -> Option<TestKind> {
+        Some(match name.trim().to_ascii_lowercase().as_str() {
+            "ks" => Self::Ks,
+            "chisquare" | "chi2" => Self::ChiSquare,
+            "z" | "ztest" => Self::ZTest,
+            "wasserstein" | "wasserstein_normed" => Self::WassersteinNormed,
+            "jensenshannon" | "js" => Self::JensenShannon,
+            "psi" => Self::Psi,
+            "hellinger" => Self::Hellinger,
+            "mmd" => Self::Mmd,
+            _ => return None,
+        })
+    }
+
     /// The test with its default threshold.
     pub fn build(self) -> Box<dyn DriftTest + Send + Sync> {
         match self {

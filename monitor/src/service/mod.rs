@@ -30,7 +30,6 @@ use smelt_tracking::store::CreateRun;
 pub use gauges::Gauges;
 pub use spec::{AlertSpec, MonitorSpec};
 
-use crate::drift::TestPlan;
 use crate::live::{CaptureCursor, CapturedRequest, PREDICTION_COLUMN, Windower, reference_frame};
 use crate::profile::Profile;
 use crate::report::DriftReport;
@@ -330,12 +329,8 @@ impl Monitors {
                 let current = window
                     .to_frame(&kinds, prediction_kind)
                     .map_err(MonitorError::Failed)?;
-                let report = DriftReport::compare(
-                    &reference,
-                    &current,
-                    &TestPlan::default(),
-                    spec.drift_share,
-                );
+                let report =
+                    DriftReport::compare(&reference, &current, &spec.plan(), spec.drift_share);
                 state.windows += 1;
                 let summary = self.record(&spec, &mut state, &window, &report).await?;
                 summaries.push(summary.clone());

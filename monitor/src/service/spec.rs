@@ -30,10 +30,14 @@ pub struct MonitorSpec {
     /// Where alerts go besides the log.
     #[serde(default)]
     pub alerts: AlertSpec,
+    /// Tests chosen per column (`column → test name`), overriding the
+    /// default rule.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tests: std::collections::BTreeMap<String, String>,
 }
 
 /// Alert delivery.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertSpec {
     /// A URL that receives a JSON POST per drifted window.
@@ -42,6 +46,17 @@ pub struct AlertSpec {
     /// Retries after a failed POST (with doubling back-off from 0.5 s).
     #[serde(default = "default_retries")]
     pub retries: u32,
+}
+
+impl Default for AlertSpec {
+    // Written out: a derived default would give 0 retries when `alerts` is
+    // absent, unlike an `alerts` object without `retries`.
+    fn default() -> Self {
+        AlertSpec {
+            webhook: None,
+            retries: default_retries(),
+        }
+    }
 }
 
 fn default_drift_share() -> f64 {
@@ -57,6 +72,16 @@ fn default_retries() -> u32 {
 }
 
 impl MonitorSpec {
+    /// The per-column test choices as a plan (names were validated).
+    pub fn plan(&self) -> crate::drift::TestPlan {
+        self.tests
+            .iter()
+            .filter_map(|(column, test)| Some((column, crate::drift::TestKind::parse(test)?)))
+            .fold(crate::drift::TestPlan::default(), |plan, (column, kind)| {
+                plan.with_override(column.clone(), kind)
+            })
+    }
+
     /// Checks the spec; the message says what to fix.
     pub fn validate(&self) -> Result<(), String> {
         let plain = |name: &str| {
@@ -95,11 +120,65 @@ impl MonitorSpec {
         if self.every_seconds == 0 {
             return Err("every_seconds must be at least 1".into());
         }
+        for (column, test) in &self.tests {
+            if crate::drift::TestKind::parse(test).is_none() {
+                return Err(format!(
+                    "unknown drift test '{test}' for column '{column}': use {}",
+                    crate::drift::TEST_NAMES
+                ));
+            }
+        }
         if let Some(url) = &self.alerts.webhook
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
             return Err(format!("the webhook '{url}' must be an http(s) URL"));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> MonitorSpec {
+        serde_json::from_str(
+            r#"{"name": "m", "endpoint": "e", "reference": "models:/x/1", "window": {"rows": 10},
+                "tests": {"age": "psi"}}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn specs_take_defaults_and_check_every_field() {
+        let good = spec();
+        assert_eq!(good.every_seconds, 60);
+        assert_eq!(good.alerts.retries, 3);
+        assert!(good.validate().is_ok());
+        assert_eq!(
+            good.plan()
+                .test_for("age", crate::drift::ColumnKind::Numeric, 10, 100),
+            crate::drift::TestKind::Psi
+        );
+        let mut bad = spec();
+        bad.tests.insert("x".into(), "magic".into());
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .contains("unknown drift test 'magic'")
+        );
+        let mut bad = spec();
+        bad.window = WindowSize::Rows(0);
+        assert!(bad.validate().unwrap_err().contains("at least 1"));
+        let mut bad = spec();
+        bad.alerts.webhook = Some("ftp://x".into());
+        assert!(bad.validate().unwrap_err().contains("http(s)"));
+        let mut bad = spec();
+        bad.name = "no spaces".into();
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .contains("not a valid monitor name")
+        );
     }
 }
