@@ -158,7 +158,24 @@ reference profile (a model's profile.json, saved at training), and:
   smelt monitor create wine-live --endpoint wine --reference models:/wine@champion \\
       --window-rows 500 --webhook https://hooks.example/drift --server http://127.0.0.1:5000";
 
-const MONITORS_HINT: &str = "`smelt monitor list` shows the server's monitors";
+/// A call to the server's monitors API at `MONITORS_PATH` + `path`.
+async fn monitors_api(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    base: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> anyhow::Result<serde_json::Value> {
+    let url = format!("{base}{MONITORS_PATH}{path}");
+    call(
+        client,
+        method,
+        &url,
+        body,
+        "`smelt monitor list` shows the server's monitors",
+    )
+    .await
+}
 
 pub async fn run(global: &GlobalArgs, command: MonitorCommand) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
@@ -195,14 +212,8 @@ pub async fn run(global: &GlobalArgs, command: MonitorCommand) -> anyhow::Result
                 "alerts": { "webhook": webhook }, "tests": tests,
             });
             let base = server.url(global)?;
-            let answer = call(
-                &client,
-                reqwest::Method::POST,
-                &format!("{base}{MONITORS_PATH}"),
-                Some(body),
-                MONITORS_HINT,
-            )
-            .await?;
+            let answer =
+                monitors_api(&client, reqwest::Method::POST, &base, "", Some(body)).await?;
             if global.json {
                 return print_json(answer);
             }
@@ -214,14 +225,7 @@ pub async fn run(global: &GlobalArgs, command: MonitorCommand) -> anyhow::Result
         }
         MonitorCommand::List { server } => {
             let base = server.url(global)?;
-            let answer = call(
-                &client,
-                reqwest::Method::GET,
-                &format!("{base}{MONITORS_PATH}"),
-                None,
-                MONITORS_HINT,
-            )
-            .await?;
+            let answer = monitors_api(&client, reqwest::Method::GET, &base, "", None).await?;
             if global.json {
                 return print_json(answer);
             }
@@ -257,20 +261,20 @@ pub async fn run(global: &GlobalArgs, command: MonitorCommand) -> anyhow::Result
         }
         MonitorCommand::Status { name, server } => {
             let base = server.url(global)?;
-            let shown = call(
+            let shown = monitors_api(
                 &client,
                 reqwest::Method::GET,
-                &format!("{base}{MONITORS_PATH}/{name}"),
+                &base,
+                &format!("/{name}"),
                 None,
-                MONITORS_HINT,
             )
             .await?;
-            let history = call(
+            let history = monitors_api(
                 &client,
                 reqwest::Method::GET,
-                &format!("{base}{MONITORS_PATH}/{name}/reports"),
+                &base,
+                &format!("/{name}/reports"),
                 None,
-                MONITORS_HINT,
             )
             .await?;
             if global.json {
@@ -290,12 +294,12 @@ pub async fn run(global: &GlobalArgs, command: MonitorCommand) -> anyhow::Result
         }
         MonitorCommand::Run { name, server } => {
             let base = server.url(global)?;
-            let answer = call(
+            let answer = monitors_api(
                 &client,
                 reqwest::Method::POST,
-                &format!("{base}{MONITORS_PATH}/{name}/run"),
+                &base,
+                &format!("/{name}/run"),
                 None,
-                MONITORS_HINT,
             )
             .await?;
             if global.json {
@@ -317,12 +321,12 @@ pub async fn run(global: &GlobalArgs, command: MonitorCommand) -> anyhow::Result
             server,
         } => {
             let base = server.url(global)?;
-            let history = call(
+            let history = monitors_api(
                 &client,
                 reqwest::Method::GET,
-                &format!("{base}{MONITORS_PATH}/{name}/reports"),
+                &base,
+                &format!("/{name}/reports"),
                 None,
-                MONITORS_HINT,
             )
             .await?;
             let windows = history["windows"].as_array().cloned().unwrap_or_default();
@@ -376,12 +380,12 @@ pub async fn run(global: &GlobalArgs, command: MonitorCommand) -> anyhow::Result
         }
         MonitorCommand::Delete { name, server } => {
             let base = server.url(global)?;
-            call(
+            monitors_api(
                 &client,
                 reqwest::Method::DELETE,
-                &format!("{base}{MONITORS_PATH}/{name}"),
+                &base,
+                &format!("/{name}"),
                 None,
-                MONITORS_HINT,
             )
             .await?;
             println!("deleted monitor {name}");
