@@ -244,3 +244,105 @@ fn profile_describes_every_column_of_a_table() {
         .unwrap();
     assert_eq!(mass["missing"], 2);
 }
+
+/// The JSON report of `compare` on the shifted breast-cancer copy with MMD on
+/// two columns and the given `--compute`.
+fn mmd_report(dir: &Path, compute: &str) -> Value {
+    let current = shifted_copy(dir);
+    let json = dir.join(format!("report-{compute}.json"));
+    smelt_ok(
+        dir,
+        &[
+            "monitor",
+            "compare",
+            dataset("breast_cancer.train.csv").to_str().unwrap(),
+            current.to_str().unwrap(),
+            "--test",
+            "mean_radius=mmd",
+            "--test",
+            "mean_area=mmd",
+            "--compute",
+            compute,
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
+    serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap()
+}
+
+fn column<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["column"] == name)
+        .unwrap()
+}
+
+#[test]
+fn compare_says_where_it_computed_and_refuses_an_unknown_choice() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = mmd_report(dir.path(), "cpu");
+    assert_eq!(report["compute"], "cpu");
+    let radius = column(&report, "mean_radius");
+    assert_eq!(radius["test"], "mmd");
+    assert_eq!(radius["drifted"], true);
+    assert_eq!(column(&report, "mean_area")["drifted"], false);
+
+    let output = smelt(
+        dir.path(),
+        &["monitor", "compare", "a.csv", "b.csv", "--compute", "tpu"],
+    );
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("auto, cpu or gpu"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// The GPU code path of the monitor: MMD kernel sums and histograms through
+/// CubeCL's wgpu runtime (lavapipe in CI). Skipped without a Vulkan driver
+/// unless SMELT_REQUIRE_GPU_PATH=1 (scripts/test.sh sets it).
+#[cfg(feature = "gpu")]
+#[test]
+fn compare_on_the_gpu_matches_the_cpu() {
+    let dir = tempfile::tempdir().unwrap();
+    let probe = smelt(
+        dir.path(),
+        &["monitor", "compare", "a.csv", "b.csv", "--compute", "gpu"],
+    );
+    if stderr(&probe).contains("no GPU adapter") {
+        assert!(
+            std::env::var("SMELT_REQUIRE_GPU_PATH").is_err(),
+            "SMELT_REQUIRE_GPU_PATH is set but no adapter opened: {}",
+            stderr(&probe)
+        );
+        eprintln!("skipping: {}", stderr(&probe));
+        return;
+    }
+    let cpu = mmd_report(dir.path(), "cpu");
+    let gpu = mmd_report(dir.path(), "gpu");
+    assert!(
+        gpu["compute"].as_str().unwrap().starts_with("gpu: "),
+        "{}",
+        gpu["compute"]
+    );
+    for name in ["mean_radius", "mean_area"] {
+        let (c, g) = (column(&cpu, name), column(&gpu, name));
+        assert_eq!(c["drifted"], g["drifted"], "{name}");
+        let (cs, gs) = (
+            c["statistic"].as_f64().unwrap(),
+            g["statistic"].as_f64().unwrap(),
+        );
+        // f32 kernel sums on the GPU, f64 on the CPU.
+        assert!(
+            (cs - gs).abs() <= 1e-5 + 1e-4 * cs.abs(),
+            "{name}: {cs} vs {gs}"
+        );
+        // Histograms are counted exactly on both paths.
+        assert_eq!(c["histogram"], g["histogram"], "{name}");
+    }
+    let (c, g) = (column(&cpu, "mean_texture"), column(&gpu, "mean_texture"));
+    assert_eq!(c, g);
+}

@@ -114,7 +114,7 @@ fn infer_column(
     if forced_categorical {
         return Ok(Column {
             name,
-            values: Values::Categorical(values),
+            values: Values::Categorical(values.into()),
         });
     }
     let present = values.iter().flatten().count();
@@ -145,7 +145,7 @@ fn infer_column(
     }
     Ok(Column {
         name,
-        values: Values::Categorical(values),
+        values: Values::Categorical(values.into()),
     })
 }
 
@@ -177,7 +177,7 @@ mod tests {
         assert!(a[2].is_nan());
         assert_eq!(
             frame.column("b").unwrap().values,
-            Values::Categorical(vec![Some("x".into()), None, Some("y".into())])
+            Values::Categorical([Some("x"), None, Some("y")].into_iter().collect())
         );
         assert_eq!(frame.column("c").unwrap().values.missing_count(), 2);
     }

@@ -28,7 +28,7 @@ pub fn digest(frame: &Frame) -> String {
             }
             Values::Categorical(values) => {
                 hasher.update([1u8]);
-                for value in values {
+                for value in values.iter() {
                     match value {
                         None => hasher.update([0u8]),
                         Some(text) => {

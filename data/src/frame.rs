@@ -1,10 +1,12 @@
 //! The [`Frame`]: named, typed columns of equal length. Numbers are `f64`
-//! with `NaN` meaning missing; text is `Option<String>`. Two kinds are all a
+//! with `NaN` meaning missing; text is dictionary-encoded [`Categories`]
+//! with `None` meaning missing. Two kinds are all a
 //! tabular model needs: numeric features are scaled, text features are
 //! one-hot encoded, and a target of either kind can be a class label.
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::categories::Categories;
 use crate::error::{DataError, Result};
 
 /// What a column holds.
@@ -21,7 +23,7 @@ pub enum Values {
     /// `NaN` marks a missing value.
     Numeric(Vec<f64>),
     /// `None` marks a missing value.
-    Categorical(Vec<Option<String>>),
+    Categorical(Categories),
 }
 
 impl Values {
@@ -46,7 +48,7 @@ impl Values {
     pub fn is_missing(&self, row: usize) -> bool {
         match self {
             Values::Numeric(v) => v[row].is_nan(),
-            Values::Categorical(v) => v[row].is_none(),
+            Values::Categorical(v) => v.is_missing(row),
         }
     }
 
@@ -62,16 +64,14 @@ impl Values {
                 let x = v[row];
                 (!x.is_nan()).then(|| format_number(x))
             }
-            Values::Categorical(v) => v[row].clone(),
+            Values::Categorical(v) => v.get(row).map(str::to_string),
         }
     }
 
     fn take(&self, rows: &[usize]) -> Values {
         match self {
             Values::Numeric(v) => Values::Numeric(rows.iter().map(|&r| v[r]).collect()),
-            Values::Categorical(v) => {
-                Values::Categorical(rows.iter().map(|&r| v[r].clone()).collect())
-            }
+            Values::Categorical(v) => Values::Categorical(v.take(rows)),
         }
     }
 }
@@ -100,10 +100,10 @@ impl Column {
         }
     }
 
-    pub fn categorical(name: impl Into<String>, values: Vec<Option<String>>) -> Self {
+    pub fn categorical(name: impl Into<String>, values: impl Into<Categories>) -> Self {
         Column {
             name: name.into(),
-            values: Values::Categorical(values),
+            values: Values::Categorical(values.into()),
         }
     }
 
@@ -216,7 +216,9 @@ impl Frame {
                     Values::Numeric(a.iter().chain(b).copied().collect())
                 }
                 (Values::Categorical(a), Values::Categorical(b)) => {
-                    Values::Categorical(a.iter().chain(b).cloned().collect())
+                    let mut both = a.clone();
+                    both.extend_from(b);
+                    Values::Categorical(both)
                 }
                 _ => {
                     return Err(DataError::Invalid(format!(

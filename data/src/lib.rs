@@ -4,6 +4,7 @@
 //!
 //! Start reading at [`frame`]; [`read_table`] is the one entry point for files.
 
+mod categories;
 mod csv_reader;
 mod digest;
 mod error;
@@ -11,9 +12,10 @@ pub mod frame;
 mod parquet_reader;
 mod split;
 
+pub use categories::MISSING as MISSING_CODE;
 pub use digest::digest;
 pub use error::{DataError, Result};
-pub use frame::{Column, Frame, Kind, Values};
+pub use frame::{Categories, Column, Frame, Kind, Values};
 pub use split::{k_folds, shuffled_indices, train_test_split};
 
 use std::path::Path;

@@ -14,6 +14,7 @@ use arrow_schema::DataType;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::ReadOptions;
+use crate::categories::{Categories, MISSING as MISSING_CODE};
 use crate::error::{DataError, Result};
 use crate::frame::{Column, Frame, Values};
 
@@ -53,7 +54,7 @@ pub(crate) fn read_parquet(path: &Path, options: &ReadOptions) -> Result<Frame> 
             true if !options.categorical.contains(field.name()) => {
                 Values::Numeric(Vec::with_capacity(rows))
             }
-            _ => Values::Categorical(Vec::with_capacity(rows)),
+            _ => Values::Categorical(Categories::with_capacity(rows)),
         })
         .collect();
     for batch in reader {
@@ -127,55 +128,63 @@ fn append(values: &mut Values, array: &ArrayRef, name: &str) -> Result<(), Strin
                 other => return Err(format!("column '{name}' changed type to {other} mid-file")),
             }
         }
-        Values::Categorical(out) => out.extend(texts(array, name)?),
+        Values::Categorical(out) => extend_texts(out, array, name)?,
     }
     Ok(())
 }
 
-/// A non-numeric (or forced categorical) array as optional strings.
-fn texts(array: &ArrayRef, name: &str) -> Result<Vec<Option<String>>, String> {
+/// Appends a non-numeric (or forced categorical) array as labels; a label
+/// string is copied only the first time it appears.
+fn extend_texts(out: &mut Categories, array: &ArrayRef, name: &str) -> Result<(), String> {
     let n = array.len();
-    let cell = |i: usize, text: String| (!array.is_null(i)).then_some(text);
-    Ok(match array.data_type() {
+    let present = |i: usize| !array.is_null(i);
+    match array.data_type() {
         DataType::Utf8 => {
             let a = array.as_string::<i32>();
-            (0..n).map(|i| cell(i, a.value(i).to_string())).collect()
+            (0..n).for_each(|i| out.push(present(i).then(|| a.value(i))));
         }
         DataType::LargeUtf8 => {
             let a = array.as_string::<i64>();
-            (0..n).map(|i| cell(i, a.value(i).to_string())).collect()
+            (0..n).for_each(|i| out.push(present(i).then(|| a.value(i))));
         }
         DataType::Utf8View => {
             let a = array.as_string_view();
-            (0..n).map(|i| cell(i, a.value(i).to_string())).collect()
+            (0..n).for_each(|i| out.push(present(i).then(|| a.value(i))));
         }
         DataType::Boolean => {
             let a = array.as_boolean();
-            (0..n).map(|i| cell(i, a.value(i).to_string())).collect()
+            (0..n).for_each(|i| {
+                out.push(present(i).then(|| if a.value(i) { "true" } else { "false" }))
+            });
         }
         DataType::Dictionary(_, _) => {
+            // Label each dictionary entry once, then copy codes.
             let dictionary = array.as_any_dictionary();
-            let labels = texts(dictionary.values(), name)?;
+            let mut entries = Categories::default();
+            extend_texts(&mut entries, dictionary.values(), name)?;
+            let codes: Vec<u32> = entries
+                .iter()
+                .map(|label| label.map_or(MISSING_CODE, |label| out.intern(label)))
+                .collect();
             let keys = dictionary.normalized_keys();
-            (0..n)
-                .map(|i| {
-                    if array.is_null(i) {
-                        None
-                    } else {
-                        labels[keys[i]].clone()
-                    }
+            (0..n).for_each(|i| {
+                out.push_code(if present(i) {
+                    codes[keys[i]]
+                } else {
+                    MISSING_CODE
                 })
-                .collect()
+            });
         }
         data_type if is_numeric(data_type) => {
             let mut numbers = Values::Numeric(Vec::new());
             append(&mut numbers, array, name)?;
-            (0..n).map(|i| numbers.text(i)).collect()
+            (0..n).for_each(|i| out.push(numbers.text(i).as_deref()));
         }
         other => {
             return Err(format!(
                 "column '{name}' has type {other}, which Smelt cannot use as a feature; convert it to numbers or strings"
             ));
         }
-    })
+    }
+    Ok(())
 }

@@ -67,7 +67,7 @@ fn parquet_and_csv_of_the_same_data_agree() {
     );
     assert_eq!(
         frame.column("island").unwrap().values,
-        Values::Categorical(vec![Some("Biscoe".into()), None, Some("Dream".into())])
+        Values::Categorical([Some("Biscoe"), None, Some("Dream")].into_iter().collect())
     );
 
     let csv = dir.path().join("t.csv");

@@ -183,7 +183,7 @@ pub fn split_orient(frame: &Frame) -> serde_json::Value {
                 .map(|c| match &c.values {
                     Values::Numeric(v) if v[row].is_nan() => serde_json::Value::Null,
                     Values::Numeric(v) => serde_json::json!(v[row]),
-                    Values::Categorical(v) => serde_json::json!(v[row]),
+                    Values::Categorical(v) => serde_json::json!(v.get(row)),
                 })
                 .collect()
         })

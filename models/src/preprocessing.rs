@@ -192,7 +192,7 @@ impl Preprocessor {
 fn numeric_value(column: &Column, row: usize, name: &str) -> Result<f64> {
     let x = match &column.values {
         Values::Numeric(values) => values[row],
-        Values::Categorical(values) => match values[row].as_deref() {
+        Values::Categorical(values) => match values.get(row) {
             None => f64::NAN,
             Some(text) => text.trim().parse::<f64>().map_err(|_| {
                 ModelError::Input(format!(
@@ -239,13 +239,27 @@ fn fit_column(column: &Column) -> Result<FeatureTransform> {
             }
         }
         Values::Categorical(values) => {
-            let mut categories: Vec<String> = values.iter().flatten().cloned().collect();
+            // The labels that occur (a taken subset may not use them all).
+            let mut seen = vec![false; values.labels().len()];
+            let mut missing = false;
+            for code in values.codes() {
+                match seen.get_mut(*code as usize) {
+                    Some(flag) => *flag = true,
+                    None => missing = true,
+                }
+            }
+            let mut categories: Vec<String> = values
+                .labels()
+                .iter()
+                .zip(&seen)
+                .filter(|(_, seen)| **seen)
+                .map(|(label, _)| label.clone())
+                .collect();
             categories.sort();
-            categories.dedup();
             FeatureTransform::Categorical {
                 name,
                 categories,
-                missing_indicator: values.iter().any(Option::is_none),
+                missing_indicator: missing,
             }
         }
     })

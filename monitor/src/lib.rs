@@ -27,8 +27,14 @@
 //! later ([`profile::NumericProfile::bin_counts`],
 //! [`profile::CategoricalProfile::counts_for`]).
 //!
-//! Live windows, reports, prediction drift and the GPU kernels are not built
-//! yet (issue 6).
+//! [`report::DriftReport`] tests every column of two tables (on all cores)
+//! and [`report_html`] renders it; [`live`] cuts captured traffic into
+//! windows and [`service::Monitors`] runs monitors on a server (history in
+//! the tracking store, gauges, alerts).
+//!
+//! The quadratic MMD sums and the report histograms run on a
+//! [`Compute`] from `smelt-gpu-kernels`: the plain code, or CubeCL kernels
+//! on a GPU adapter; each report says which (`compute`).
 #![deny(missing_docs)]
 
 pub mod drift;
@@ -47,3 +53,5 @@ pub use profile::{
     ProfileError, ProfileOptions,
 };
 pub use report::{ColumnHistogram, ColumnReport, DriftReport};
+/// Where the heavy sums run (plain code or CubeCL kernels on a GPU).
+pub use smelt_gpu_kernels::{Compute, Preference, Unavailable as ComputeUnavailable};

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use smelt_data::{Column, Frame, Kind};
+use smelt_data::{Categories, Column, Frame, Kind};
 
 use crate::profile::{PredictionProfile, Profile};
 
@@ -191,7 +191,7 @@ fn column(name: &str, kind: Kind, cells: impl Iterator<Item = Value>) -> Column 
                     Value::String(s) => Some(s),
                     other => Some(other.to_string()),
                 })
-                .collect(),
+                .collect::<Categories>(),
         ),
     }
 }

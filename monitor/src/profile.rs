@@ -26,7 +26,7 @@
 //! section "Baseline profile (profile.json)".
 
 use serde::{Deserialize, Serialize};
-use smelt_data::{Frame, Values};
+use smelt_data::{Categories, Frame, Values};
 
 /// The format version [`Profile::from_frame`] writes and [`Profile::from_json`] reads.
 pub const PROFILE_VERSION: u32 = 1;
@@ -368,7 +368,7 @@ impl NumericProfile {
                 sketch: None,
             };
         }
-        sorted.sort_by(f64::total_cmp);
+        radsort::sort(&mut sorted);
         let (min, max) = (sorted[0], sorted[sorted.len() - 1]);
         let mean = mean(&sorted);
         let std = mean.and_then(|m| sample_std(&sorted, m));
@@ -400,7 +400,7 @@ impl NumericProfile {
     /// Adds the quantile sketch of the same `values`.
     pub fn with_sketch(mut self, values: &[f64], levels: usize) -> NumericProfile {
         let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-        sorted.sort_by(f64::total_cmp);
+        radsort::sort(&mut sorted);
         self.sketch = crate::sketch::QuantileSketch::from_sorted(&sorted, levels);
         self
     }
@@ -452,19 +452,23 @@ impl NumericProfile {
 
 impl CategoricalProfile {
     /// Summarises `values`, keeping the `top` most frequent categories.
-    pub fn from_values(values: &[Option<String>], top: usize) -> CategoricalProfile {
-        let mut tally: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
+    pub fn from_values(values: &Categories, top: usize) -> CategoricalProfile {
+        // Count codes; look at each label once.
+        let mut tally = vec![0u64; values.labels().len()];
         let mut missing = 0u64;
-        for value in values {
-            match value {
-                Some(v) => *tally.entry(v.as_str()).or_default() += 1,
+        for code in values.codes() {
+            match tally.get_mut(*code as usize) {
+                Some(count) => *count += 1,
                 None => missing += 1,
             }
         }
-        let mut frequencies: Vec<CategoryCount> = tally
-            .into_iter()
+        let mut frequencies: Vec<CategoryCount> = values
+            .labels()
+            .iter()
+            .zip(tally)
+            .filter(|(_, count)| *count > 0)
             .map(|(value, count)| CategoryCount {
-                value: value.to_owned(),
+                value: value.clone(),
                 count,
             })
             .collect();
@@ -486,20 +490,29 @@ impl CategoricalProfile {
     /// named [`UNSEEN`], counts every value that is not a stored category
     /// (new categories, and those past the cap). The position, not the name,
     /// marks the unseen bucket. Missing values (`None`) are ignored.
-    pub fn counts_for(&self, values: &[Option<String>]) -> Vec<(String, u64)> {
+    pub fn counts_for(&self, values: &Categories) -> Vec<(String, u64)> {
         let index: std::collections::HashMap<&str, usize> = self
             .frequencies
             .iter()
             .enumerate()
             .map(|(i, c)| (c.value.as_str(), i))
             .collect();
+        // Each label's slot once, then count by code.
+        let slots: Vec<usize> = values
+            .labels()
+            .iter()
+            .map(|label| {
+                index
+                    .get(label.as_str())
+                    .copied()
+                    .unwrap_or(self.frequencies.len())
+            })
+            .collect();
         let mut counts = vec![0u64; self.frequencies.len() + 1];
-        for value in values.iter().flatten() {
-            let slot = index
-                .get(value.as_str())
-                .copied()
-                .unwrap_or(self.frequencies.len());
-            counts[slot] += 1;
+        for code in values.codes() {
+            if let Some(slot) = slots.get(*code as usize) {
+                counts[*slot] += 1;
+            }
         }
         self.frequencies
             .iter()

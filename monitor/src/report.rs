@@ -12,10 +12,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use smelt_data::{Frame, Values};
+use smelt_gpu_kernels::{BinnedColumn, Compute, for_each_row};
 
 use crate::drift::{
-    ColumnOutcome, DEFAULT_DRIFT_SHARE, SkipReason, TestPlan, dataset_drift,
-    test_categorical_column, test_numeric_column,
+    ColumnOutcome, DEFAULT_DRIFT_SHARE, SkipReason, TestPlan, dataset_drift, test_category_counts,
+    test_numeric_column,
 };
 
 /// Bins of the numeric histograms in reports.
@@ -44,6 +45,20 @@ pub struct DriftReport {
     pub skipped: usize,
     /// One entry per column, most severe first.
     pub columns: Vec<ColumnReport>,
+    /// Where the heavy sums ran: `cpu`, or `gpu: ADAPTER (API, TYPE)`.
+    #[serde(default = "cpu")]
+    pub compute: String,
+}
+
+fn cpu() -> String {
+    "cpu".to_string()
+}
+
+/// One column of both tables.
+struct ColumnPair<'a> {
+    name: &'a str,
+    reference: Option<&'a Values>,
+    current: Option<&'a Values>,
 }
 
 /// One column's line in the report.
@@ -100,19 +115,34 @@ impl DriftReport {
                 names.push(name);
             }
         }
-        let mut columns = Vec::with_capacity(names.len());
-        let mut outcomes = Vec::with_capacity(names.len());
-        for name in names {
-            let reference_values = reference.column(name).map(|c| &c.values);
-            let current_values = current.column(name).map(|c| &c.values);
-            let (outcome, kind) = test_column(plan, name, reference_values, current_values);
-            columns.push(column_report(
+        let pairs: Vec<ColumnPair<'_>> = names
+            .into_iter()
+            .map(|name| ColumnPair {
                 name,
-                kind,
-                &outcome,
-                reference_values,
-                current_values,
-            ));
+                reference: reference.column(name).map(|c| &c.values),
+                current: current.column(name).map(|c| &c.values),
+            })
+            .collect();
+        // Columns are independent: spread them over the cores.
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(pairs.len().max(1));
+        let mut tested: Vec<(usize, ColumnOutcome, &'static str)> =
+            for_each_row(pairs.len(), threads, Vec::new, |done, index| {
+                let pair = &pairs[index];
+                let (outcome, kind) = test_column(plan, pair.name, pair.reference, pair.current);
+                done.push((index, outcome, kind));
+            })
+            .into_iter()
+            .flatten()
+            .collect();
+        tested.sort_by_key(|(index, ..)| *index);
+        let mut histograms = histograms(plan.compute(), &pairs);
+        let mut columns = Vec::with_capacity(pairs.len());
+        let mut outcomes = Vec::with_capacity(pairs.len());
+        for (index, outcome, kind) in tested {
+            let histogram = histograms[index].take();
+            columns.push(column_report(pairs[index].name, kind, &outcome, histogram));
             outcomes.push(outcome);
         }
         columns.sort_by(|a, b| {
@@ -131,6 +161,7 @@ impl DriftReport {
             drifted: summary.drifted,
             skipped: summary.skipped,
             columns,
+            compute: plan.compute().description(),
         }
     }
 
@@ -160,10 +191,14 @@ fn test_column(
     let categorical = matches!(reference, Some(Values::Categorical(_)))
         || matches!(current, Some(Values::Categorical(_)));
     if categorical {
-        // Text columns are borrowed; only numbers read as labels are formatted.
-        let (owned_r, owned_c) = (formatted(reference), formatted(current));
-        let (r, c) = (borrowed(reference, &owned_r), borrowed(current, &owned_c));
-        let outcome = test_categorical_column(plan, name, r.as_deref(), c.as_deref());
+        let outcome = match (reference, current) {
+            (None, _) => ColumnOutcome::skipped(SkipReason::MissingColumn { side: "reference" }),
+            (_, None) => ColumnOutcome::skipped(SkipReason::MissingColumn { side: "current" }),
+            (Some(r), Some(c)) => {
+                let counts = CategoryCounts::of(r, c);
+                test_category_counts(plan, name, r.len(), &counts.borrowed())
+            }
+        };
         (outcome, "categorical")
     } else {
         let outcome = test_numeric_column(plan, name, numbers(reference), numbers(current));
@@ -171,23 +206,44 @@ fn test_column(
     }
 }
 
-/// A numeric column's values as text labels (formatted as in the data),
-/// for a column that is categorical on the other side.
-fn formatted(values: Option<&Values>) -> Option<Vec<Option<String>>> {
-    match values {
-        Some(v @ Values::Numeric(_)) => Some((0..v.len()).map(|row| v.text(row)).collect()),
-        _ => None,
-    }
-}
+/// Per-label counts of one column on both sides (`[reference, current]`),
+/// missing values left out. Text columns are counted by dictionary code,
+/// so each label is looked at once; a numeric side (the column is text on
+/// the other side) is read as labels formatted as in the data.
+struct CategoryCounts(BTreeMap<String, [u64; 2]>);
 
-fn borrowed<'a>(
-    values: Option<&'a Values>,
-    formatted: &'a Option<Vec<Option<String>>>,
-) -> Option<Vec<Option<&'a str>>> {
-    match (values, formatted) {
-        (Some(Values::Categorical(v)), _) => Some(v.iter().map(Option::as_deref).collect()),
-        (_, Some(v)) => Some(v.iter().map(Option::as_deref).collect()),
-        _ => None,
+impl CategoryCounts {
+    fn of(reference: &Values, current: &Values) -> Self {
+        let mut counts: BTreeMap<String, [u64; 2]> = BTreeMap::new();
+        for (slot, values) in [reference, current].into_iter().enumerate() {
+            match values {
+                Values::Categorical(categories) => {
+                    let mut tally = vec![0u64; categories.labels().len()];
+                    for code in categories.codes() {
+                        if let Some(count) = tally.get_mut(*code as usize) {
+                            *count += 1;
+                        }
+                    }
+                    for (label, count) in categories.labels().iter().zip(tally) {
+                        if count > 0 {
+                            counts.entry(label.clone()).or_default()[slot] += count;
+                        }
+                    }
+                }
+                Values::Numeric(_) => {
+                    for row in 0..values.len() {
+                        if let Some(label) = values.text(row) {
+                            counts.entry(label).or_default()[slot] += 1;
+                        }
+                    }
+                }
+            }
+        }
+        Self(counts)
+    }
+
+    fn borrowed(&self) -> BTreeMap<&str, [u64; 2]> {
+        self.0.iter().map(|(k, v)| (k.as_str(), *v)).collect()
     }
 }
 
@@ -202,13 +258,8 @@ fn column_report(
     name: &str,
     kind: &str,
     outcome: &ColumnOutcome,
-    reference: Option<&Values>,
-    current: Option<&Values>,
+    histogram: Option<ColumnHistogram>,
 ) -> ColumnReport {
-    let histogram = match (reference, current) {
-        (Some(r), Some(c)) => histogram(r, c),
-        _ => None,
-    };
     match outcome {
         ColumnOutcome::Tested { test, result } => {
             let severity = match result.p_value {
@@ -264,80 +315,78 @@ pub fn describe(reason: &SkipReason) -> String {
     }
 }
 
-fn histogram(reference: &Values, current: &Values) -> Option<ColumnHistogram> {
-    match (reference, current) {
-        (Values::Numeric(r), Values::Numeric(c)) => numeric_histogram(r, c),
-        _ => categorical_histogram(reference, current),
-    }
-}
-
-/// Equal-width bins over the range of both samples.
-fn numeric_histogram(reference: &[f64], current: &[f64]) -> Option<ColumnHistogram> {
-    let finite = || {
-        reference
-            .iter()
-            .chain(current)
-            .copied()
-            .filter(|x| x.is_finite())
-    };
-    let lo = finite().fold(f64::INFINITY, f64::min);
-    let hi = finite().fold(f64::NEG_INFINITY, f64::max);
-    if !lo.is_finite() || !hi.is_finite() {
-        return None;
-    }
-    let bins = if hi > lo { HISTOGRAM_BINS } else { 1 };
-    let width = (hi - lo) / bins as f64;
-    let count = |values: &[f64]| {
-        let mut counts = vec![0u64; bins];
-        for &x in values.iter().filter(|x| x.is_finite()) {
-            let index = if width > 0.0 {
-                (((x - lo) / width) as usize).min(bins - 1)
-            } else {
-                0
-            };
-            counts[index] += 1;
+/// Every column's histogram: numeric columns binned all at once on
+/// `compute` (one kernel launch on a GPU), categorical ones counted here.
+fn histograms(compute: &Compute, pairs: &[ColumnPair<'_>]) -> Vec<Option<ColumnHistogram>> {
+    let mut found: Vec<Option<ColumnHistogram>> = vec![None; pairs.len()];
+    let mut numeric = Vec::new();
+    for (index, pair) in pairs.iter().enumerate() {
+        match (pair.reference, pair.current) {
+            (Some(Values::Numeric(r)), Some(Values::Numeric(c))) => {
+                if let Some(edges) = equal_width_edges(r, c) {
+                    numeric.push((index, r.as_slice(), c.as_slice(), edges));
+                }
+            }
+            (Some(r), Some(c)) => found[index] = categorical_histogram(r, c),
+            _ => {}
         }
-        counts
-    };
-    let labels = (0..bins)
-        .map(|i| {
-            format!(
-                "[{}, {})",
-                smelt_data::frame::format_number(lo + width * i as f64),
-                smelt_data::frame::format_number(lo + width * (i + 1) as f64)
-            )
+    }
+    let columns: Vec<BinnedColumn<'_>> = numeric
+        .iter()
+        .flat_map(|(_, r, c, edges)| {
+            [
+                BinnedColumn { values: r, edges },
+                BinnedColumn { values: c, edges },
+            ]
         })
         .collect();
-    Some(ColumnHistogram {
-        labels,
-        reference: count(reference),
-        current: count(current),
-    })
+    let counts = compute.histograms(&columns);
+    for ((index, _, _, edges), pair) in numeric.iter().zip(counts.chunks_exact(2)) {
+        let labels = edges
+            .windows(2)
+            .map(|w| {
+                format!(
+                    "[{}, {})",
+                    smelt_data::frame::format_number(w[0]),
+                    smelt_data::frame::format_number(w[1])
+                )
+            })
+            .collect();
+        found[*index] = Some(ColumnHistogram {
+            labels,
+            reference: pair[0].clamped(),
+            current: pair[1].clamped(),
+        });
+    }
+    found
+}
+
+/// [`HISTOGRAM_BINS`] equal-width bins over the finite range of both
+/// samples (one bin when it is a single value), as edges; `None` when
+/// neither side has a finite value. Infinite values fall in the outer bins.
+fn equal_width_edges(reference: &[f64], current: &[f64]) -> Option<Vec<f64>> {
+    let (lo, hi) = reference
+        .iter()
+        .chain(current)
+        .filter(|x| x.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+            (lo.min(*x), hi.max(*x))
+        });
+    if lo > hi {
+        return None;
+    }
+    if hi == lo {
+        return Some(vec![lo, hi]);
+    }
+    let width = (hi - lo) / HISTOGRAM_BINS as f64;
+    let mut edges: Vec<f64> = (0..HISTOGRAM_BINS).map(|i| lo + width * i as f64).collect();
+    edges.push(hi);
+    Some(edges)
 }
 
 /// The most frequent categories (reference first), the rest as "other".
 fn categorical_histogram(reference: &Values, current: &Values) -> Option<ColumnHistogram> {
-    let mut counts: BTreeMap<String, [u64; 2]> = BTreeMap::new();
-    for (slot, values) in [reference, current].into_iter().enumerate() {
-        match values {
-            // Count borrowed labels; a new key is copied once.
-            Values::Categorical(labels) => {
-                for label in labels.iter().flatten() {
-                    match counts.get_mut(label.as_str()) {
-                        Some(pair) => pair[slot] += 1,
-                        None => counts.entry(label.clone()).or_default()[slot] += 1,
-                    }
-                }
-            }
-            Values::Numeric(_) => {
-                for row in 0..values.len() {
-                    if let Some(label) = values.text(row) {
-                        counts.entry(label).or_default()[slot] += 1;
-                    }
-                }
-            }
-        }
-    }
+    let CategoryCounts(counts) = CategoryCounts::of(reference, current);
     if counts.is_empty() {
         return None;
     }

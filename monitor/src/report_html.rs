@@ -26,7 +26,8 @@ pub fn render(report: &DriftReport, title: &str) -> String {
          <h1>{title}</h1>\n\
          <p class=\"verdict {class}\">{verdict}: {drifted} of {tested} tested columns drifted \
          ({share:.0}%; the threshold is {threshold:.0}%){skipped}.</p>\n\
-         <p>Reference: {reference_rows} rows. Current: {current_rows} rows.</p>\n",
+         <p>Reference: {reference_rows} rows. Current: {current_rows} rows. \
+         Computed on: {compute}.</p>\n",
         title = escape(title),
         class = if report.dataset_drifted {
             "drift"
@@ -44,6 +45,7 @@ pub fn render(report: &DriftReport, title: &str) -> String {
         },
         reference_rows = report.reference_rows,
         current_rows = report.current_rows,
+        compute = escape(&report.compute),
     );
     page.push_str(
         "<table><thead><tr><th>column</th><th>kind</th><th>test</th><th>statistic</th>\

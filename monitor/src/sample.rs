@@ -6,7 +6,7 @@
 //! reference is not at hand.
 
 use serde::{Deserialize, Serialize};
-use smelt_data::{Column, Frame, Kind, Values};
+use smelt_data::{Categories, Column, Frame, Kind, Values};
 
 /// Default rows kept.
 pub const DEFAULT_SAMPLE_ROWS: usize = 1_000;
@@ -82,7 +82,7 @@ impl ReservoirSample {
                             serde_json::Value::Null => None,
                             other => Some(other.to_string()),
                         })
-                        .collect(),
+                        .collect::<Categories>(),
                 ),
             })
             .collect();
@@ -94,8 +94,8 @@ fn cell(values: &Values, row: usize) -> serde_json::Value {
     match values {
         Values::Numeric(v) => serde_json::Number::from_f64(v[row])
             .map_or(serde_json::Value::Null, serde_json::Value::Number),
-        Values::Categorical(v) => v[row].as_ref().map_or(serde_json::Value::Null, |s| {
-            serde_json::Value::String(s.clone())
+        Values::Categorical(v) => v.get(row).map_or(serde_json::Value::Null, |s| {
+            serde_json::Value::String(s.to_string())
         }),
     }
 }
@@ -142,7 +142,7 @@ mod tests {
                 "c",
                 (0..10)
                     .map(|i| (i % 2 == 0).then(|| "a".to_string()))
-                    .collect(),
+                    .collect::<Vec<_>>(),
             ),
         ])
         .unwrap();

@@ -17,7 +17,7 @@
 
 use std::path::PathBuf;
 
-use smelt_data::{Column, Frame, ReadOptions, read_table};
+use smelt_data::{Categories, Column, Frame, ReadOptions, read_table};
 use smelt_monitor::profile::{
     CategoricalProfile, FeatureStats, NumericProfile, PredictionProfile, Profile, ProfileError,
     ProfileOptions, UNSEEN,
@@ -278,7 +278,7 @@ fn the_category_cap_keeps_the_most_frequent_and_sums_the_rest() {
     assert_eq!(species.other_count, 68);
     // Chinstrap is past the cap, so live Chinstraps land in the unseen bucket,
     // where the reference counts hold `other_count`.
-    let live = [Some("Chinstrap".to_owned()), Some("Adelie".to_owned())];
+    let live: Categories = [Some("Chinstrap"), Some("Adelie")].into_iter().collect();
     let counts: Vec<u64> = species
         .counts_for(&live)
         .into_iter()
@@ -290,10 +290,7 @@ fn the_category_cap_keeps_the_most_frequent_and_sums_the_rest() {
 
 #[test]
 fn ties_are_broken_by_name() {
-    let values: Vec<Option<String>> = ["b", "a", "c", "b", "a"]
-        .iter()
-        .map(|s| Some((*s).to_owned()))
-        .collect();
+    let values: Categories = ["b", "a", "c", "b", "a"].into_iter().map(Some).collect();
     let profile = CategoricalProfile::from_values(&values, 100);
     let order: Vec<&str> = profile
         .frequencies
@@ -402,15 +399,14 @@ fn live_values_outside_the_training_range_go_to_the_end_bins() {
 fn unseen_categories_are_counted() {
     let profile = profile();
     let island = categorical(&profile, "island");
-    let live: Vec<Option<String>> = [
+    let live: Categories = [
         Some("Dream"),
         Some("Atlantis"),
         None,
         Some("Atlantis"),
         Some("Biscoe"),
     ]
-    .iter()
-    .map(|v| v.map(str::to_owned))
+    .into_iter()
     .collect();
     let counts = island.counts_for(&live);
     let expected = [("Biscoe", 1), ("Dream", 1), ("Torgersen", 0), (UNSEEN, 2)];
@@ -457,7 +453,7 @@ fn all_missing_and_constant_columns_give_valid_json_without_nan() {
         (0, 4, 0)
     );
     assert_eq!(
-        no_text.counts_for(&[Some("x".to_owned())]),
+        no_text.counts_for(&[Some("x")].into_iter().collect()),
         [(UNSEEN.to_owned(), 1)]
     );
     assert_eq!(Profile::from_json(&json).unwrap(), profile);

@@ -520,7 +520,7 @@ fn stack<'a>(mut frames: impl ExactSizeIterator<Item = &'a Frame>) -> Result<Fra
         for (column, more) in columns.iter_mut().zip(frame.columns()) {
             match (&mut column.values, &more.values) {
                 (Values::Numeric(a), Values::Numeric(b)) => a.extend_from_slice(b),
-                (Values::Categorical(a), Values::Categorical(b)) => a.extend_from_slice(b),
+                (Values::Categorical(a), Values::Categorical(b)) => a.extend_from(b),
                 _ => {
                     return Err(ServeError::Internal(format!(
                         "column '{}' changed kind between requests",

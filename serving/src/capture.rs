@@ -213,9 +213,9 @@ fn input(frame: &Frame) -> CapturedInput {
                 .iter()
                 .map(|column| match &column.values {
                     Values::Numeric(v) => number(v[row]),
-                    Values::Categorical(v) => v[row]
-                        .as_ref()
-                        .map_or(serde_json::Value::Null, |s| s.clone().into()),
+                    Values::Categorical(v) => v
+                        .get(row)
+                        .map_or(serde_json::Value::Null, |s| s.to_string().into()),
                 })
                 .collect()
         })

@@ -171,7 +171,7 @@ pub fn prepare(
 fn empty_like(column: &Column) -> Column {
     let values = match column.values {
         Values::Numeric(_) => Values::Numeric(Vec::new()),
-        Values::Categorical(_) => Values::Categorical(Vec::new()),
+        Values::Categorical(_) => Values::Categorical(Default::default()),
     };
     Column {
         name: column.name.clone(),
@@ -187,7 +187,7 @@ fn align_kind(column: &Column, like: &Column) -> Column {
             column.name.clone(),
             (0..column.values.len())
                 .map(|r| column.values.text(r))
-                .collect(),
+                .collect::<Vec<_>>(),
         ),
         _ => column.clone(),
     }
@@ -270,7 +270,7 @@ fn make_split(
             target.to_string(),
             (0..target_column.values.len())
                 .map(|r| target_column.values.text(r))
-                .collect(),
+                .collect::<Vec<_>>(),
         ),
         Task::Regression => target_column.clone(),
     };

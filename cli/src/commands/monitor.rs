@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Subcommand;
 use smelt_data::{ReadOptions, read_table};
 use smelt_monitor::drift::{DEFAULT_DRIFT_SHARE, TestKind, TestPlan};
-use smelt_monitor::{DriftReport, Profile, ProfileOptions, report_html};
+use smelt_monitor::{Compute, DriftReport, Preference, Profile, ProfileOptions, report_html};
 
 use smelt_monitor::service::api::MONITORS_PATH;
 
@@ -57,6 +57,16 @@ pub enum MonitorCommand {
         /// Exit with status 1 when the dataset drifted (for CI checks)
         #[arg(long)]
         fail_on_drift: bool,
+        /// Where the heavy sums (MMD, histograms) run: auto (a hardware GPU
+        /// when present, else the CPU), cpu, or gpu (any adapter, software
+        /// ones such as lavapipe included); the report says which
+        #[arg(
+            long,
+            env = "SMELT_COMPUTE",
+            default_value = "auto",
+            value_name = "WHERE"
+        )]
+        compute: Preference,
     },
     /// Attach a monitor to an endpoint on a smelt server
     #[command(long_about = CREATE_ABOUT)]
@@ -400,13 +410,14 @@ pub async fn run(global: &GlobalArgs, command: MonitorCommand) -> anyhow::Result
             drift_share,
             categorical,
             fail_on_drift,
+            compute,
         } => {
             if !(0.0..=1.0).contains(&drift_share) {
                 return Err(failure(format!(
                     "--drift-share must be between 0 and 1, got {drift_share}"
                 )));
             }
-            let mut plan = TestPlan::default();
+            let mut plan = TestPlan::default().with_compute(open_compute(compute)?);
             for (column, test) in tests {
                 plan = plan.with_override(column, test_kind(&test)?);
             }
@@ -627,6 +638,20 @@ fn print_report(report: &DriftReport) {
         report.drifted_share * 100.0,
         report.drift_share * 100.0
     );
+    println!("computed on: {}", report.compute);
+}
+
+/// The [`Compute`] for `preference`, with a clear error when `gpu` cannot be
+/// honoured; logs which one was chosen.
+pub(crate) fn open_compute(preference: Preference) -> anyhow::Result<Compute> {
+    let compute = Compute::select(preference).map_err(|error| {
+        hinted(
+            format!("--compute {preference}: {error}"),
+            "use --compute auto or --compute cpu",
+        )
+    })?;
+    tracing::info!(compute = %compute.description(), "drift statistics");
+    Ok(compute)
 }
 
 #[cfg(test)]

@@ -73,6 +73,16 @@ pub struct ServerArgs {
     #[arg(long, env = "SMELT_CAPTURE_DIR", value_name = "DIR")]
     capture_dir: Option<std::path::PathBuf>,
 
+    /// Where monitors run their heavy drift sums: auto (a hardware GPU when
+    /// present, else the CPU), cpu, or gpu (any adapter, software ones included)
+    #[arg(
+        long,
+        env = "SMELT_COMPUTE",
+        default_value = "auto",
+        value_name = "WHERE"
+    )]
+    compute: smelt_monitor::Preference,
+
     #[command(flatten)]
     serving: crate::commands::serve::ServingArgs,
 }
@@ -234,6 +244,7 @@ async fn start_serving(
         store.clone(),
         Arc::new(crate::monitor_io::TrackedMonitorIo { models: registry() }),
         capture_dir.clone(),
+        crate::commands::monitor::open_compute(args.compute)?,
     );
     {
         let monitors = monitors.clone();

@@ -22,7 +22,7 @@ pub const QUANTILE_BIN_COUNT: usize = 10;
 /// Returns an empty vector for an empty reference; callers validate first.
 pub fn quantile_edges(reference: &[f64]) -> Vec<f64> {
     let mut sorted = reference.to_vec();
-    sorted.sort_by(f64::total_cmp);
+    radsort::sort(&mut sorted);
     let n = sorted.len();
     if n == 0 {
         return Vec::new();

@@ -73,8 +73,8 @@ impl DriftTest for KolmogorovSmirnov {
         check_numeric(self.name(), reference, current, 1)?;
         let mut reference_sorted = reference.to_vec();
         let mut current_sorted = current.to_vec();
-        reference_sorted.sort_by(f64::total_cmp);
-        current_sorted.sort_by(f64::total_cmp);
+        radsort::sort(&mut reference_sorted);
+        radsort::sort(&mut current_sorted);
         let statistic = ks_statistic(&reference_sorted, &current_sorted);
         let (n1, n2) = (reference.len(), current.len());
         let exact = match self.method {

@@ -49,29 +49,28 @@
 //! # Cost
 //!
 //! The bandwidth takes two or three passes over the pairs without storing
-//! them (see `pairwise.rs`). Then one blocked pass evaluates each kernel
-//! entry once and accumulates, for the observed labelling and all `P`
+//! them (see `pairwise.rs`). Then one pass of kernel sums
+//! (`smelt_gpu_kernels::Compute::pair_sums`: the plain code evaluates each
+//! kernel entry once on all cores; with a GPU, CubeCL kernels do it in
+//! `f32`) accumulates, for the observed labelling and all `P`
 //! permutations at once, `A_b = Σ_{i<j, both labelled reference} k_ij`, the
 //! kernel row sums `r_i` and the total `T = Σ_{i<j} k_ij`. For a labelling
 //! with reference set `X`, `R = Σ_{i∈X} r_i`, the cross sum is
 //! `C = R − 2A`, the current-current sum `B = T − A − C`, and
-//! `MMD²_u = 2A/(m(m−1)) + 2B/(n(n−1)) − 2C/(mn)`. Memory is `O(N·P)`, never
-//! the `N²` kernel matrix.
+//! `MMD²_u = 2A/(m(m−1)) + 2B/(n(n−1)) − 2C/(mn)`. The plain code's memory is
+//! `O(N·P)`, never the `N²` kernel matrix; the GPU holds at most 32 MiB of it
+//! at a time.
 
-use super::pairwise::{for_each_row, median_squared_distance, squared_distance, thread_count};
+use smelt_gpu_kernels::{Compute, LabelMatrix};
+
+use super::pairwise::median_squared_distance;
 use super::{DriftResult, DriftTest, Error, Result};
 
 /// Default number of permutations.
 pub const DEFAULT_PERMUTATIONS: usize = 100;
 
-/// Rows per block of the kernel pass.
-const ROW_BLOCK: usize = 32;
-
-/// Partner rows per block of the kernel pass (their labels stay in cache).
-const COLUMN_BLOCK: usize = 128;
-
 /// The MMD permutation test.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Mmd {
     /// Drift when the p-value is below this.
     pub threshold: f64,
@@ -79,6 +78,8 @@ pub struct Mmd {
     pub permutations: usize,
     /// Seed of the permutation generator.
     pub seed: u64,
+    /// Where the kernel sums run (the plain code by default).
+    pub compute: Compute,
 }
 
 impl Default for Mmd {
@@ -87,6 +88,7 @@ impl Default for Mmd {
             threshold: 0.05,
             permutations: DEFAULT_PERMUTATIONS,
             seed: 0,
+            compute: Compute::plain(),
         }
     }
 }
@@ -124,7 +126,7 @@ impl Mmd {
             });
         }
         let labels = Labels::new(m, n, self.permutations, self.seed);
-        let statistics = kernel_statistics(&pooled, columns, 1.0 / scale, &labels);
+        let statistics = kernel_statistics(&self.compute, &pooled, columns, 1.0 / scale, &labels);
         let observed = statistics[0];
         let exceeding = statistics[1..].iter().filter(|s| **s >= observed).count();
         Ok(MmdReport {
@@ -230,12 +232,11 @@ fn standardise(reference: &[f64], current: &[f64], columns: usize) -> Vec<f64> {
 }
 
 /// Reference-membership indicators of the observed labelling (column 0) and
-/// `P` permutations, row-major `N × (1 + P)`.
+/// `P` permutations, `N × (1 + P)`.
 struct Labels {
     m: usize,
     n: usize,
-    width: usize,
-    values: Vec<f64>,
+    matrix: LabelMatrix,
 }
 
 impl Labels {
@@ -260,13 +261,8 @@ impl Labels {
         Self {
             m,
             n,
-            width,
-            values,
+            matrix: LabelMatrix::new(total, width, values),
         }
-    }
-
-    fn row(&self, i: usize) -> &[f64] {
-        &self.values[i * self.width..(i + 1) * self.width]
     }
 }
 
@@ -279,84 +275,26 @@ fn splitmix64(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Per-thread sums of the kernel pass.
-struct Sums {
-    within: Vec<f64>,
-    row_sums: Vec<f64>,
-    total: f64,
-}
-
-/// `MMD²_u` for every labelling (index 0 = observed), one kernel pass.
-fn kernel_statistics(pooled: &[f64], columns: usize, gamma: f64, labels: &Labels) -> Vec<f64> {
+/// `MMD²_u` for every labelling (index 0 = observed), from one pass of
+/// kernel sums (on the GPU when `compute` has one).
+fn kernel_statistics(
+    compute: &Compute,
+    pooled: &[f64],
+    columns: usize,
+    gamma: f64,
+    labels: &Labels,
+) -> Vec<f64> {
+    let sums = compute.pair_sums(pooled, columns, gamma, &labels.matrix);
     let rows = labels.m + labels.n;
-    let width = labels.width;
-    let blocks = rows.div_ceil(ROW_BLOCK);
-    let partials = for_each_row(
-        blocks,
-        thread_count(rows),
-        || Sums {
-            within: vec![0.0; width],
-            row_sums: vec![0.0; rows],
-            total: 0.0,
-        },
-        |sums, block| {
-            let first = block * ROW_BLOCK;
-            let last = ((block + 1) * ROW_BLOCK).min(rows);
-            // accumulated[(i - first) * width + b] = Σ_{j>i} k_ij · label_b(j),
-            // filled column block by column block so the label rows stay in cache.
-            let mut accumulated = vec![0.0; (last - first) * width];
-            let mut start = first + 1;
-            while start < rows {
-                let end = (start + COLUMN_BLOCK).min(rows);
-                for i in first..last {
-                    let row = &pooled[i * columns..(i + 1) * columns];
-                    let slot = &mut accumulated[(i - first) * width..(i - first + 1) * width];
-                    let mut row_sum = 0.0;
-                    for j in start.max(i + 1)..end {
-                        let other = &pooled[j * columns..(j + 1) * columns];
-                        let k = (-squared_distance(row, other) * gamma).exp();
-                        row_sum += k;
-                        sums.row_sums[j] += k;
-                        for (a, z) in slot.iter_mut().zip(labels.row(j)) {
-                            *a += k * z;
-                        }
-                    }
-                    sums.row_sums[i] += row_sum;
-                    sums.total += row_sum;
-                }
-                start = end;
-            }
-            for i in first..last {
-                let slot = &accumulated[(i - first) * width..(i - first + 1) * width];
-                for ((w, a), z) in sums.within.iter_mut().zip(slot).zip(labels.row(i)) {
-                    *w += a * z;
-                }
-            }
-        },
-    );
-    let mut within = vec![0.0; width];
-    let mut row_sums = vec![0.0; rows];
-    let mut total = 0.0;
-    for partial in partials {
-        within
-            .iter_mut()
-            .zip(&partial.within)
-            .for_each(|(w, p)| *w += p);
-        row_sums
-            .iter_mut()
-            .zip(&partial.row_sums)
-            .for_each(|(r, p)| *r += p);
-        total += partial.total;
-    }
     let (m, n) = (labels.m as f64, labels.n as f64);
-    (0..width)
+    (0..labels.matrix.width())
         .map(|b| {
             let reference_rows: f64 = (0..rows)
-                .map(|i| labels.values[i * width + b] * row_sums[i])
+                .map(|i| labels.matrix.row(i)[b] * sums.row_sums[i])
                 .sum();
-            let a = within[b];
+            let a = sums.within[b];
             let cross = reference_rows - 2.0 * a;
-            let current_pairs = total - a - cross;
+            let current_pairs = sums.total - a - cross;
             2.0 * a / (m * (m - 1.0)) + 2.0 * current_pairs / (n * (n - 1.0))
                 - 2.0 * cross / (m * n)
         })

@@ -1,6 +1,7 @@
 //! Unit tests of `mmd.rs`.
 
 use super::*;
+use smelt_gpu_kernels::squared_distance;
 
 /// A deterministic spread of values in [0, 1).
 fn uniform(count: usize, seed: u64) -> Vec<f64> {

@@ -53,7 +53,9 @@ pub use hellinger::Hellinger;
 pub use jensen_shannon::JensenShannon;
 pub use ks::{KolmogorovSmirnov, KsMethod, MAX_EXACT_SAMPLE_SIZE};
 pub use mmd::{DEFAULT_PERMUTATIONS, Mmd, MmdReport};
-pub use outcome::{ColumnOutcome, SkipReason, test_categorical_column, test_numeric_column};
+pub use outcome::{
+    ColumnOutcome, SkipReason, test_categorical_column, test_category_counts, test_numeric_column,
+};
 pub use psi::{PSI_EPSILON, Psi};
 pub use select::{
     ColumnKind, DEFAULT_DRIFT_SHARE, DatasetDrift, FEW_UNIQUE_VALUES, SMALL_REFERENCE_ROWS,

@@ -85,7 +85,7 @@ impl ColumnOutcome {
         self.result().is_some_and(|result| result.drifted)
     }
 
-    fn skipped(reason: SkipReason) -> Self {
+    pub(crate) fn skipped(reason: SkipReason) -> Self {
         Self::Skipped { reason }
     }
 
@@ -140,7 +140,7 @@ pub fn test_numeric_column(
         });
     }
     let kind = plan.test_for(column, ColumnKind::Numeric, reference_all.len(), unique);
-    let test = kind.build();
+    let test = kind.build_on(plan.compute());
     let outcome = if kind.counts_few_values() && (unique <= 20 || kind == TestKind::ChiSquare) {
         let (r, c) = value_counts(&reference, &current);
         test.compute_categorical(&r, &c)
@@ -179,6 +179,18 @@ pub fn test_categorical_column(
             counts.entry(label).or_default()[slot] += 1;
         }
     }
+    test_category_counts(plan, column, reference.len(), &counts)
+}
+
+/// Tests one categorical column from its per-label counts
+/// (`[reference, current]`, missing values left out) and the reference's
+/// row count including missing values.
+pub fn test_category_counts(
+    plan: &TestPlan,
+    column: &str,
+    reference_rows: usize,
+    counts: &BTreeMap<&str, [u64; 2]>,
+) -> ColumnOutcome {
     for (slot, side) in ["reference", "current"].into_iter().enumerate() {
         if counts.values().all(|pair| pair[slot] == 0) {
             return ColumnOutcome::skipped(SkipReason::AllMissing { side });
@@ -191,11 +203,11 @@ pub fn test_categorical_column(
     let kind = plan.test_for(
         column,
         ColumnKind::Categorical,
-        reference.len(),
+        reference_rows,
         counts.len(),
     );
     let (r, c): (Vec<u64>, Vec<u64>) = counts.values().map(|pair| (pair[0], pair[1])).unzip();
-    let test = kind.build();
+    let test = kind.build_on(plan.compute());
     ColumnOutcome::from_result(test.name(), test.compute_categorical(&r, &c))
 }
 

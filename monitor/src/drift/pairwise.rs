@@ -1,4 +1,4 @@
-//! Pairwise passes over the rows of a row-major sample, shared by MMD.
+//! The median pairwise distance of a row-major sample: MMD's bandwidth.
 //!
 //! [`median_squared_distance`] is the exact median of the squared Euclidean
 //! distances `‖z_i − z_j‖²` over all unordered pairs `i < j` (NumPy
@@ -10,79 +10,13 @@
 //! the wanted rank, and the last pass collects the few candidates left and
 //! selects among them. Passes run on all available cores.
 
+use smelt_gpu_kernels::{for_each_row, squared_distance, thread_count};
+
 /// Most candidates collected in memory by the last pass.
 const COLLECT_LIMIT: u64 = 1 << 22;
 
 /// Buckets per histogram pass.
 const BUCKET_BITS: u32 = 16;
-
-/// Number of worker threads for `n` rows: one for small inputs.
-pub(crate) fn thread_count(rows: usize) -> usize {
-    if rows < 512 {
-        1
-    } else {
-        std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
-    }
-}
-
-/// Runs `body(state, i)` for every row `i` in `0..rows`, rows dealt out
-/// round-robin to `threads` workers, each with its own state from `init`.
-pub(crate) fn for_each_row<S, I, B>(rows: usize, threads: usize, init: I, body: B) -> Vec<S>
-where
-    S: Send,
-    I: Fn() -> S + Sync,
-    B: Fn(&mut S, usize) + Sync,
-{
-    let threads = threads.max(1);
-    if threads == 1 {
-        let mut state = init();
-        (0..rows).for_each(|i| body(&mut state, i));
-        return vec![state];
-    }
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|worker| {
-                let (init, body) = (&init, &body);
-                scope.spawn(move || {
-                    let mut state = init();
-                    (worker..rows)
-                        .step_by(threads)
-                        .for_each(|i| body(&mut state, i));
-                    state
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|handle| match handle.join() {
-                Ok(state) => state,
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
-    })
-}
-
-/// `‖a − b‖²` of two rows of equal length, summed in four interleaved
-/// partial sums (so the compiler can vectorise; the order is fixed, so the
-/// result is deterministic).
-#[inline]
-pub(crate) fn squared_distance(a: &[f64], b: &[f64]) -> f64 {
-    let mut lanes = [0.0f64; 4];
-    let (a_chunks, b_chunks) = (a.chunks_exact(4), b.chunks_exact(4));
-    let (a_tail, b_tail) = (a_chunks.remainder(), b_chunks.remainder());
-    for (x, y) in a_chunks.zip(b_chunks) {
-        for lane in 0..4 {
-            let d = x[lane] - y[lane];
-            lanes[lane] += d * d;
-        }
-    }
-    let tail: f64 = a_tail
-        .iter()
-        .zip(b_tail)
-        .map(|(x, y)| (x - y) * (x - y))
-        .sum();
-    (lanes[0] + lanes[2]) + (lanes[1] + lanes[3]) + tail
-}
 
 /// Calls `visit(d²)` for every pair `i < j` of the `rows × columns` sample.
 fn pair_pass<S, I, V>(data: &[f64], columns: usize, init: I, visit: V) -> Vec<S>

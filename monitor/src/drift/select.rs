@@ -32,6 +32,8 @@
 
 use std::collections::BTreeMap;
 
+use smelt_gpu_kernels::Compute;
+
 use super::outcome::ColumnOutcome;
 use super::{
     ChiSquare, DriftTest, Hellinger, JensenShannon, KolmogorovSmirnov, Mmd, Psi, Wasserstein, ZTest,
@@ -97,8 +99,13 @@ impl TestKind {
         })
     }
 
-    /// The test with its default threshold.
+    /// The test with its default threshold (and the plain code for MMD).
     pub fn build(self) -> Box<dyn DriftTest + Send + Sync> {
+        self.build_on(&Compute::plain())
+    }
+
+    /// The test with its default threshold, its heavy sums on `compute`.
+    pub fn build_on(self, compute: &Compute) -> Box<dyn DriftTest + Send + Sync> {
         match self {
             Self::Ks => Box::new(KolmogorovSmirnov::default()),
             Self::ChiSquare => Box::new(ChiSquare::default()),
@@ -107,7 +114,10 @@ impl TestKind {
             Self::JensenShannon => Box::new(JensenShannon::default()),
             Self::Psi => Box::new(Psi::default()),
             Self::Hellinger => Box::new(Hellinger::default()),
-            Self::Mmd => Box::new(Mmd::default()),
+            Self::Mmd => Box::new(Mmd {
+                compute: compute.clone(),
+                ..Mmd::default()
+            }),
         }
     }
 
@@ -162,7 +172,7 @@ pub fn unique_count(reference: &[f64], current: &[f64]) -> usize {
         .copied()
         .filter(|value| value.is_finite())
         .collect();
-    values.sort_by(f64::total_cmp);
+    radsort::sort(&mut values);
     // -0.0 and 0.0 are one value.
     values.dedup_by(|a, b| a == b);
     values.len()
@@ -172,9 +182,21 @@ pub fn unique_count(reference: &[f64], current: &[f64]) -> usize {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TestPlan {
     overrides: BTreeMap<String, TestKind>,
+    compute: Compute,
 }
 
 impl TestPlan {
+    /// Runs the heavy sums (MMD, report histograms) on `compute`.
+    pub fn with_compute(mut self, compute: Compute) -> Self {
+        self.compute = compute;
+        self
+    }
+
+    /// Where the heavy sums run.
+    pub fn compute(&self) -> &Compute {
+        &self.compute
+    }
+
     /// Uses `test` for `column` whatever the default would be.
     pub fn with_override(mut self, column: impl Into<String>, test: TestKind) -> Self {
         self.overrides.insert(column.into(), test);

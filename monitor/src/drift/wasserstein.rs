@@ -69,8 +69,8 @@ impl DriftTest for Wasserstein {
 pub(crate) fn wasserstein_1(first: &[f64], second: &[f64]) -> f64 {
     let mut first_sorted = first.to_vec();
     let mut second_sorted = second.to_vec();
-    first_sorted.sort_unstable_by(f64::total_cmp);
-    second_sorted.sort_unstable_by(f64::total_cmp);
+    radsort::sort(&mut first_sorted);
+    radsort::sort(&mut second_sorted);
     let (a, b) = (&first_sorted, &second_sorted);
     let (n1, n2) = (a.len() as f64, b.len() as f64);
     // Walk the two sorted samples as one merged sequence (what sorting

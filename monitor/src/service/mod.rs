@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use smelt_gpu_kernels::Compute;
 use smelt_tracking::TrackingStore;
 use smelt_tracking::entities::{Metric, Tag};
 use smelt_tracking::store::CreateRun;
@@ -146,14 +147,18 @@ pub struct Monitors {
     client: reqwest::Client,
     /// One pass at a time (the scheduler and `run` requests).
     pass: tokio::sync::Mutex<BTreeMap<String, Instant>>,
+    /// Where the heavy drift sums run.
+    compute: Compute,
 }
 
 impl Monitors {
-    /// Monitors over `store`, reading capture files under `capture_root`.
+    /// Monitors over `store`, reading capture files under `capture_root`,
+    /// their heavy sums (MMD, histograms) on `compute`.
     pub fn new(
         store: Arc<dyn TrackingStore>,
         io: Arc<dyn MonitorIo>,
         capture_root: PathBuf,
+        compute: Compute,
     ) -> Arc<Monitors> {
         Arc::new(Monitors {
             store,
@@ -162,6 +167,7 @@ impl Monitors {
             gauges: Gauges::default(),
             client: reqwest::Client::new(),
             pass: tokio::sync::Mutex::new(BTreeMap::new()),
+            compute,
         })
     }
 
@@ -329,8 +335,8 @@ impl Monitors {
                 let current = window
                     .to_frame(&kinds, prediction_kind)
                     .map_err(MonitorError::Failed)?;
-                let report =
-                    DriftReport::compare(&reference, &current, &spec.plan(), spec.drift_share);
+                let plan = spec.plan().with_compute(self.compute.clone());
+                let report = DriftReport::compare(&reference, &current, &plan, spec.drift_share);
                 state.windows += 1;
                 let summary = self.record(&spec, &mut state, &window, &report).await?;
                 summaries.push(summary.clone());

@@ -316,7 +316,7 @@ pub(crate) mod test_support {
 
     pub fn texts(frame: &Frame, name: &str) -> Vec<Option<String>> {
         match &frame.column(name).expect("column").values {
-            Values::Categorical(v) => v.clone(),
+            Values::Categorical(v) => v.iter().map(|s| s.map(str::to_string)).collect(),
             Values::Numeric(_) => panic!("column {name} is numeric"),
         }
     }
