@@ -346,3 +346,51 @@ fn compare_on_the_gpu_matches_the_cpu() {
     let (c, g) = (column(&cpu, "mean_texture"), column(&gpu, "mean_texture"));
     assert_eq!(c, g);
 }
+
+#[test]
+fn mmd_tests_the_joint_shift_of_numeric_columns_and_names_bad_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let current = shifted_copy(dir.path());
+    let reference = dataset("breast_cancer.train.csv");
+    let mmd = |columns: &str| {
+        smelt_json(
+            dir.path(),
+            &[
+                "monitor",
+                "mmd",
+                reference.to_str().unwrap(),
+                current.to_str().unwrap(),
+                "--columns",
+                columns,
+                "--compute",
+                "cpu",
+            ],
+        )
+    };
+    let shifted = mmd("mean_radius,mean_texture,mean_area");
+    assert_eq!(shifted["drifted"], true, "{shifted}");
+    assert!(shifted["p_value"].as_f64().unwrap() < 0.05);
+    assert_eq!(shifted["reference_rows"], 426);
+    assert_eq!(shifted["compute"], "cpu");
+    let unchanged = mmd("mean_area,mean_smoothness");
+    assert_eq!(unchanged["drifted"], false, "{unchanged}");
+    assert!(unchanged["mmd2"].as_f64().unwrap().abs() < 1e-2);
+
+    let output = smelt(
+        dir.path(),
+        &[
+            "monitor",
+            "mmd",
+            reference.to_str().unwrap(),
+            current.to_str().unwrap(),
+            "--columns",
+            "mean_radius,nope",
+        ],
+    );
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("unknown column 'nope'"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -6,6 +6,7 @@ pub mod experiments;
 pub mod jobs;
 pub mod models;
 pub mod monitor;
+pub mod monitor_mmd;
 pub mod predict;
 pub mod runs;
 pub mod serve;

@@ -139,6 +139,9 @@ pub enum MonitorCommand {
         #[command(flatten)]
         server: ServerArg,
     },
+    /// Test two tables for a joint shift of their numeric columns (multivariate MMD)
+    #[command(long_about = crate::commands::monitor_mmd::MMD_ABOUT)]
+    Mmd(crate::commands::monitor_mmd::MmdArgs),
     /// Build a baseline profile (profile.json) of a CSV or Parquet table
     Profile {
         /// The table
@@ -455,6 +458,7 @@ pub async fn run(global: &GlobalArgs, command: MonitorCommand) -> anyhow::Result
             }
             Ok(())
         }
+        MonitorCommand::Mmd(args) => crate::commands::monitor_mmd::run(global, args).await,
         MonitorCommand::Profile {
             data,
             output,
