@@ -115,12 +115,18 @@ fn collect_jsonl(root: &Path, dir: &Path, files: &mut Vec<String>) -> std::io::R
     Ok(())
 }
 
+/// Most rows an open window holds. A larger window (by rows or by time) is
+/// tested on a uniform sample of this many of its rows (Algorithm R), so a
+/// monitor's memory and its saved state stay bounded whatever the window size;
+/// the window still counts every row.
+pub const MAX_WINDOW_ROWS: usize = 100_000;
+
 /// How a monitor cuts traffic into windows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WindowSize {
-    /// A window closes once it holds at least this many rows (requests are
-    /// never split).
+    /// A window closes once at least this many rows arrived in it (requests
+    /// are never split across windows).
     Rows(usize),
     /// Windows are aligned clock intervals of this many minutes; one closes
     /// when a later record arrives or the clock passes its end.
@@ -134,15 +140,24 @@ pub struct Window {
     pub start: String,
     /// Time of its last record.
     pub end: String,
-    /// The requests' rows, predictions in [`PREDICTION_COLUMN`].
+    /// The requests' rows (all of them, or a uniform sample of
+    /// [`MAX_WINDOW_ROWS`] when the window had more), predictions in
+    /// [`PREDICTION_COLUMN`].
     pub requests: Vec<CapturedRequest>,
     /// Model versions that answered (`model/version`).
     pub versions: BTreeSet<String>,
+    /// Rows that arrived in the window.
+    pub rows_seen: usize,
 }
 
 impl Window {
-    /// Rows in the window.
+    /// Rows that arrived in the window.
     pub fn rows(&self) -> usize {
+        self.rows_seen
+    }
+
+    /// Rows kept to be tested (fewer than [`Window::rows`] when sampled).
+    pub fn rows_kept(&self) -> usize {
         self.requests.iter().map(|r| r.input.data.len()).sum()
     }
 
@@ -196,28 +211,46 @@ fn column(name: &str, kind: Kind, cells: impl Iterator<Item = Value>) -> Column 
     }
 }
 
-/// Accumulates requests and closes windows.
+/// Accumulates requests and closes windows; holds at most
+/// [`MAX_WINDOW_ROWS`] rows of the open window.
 #[derive(Debug, Clone)]
 pub struct Windower {
     size: WindowSize,
     pending: Vec<CapturedRequest>,
+    /// Rows that entered the open window (more than `pending` holds once
+    /// it is sampled).
+    seen: usize,
+    capacity: usize,
 }
 
 impl Windower {
     /// An empty windower.
     pub fn new(size: WindowSize) -> Windower {
-        Self::resume(size, Vec::new())
+        Self::resume(size, Vec::new(), 0)
     }
 
-    /// A windower whose open window already holds `pending` (saved by
-    /// [`into_pending`](Self::into_pending) before a restart).
-    pub fn resume(size: WindowSize, pending: Vec<CapturedRequest>) -> Windower {
-        Windower { size, pending }
+    /// A windower whose open window already holds `pending` out of `seen`
+    /// rows (saved by [`into_pending`](Self::into_pending) before a
+    /// restart; `seen` below the pending rows means "all of them").
+    pub fn resume(size: WindowSize, pending: Vec<CapturedRequest>, seen: usize) -> Windower {
+        let held = pending.iter().map(|r| r.input.data.len()).sum();
+        Windower {
+            size,
+            pending,
+            seen: seen.max(held),
+            capacity: MAX_WINDOW_ROWS,
+        }
     }
 
-    /// The requests of the open window, to save.
-    pub fn into_pending(self) -> Vec<CapturedRequest> {
-        self.pending
+    /// The same with room for `capacity` rows (tests use a small one).
+    pub fn with_capacity(mut self, capacity: usize) -> Windower {
+        self.capacity = capacity.max(1);
+        self
+    }
+
+    /// The open window to save: its kept requests and the rows it has seen.
+    pub fn into_pending(self) -> (Vec<CapturedRequest>, usize) {
+        (self.pending, self.seen)
     }
 
     /// Adds requests (in time order); returns the windows they closed.
@@ -230,14 +263,46 @@ impl Windower {
             {
                 closed.extend(self.close());
             }
-            self.pending.push(request);
+            self.keep(request);
             if let WindowSize::Rows(rows) = self.size
-                && self.pending_rows() >= rows.max(1)
+                && self.seen >= rows.max(1)
             {
                 closed.extend(self.close());
             }
         }
         closed
+    }
+
+    /// Adds a request to the open window, sampling rows once it is full.
+    fn keep(&mut self, request: CapturedRequest) {
+        let rows = request.input.data.len();
+        if self.seen + rows <= self.capacity {
+            self.seen += rows;
+            self.pending.push(request);
+            return;
+        }
+        // Past capacity: one slot per row from now on (Algorithm R).
+        if self.pending.iter().any(|r| r.input.data.len() != 1) {
+            let whole = std::mem::take(&mut self.pending);
+            self.pending = whole.into_iter().flat_map(single_rows).collect();
+        }
+        let key = self
+            .pending
+            .first()
+            .map_or_else(|| request.time.clone(), |first| first.time.clone());
+        for row in single_rows(request) {
+            self.seen += 1;
+            if self.pending.len() < self.capacity {
+                self.pending.push(row);
+            } else {
+                // Seeded by the window's start and the row's place in it, so a
+                // monitor resumed after a restart draws the same sample.
+                let draw = mix(&key, self.seen as u64) % self.seen as u64;
+                if let Some(slot) = self.pending.get_mut(draw as usize) {
+                    *slot = row;
+                }
+            }
+        }
     }
 
     /// Closes a time window whose interval ended before `now` (RFC 3339).
@@ -249,13 +314,16 @@ impl Windower {
         (bucket(&first.time, minutes) < bucket(now, minutes)).then(|| self.close())?
     }
 
-    /// Rows waiting in the open window.
+    /// Rows that entered the open window.
     pub fn pending_rows(&self) -> usize {
-        self.pending.iter().map(|r| r.input.data.len()).sum()
+        self.seen
     }
 
     fn close(&mut self) -> Option<Window> {
-        let requests = std::mem::take(&mut self.pending);
+        let mut requests = std::mem::take(&mut self.pending);
+        let rows_seen = std::mem::take(&mut self.seen);
+        // A sampled window's slots are out of time order; restore it.
+        requests.sort_by(|a, b| a.time.cmp(&b.time));
         let first = requests.first()?;
         Some(Window {
             start: first.time.clone(),
@@ -265,8 +333,55 @@ impl Windower {
                 .map(|r| format!("{}/{}", r.model, r.model_version))
                 .collect(),
             requests,
+            rows_seen,
         })
     }
+}
+
+/// A request as one single-row request per row.
+fn single_rows(request: CapturedRequest) -> Vec<CapturedRequest> {
+    if request.input.data.len() == 1 {
+        return vec![request];
+    }
+    let CapturedRequest {
+        time,
+        model,
+        model_version,
+        shadow,
+        input,
+        output,
+    } = request;
+    let mut predictions = output.predictions.into_iter();
+    input
+        .data
+        .into_iter()
+        .map(|row| CapturedRequest {
+            time: time.clone(),
+            model: model.clone(),
+            model_version: model_version.clone(),
+            shadow,
+            input: CapturedInput {
+                columns: input.columns.clone(),
+                data: vec![row],
+            },
+            output: CapturedOutput {
+                predictions: predictions.next().into_iter().collect(),
+            },
+        })
+        .collect()
+}
+
+/// A well-mixed 64-bit value of a text key and a counter (SplitMix64's
+/// finaliser over an FNV-1a hash of the key).
+fn mix(key: &str, counter: u64) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in key.bytes() {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let mut z = hash ^ counter.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// The clock interval a time falls in (minutes since the epoch / size).

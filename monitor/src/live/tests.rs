@@ -162,3 +162,58 @@ fn epoch_seconds_match_known_dates() {
     );
     assert_eq!(parse_epoch_seconds("garbage"), None);
 }
+
+/// `count` one-row requests a second apart from 07:00, with `x` = their index.
+fn numbered(count: usize) -> Vec<CapturedRequest> {
+    (0..count)
+        .map(|i| {
+            let time = format!("2026-11-26T07:{:02}:{:02}Z", i / 60 % 60, i % 60);
+            serde_json::from_str(&record(&time, i as f64, "a", "yes")).unwrap()
+        })
+        .collect()
+}
+
+fn xs(window: &Window) -> Vec<f64> {
+    window
+        .requests
+        .iter()
+        .map(|r| r.input.data[0][0].as_f64().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_large_window_keeps_a_bounded_uniform_sample_and_counts_every_row() {
+    let mut windower = Windower::new(WindowSize::Minutes(60)).with_capacity(50);
+    assert!(windower.push(numbered(2_000)).is_empty());
+    assert_eq!(windower.pending_rows(), 2_000);
+    let window = windower.close_expired("2026-11-26T08:00:00Z").unwrap();
+    assert_eq!((window.rows(), window.rows_kept()), (2_000, 50));
+    let kept = xs(&window);
+    // In time order, distinct, and spread over the whole hour rather than
+    // the first 50 rows.
+    assert!(kept.windows(2).all(|w| w[0] < w[1]), "{kept:?}");
+    assert!(
+        kept.iter().filter(|x| **x >= 1_000.0).count() >= 10,
+        "{kept:?}"
+    );
+    assert!(
+        kept.iter().filter(|x| **x < 1_000.0).count() >= 10,
+        "{kept:?}"
+    );
+}
+
+#[test]
+fn a_sampled_window_resumed_after_a_restart_draws_the_same_rows() {
+    let rows = numbered(600);
+    let mut straight = Windower::new(WindowSize::Rows(600)).with_capacity(40);
+    let whole = straight.push(rows.clone()).pop().unwrap();
+
+    let mut first = Windower::new(WindowSize::Rows(600)).with_capacity(40);
+    assert!(first.push(rows[..250].to_vec()).is_empty());
+    let (pending, seen) = first.into_pending();
+    assert_eq!((pending.len(), seen), (40, 250));
+    let mut resumed = Windower::resume(WindowSize::Rows(600), pending, seen).with_capacity(40);
+    let again = resumed.push(rows[250..].to_vec()).pop().unwrap();
+    assert_eq!(xs(&again), xs(&whole));
+    assert_eq!(again.rows(), 600);
+}

@@ -110,7 +110,7 @@ fn status(state: &MonitorState) -> Value {
     json!({
         "windows": state.windows,
         "run_id": state.run_id,
-        "pending_rows": state.pending.iter().map(|r| r.input.data.len()).sum::<usize>(),
+        "pending_rows": state.pending_seen.max(state.pending.iter().map(|r| r.input.data.len()).sum::<usize>()),
         "malformed_lines": state.cursor.malformed_lines,
         "last_window": state.history.last(),
     })

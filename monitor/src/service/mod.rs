@@ -65,8 +65,13 @@ pub trait MonitorIo: Send + Sync {
 pub struct MonitorState {
     /// How far the capture files were read.
     pub cursor: CaptureCursor,
-    /// Requests of the window still open.
+    /// Requests of the window still open (at most
+    /// [`crate::live::MAX_WINDOW_ROWS`] rows of it).
     pub pending: Vec<CapturedRequest>,
+    /// Rows that entered the open window (more than `pending` holds when it
+    /// is sampled).
+    #[serde(default)]
+    pub pending_seen: usize,
     /// Windows evaluated so far.
     pub windows: u64,
     /// The MLflow run holding this monitor's history.
@@ -84,8 +89,12 @@ pub struct WindowSummary {
     pub start: String,
     /// Time of its last request.
     pub end: String,
-    /// Rows compared.
+    /// Rows that arrived in the window.
     pub rows: usize,
+    /// Rows tested: all of them, or a uniform sample of
+    /// [`crate::live::MAX_WINDOW_ROWS`].
+    #[serde(default)]
+    pub rows_tested: usize,
     /// `model/version` that answered.
     pub versions: Vec<String>,
     /// The window drifted as a whole.
@@ -310,11 +319,15 @@ impl Monitors {
                     spec.endpoint
                 ))
             })?;
-        let mut windower = Windower::resume(spec.window, std::mem::take(&mut state.pending));
+        let mut windower = Windower::resume(
+            spec.window,
+            std::mem::take(&mut state.pending),
+            state.pending_seen,
+        );
         let mut windows = windower.push(fresh);
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         windows.extend(windower.close_expired(&now));
-        state.pending = windower.into_pending();
+        (state.pending, state.pending_seen) = windower.into_pending();
 
         let mut summaries = Vec::new();
         if !windows.is_empty() {
@@ -368,6 +381,7 @@ impl Monitors {
             ),
             Metric::new("drifted_share", report.drifted_share, step),
             Metric::new("rows", window.rows() as f64, step),
+            Metric::new("rows_tested", window.rows_kept() as f64, step),
         ];
         for column in &report.columns {
             let key = metric_key(&column.column);
@@ -416,6 +430,7 @@ impl Monitors {
             start: window.start.clone(),
             end: window.end.clone(),
             rows: window.rows(),
+            rows_tested: window.rows_kept(),
             versions: window.versions.iter().cloned().collect(),
             dataset_drifted: report.dataset_drifted,
             drifted_share: report.drifted_share,
