@@ -51,6 +51,28 @@ pub fn read_table(path: &Path, options: &ReadOptions) -> Result<Frame> {
 
 /// Reads CSV text that is already in memory (request bodies, tests).
 /// `source` names it in error messages.
+/// Whether `path` names a Parquet file (by its extension).
+pub fn is_parquet(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "parquet" | "pq"))
+}
+
+/// The column names of a Parquet file (its footer only).
+pub fn parquet_column_names(path: &Path) -> Result<Vec<String>> {
+    parquet_reader::parquet_column_names(path)
+}
+
+/// Only the named columns of a Parquet file (the rest are not decoded);
+/// names it lacks are left out.
+pub fn read_parquet_columns(
+    path: &Path,
+    options: &ReadOptions,
+    columns: &[String],
+) -> Result<Frame> {
+    parquet_reader::read_parquet_columns(path, options, Some(columns))
+}
+
 pub fn read_csv_bytes(source: &str, bytes: &[u8], options: &ReadOptions) -> Result<Frame> {
     csv_reader::parse_csv(Path::new(source), bytes, b',', options)
 }

@@ -11,6 +11,7 @@ use arrow_array::types::{
 };
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::DataType;
+use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::ReadOptions;
@@ -18,7 +19,37 @@ use crate::categories::{Categories, MISSING as MISSING_CODE};
 use crate::error::{DataError, Result};
 use crate::frame::{Column, Frame, Values};
 
+/// The column names of a Parquet file, from its footer alone.
+pub(crate) fn parquet_column_names(path: &Path) -> Result<Vec<String>> {
+    let file = std::fs::File::open(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| DataError::Format {
+            path: path.to_path_buf(),
+            message: format!("not a readable Parquet file: {e}"),
+        })?;
+    Ok(builder
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect())
+}
+
 pub(crate) fn read_parquet(path: &Path, options: &ReadOptions) -> Result<Frame> {
+    read_parquet_columns(path, options, None)
+}
+
+/// [`read_parquet`] of only the named top-level columns (`None`: all);
+/// Parquet stores columns apart, so the others are never decoded. Names the
+/// file lacks are left out.
+pub(crate) fn read_parquet_columns(
+    path: &Path,
+    options: &ReadOptions,
+    only: Option<&[String]>,
+) -> Result<Frame> {
     let format_error = |message: String| DataError::Format {
         path: path.to_path_buf(),
         message,
@@ -27,22 +58,53 @@ pub(crate) fn read_parquet(path: &Path, options: &ReadOptions) -> Result<Frame> 
         path: path.to_path_buf(),
         source,
     })?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+    let mut builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| format_error(format!("not a readable Parquet file: {e}")))?;
-    let schema = builder.schema().clone();
+    {
+        let file_schema = builder.schema();
+        let names: Vec<&str> = file_schema
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
+        for known in &options.categorical {
+            if !names.contains(&known.as_str()) {
+                return Err(DataError::unknown_column(
+                    known,
+                    " listed as categorical",
+                    &names,
+                ));
+            }
+        }
+    }
+    if let Some(only) = only {
+        let wanted: Vec<usize> = builder
+            .schema()
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(_, field)| only.contains(field.name()))
+            .map(|(index, _)| index)
+            .collect();
+        let mask = ProjectionMask::roots(builder.parquet_schema(), wanted);
+        builder = builder.with_projection(mask);
+    }
+    let schema = match only {
+        // The batches' schema: the projected fields, in file order.
+        Some(only) => std::sync::Arc::new(arrow_schema::Schema::new(
+            builder
+                .schema()
+                .fields()
+                .iter()
+                .filter(|field| only.contains(field.name()))
+                .cloned()
+                .collect::<Vec<_>>(),
+        )),
+        None => builder.schema().clone(),
+    };
     // Columns grow batch by batch; sizing them once avoids reallocating
     // (and the kernel zeroing fresh pages for) every doubling.
     let rows = usize::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
-    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-    for known in &options.categorical {
-        if !names.contains(&known.as_str()) {
-            return Err(DataError::unknown_column(
-                known,
-                " listed as categorical",
-                &names,
-            ));
-        }
-    }
     let reader = builder
         .build()
         .map_err(|e| format_error(format!("cannot read: {e}")))?;

@@ -87,6 +87,25 @@ fn parquet_and_csv_of_the_same_data_agree() {
         Some("1")
     );
     assert_eq!(forced.column("n").unwrap().kind(), Kind::Categorical);
+
+    // Only the named columns are read, with the same values as a full read.
+    assert_eq!(
+        smelt_data::parquet_column_names(&path).unwrap(),
+        ["x", "n", "s", "island"]
+    );
+    let some = smelt_data::read_parquet_columns(
+        &path,
+        &ReadOptions::default(),
+        &["island".into(), "x".into(), "absent".into()],
+    )
+    .unwrap();
+    assert_eq!(some.names(), ["x", "island"]);
+    assert_eq!(some.rows(), 3);
+    assert_eq!(some.column("island"), frame.column("island"));
+    assert_eq!(
+        some.column("x").unwrap().values.text(2).as_deref(),
+        Some("3")
+    );
 }
 
 #[test]

@@ -50,6 +50,15 @@ pub struct DriftReport {
     pub compute: String,
 }
 
+/// Most severe first; ties by name.
+fn sort_by_severity(columns: &mut [ColumnReport]) {
+    columns.sort_by(|a, b| {
+        b.severity
+            .total_cmp(&a.severity)
+            .then_with(|| a.column.cmp(&b.column))
+    });
+}
+
 fn cpu() -> String {
     "cpu".to_string()
 }
@@ -145,11 +154,7 @@ impl DriftReport {
             columns.push(column_report(pairs[index].name, kind, &outcome, histogram));
             outcomes.push(outcome);
         }
-        columns.sort_by(|a, b| {
-            b.severity
-                .total_cmp(&a.severity)
-                .then_with(|| a.column.cmp(&b.column))
-        });
+        sort_by_severity(&mut columns);
         let summary = dataset_drift(&outcomes, drift_share);
         DriftReport {
             reference_rows: reference.rows(),
@@ -162,6 +167,37 @@ impl DriftReport {
             skipped: summary.skipped,
             columns,
             compute: plan.compute().description(),
+        }
+    }
+
+    /// One report from reports on disjoint groups of the same tables' columns
+    /// (a table compared a few columns at a time, so that only those columns
+    /// are in memory): the columns together, most severe first, and the
+    /// dataset verdict over all of them by the same rule.
+    pub fn merge(parts: Vec<DriftReport>, drift_share: f64) -> DriftReport {
+        let reference_rows = parts.iter().map(|p| p.reference_rows).max().unwrap_or(0);
+        let current_rows = parts.iter().map(|p| p.current_rows).max().unwrap_or(0);
+        let compute = parts.first().map_or_else(cpu, |p| p.compute.clone());
+        let mut columns: Vec<ColumnReport> = parts.into_iter().flat_map(|p| p.columns).collect();
+        sort_by_severity(&mut columns);
+        let tested = columns.iter().filter(|c| c.test.is_some()).count();
+        let drifted = columns.iter().filter(|c| c.drifted).count();
+        let share = if tested == 0 {
+            0.0
+        } else {
+            drifted as f64 / tested as f64
+        };
+        DriftReport {
+            reference_rows,
+            current_rows,
+            dataset_drifted: tested > 0 && share >= drift_share,
+            drifted_share: share,
+            drift_share,
+            tested,
+            drifted,
+            skipped: columns.len() - tested,
+            columns,
+            compute,
         }
     }
 

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use smelt_data::{ReadOptions, read_table};
+use smelt_data::{ReadOptions, is_parquet, parquet_column_names, read_parquet_columns, read_table};
 use smelt_monitor::drift::{DEFAULT_DRIFT_SHARE, TestKind, TestPlan};
 use smelt_monitor::{Compute, DriftReport, Preference, Profile, ProfileOptions, report_html};
 
@@ -57,16 +57,8 @@ pub enum MonitorCommand {
         /// Exit with status 1 when the dataset drifted (for CI checks)
         #[arg(long)]
         fail_on_drift: bool,
-        /// Where the heavy sums (MMD, histograms) run: auto (a hardware GPU
-        /// when present, else the CPU), cpu, or gpu (any adapter, software
-        /// ones such as lavapipe included); the report says which
-        #[arg(
-            long,
-            env = "SMELT_COMPUTE",
-            default_value = "auto",
-            value_name = "WHERE"
-        )]
-        compute: Preference,
+        #[command(flatten)]
+        compute: ComputeArg,
     },
     /// Attach a monitor to an endpoint on a smelt server
     #[command(long_about = CREATE_ABOUT)]
@@ -420,24 +412,30 @@ pub async fn run(global: &GlobalArgs, command: MonitorCommand) -> anyhow::Result
                     "--drift-share must be between 0 and 1, got {drift_share}"
                 )));
             }
-            let mut plan = TestPlan::default().with_compute(open_compute(compute)?);
+            let mut plan = TestPlan::default().with_compute(open_compute(compute.preference)?);
             for (column, test) in tests {
                 plan = plan.with_override(column, test_kind(&test)?);
             }
             let options = ReadOptions { categorical };
-            // The two tables are independent: read them on two cores.
-            let (reference_frame, current_frame) = {
-                let (r_path, r_options) = (reference.clone(), options.clone());
-                let (c_path, c_options) = (current.clone(), options);
-                let r = tokio::task::spawn_blocking(move || read_reference(&r_path, &r_options));
-                let c = tokio::task::spawn_blocking(move || read_table(&c_path, &c_options));
-                let (r, c) = tokio::join!(r, c);
-                (r??, c??)
+            let report = if is_parquet(&reference) && is_parquet(&current) {
+                compare_parquet_by_columns(&reference, &current, &options, plan, drift_share)
+                    .await?
+            } else {
+                // The two tables are independent: read them on two cores.
+                let (reference_frame, current_frame) = {
+                    let (r_path, r_options) = (reference.clone(), options.clone());
+                    let (c_path, c_options) = (current.clone(), options);
+                    let r =
+                        tokio::task::spawn_blocking(move || read_reference(&r_path, &r_options));
+                    let c = tokio::task::spawn_blocking(move || read_table(&c_path, &c_options));
+                    let (r, c) = tokio::join!(r, c);
+                    (r??, c??)
+                };
+                tokio::task::spawn_blocking(move || {
+                    DriftReport::compare(&reference_frame, &current_frame, &plan, drift_share)
+                })
+                .await?
             };
-            let report = tokio::task::spawn_blocking(move || {
-                DriftReport::compare(&reference_frame, &current_frame, &plan, drift_share)
-            })
-            .await?;
             if let Some(path) = &html {
                 let title = format!("Drift: {} vs {}", current.display(), reference.display());
                 write(path, &report_html::render(&report, &title))?;
@@ -533,6 +531,63 @@ const VALUE_FLAGS: &[&str] = &[
 ];
 
 /// A table, or the reservoir sample of a profile (`.json`).
+/// Columns compared at once by [`compare_parquet_by_columns`]: two per core,
+/// so every core has work and only these columns are in memory.
+fn columns_per_group() -> usize {
+    2 * std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// `compare` of two Parquet files a few columns at a time: Parquet stores
+/// columns apart, so each group is read on its own and dropped once tested,
+/// and memory holds a few columns rather than two whole tables. The merged
+/// report equals the whole-table one.
+async fn compare_parquet_by_columns(
+    reference: &std::path::Path,
+    current: &std::path::Path,
+    options: &ReadOptions,
+    plan: TestPlan,
+    drift_share: f64,
+) -> anyhow::Result<DriftReport> {
+    let reference_names = parquet_column_names(reference)?;
+    let current_names = parquet_column_names(current)?;
+    let mut names = reference_names.clone();
+    names.extend(
+        current_names
+            .iter()
+            .filter(|n| !reference_names.contains(n))
+            .cloned(),
+    );
+    let plan = std::sync::Arc::new(plan);
+    let mut parts = Vec::new();
+    for group in names.chunks(columns_per_group()) {
+        let read = |path: &std::path::Path, present: &[String]| {
+            let wanted: Vec<String> = group
+                .iter()
+                .filter(|n| present.contains(n))
+                .cloned()
+                .collect();
+            let (path, options) = (path.to_path_buf(), options.clone());
+            tokio::task::spawn_blocking(move || {
+                if wanted.is_empty() {
+                    return Ok(smelt_data::Frame::default());
+                }
+                read_parquet_columns(&path, &options, &wanted)
+            })
+        };
+        let (r, c) = tokio::join!(
+            read(reference, &reference_names),
+            read(current, &current_names)
+        );
+        let (r, c) = (r??, c??);
+        let plan = plan.clone();
+        parts.push(
+            tokio::task::spawn_blocking(move || DriftReport::compare(&r, &c, &plan, drift_share))
+                .await?,
+        );
+    }
+    Ok(DriftReport::merge(parts, drift_share))
+}
+
 fn read_reference(
     path: &std::path::Path,
     options: &ReadOptions,
@@ -643,6 +698,21 @@ fn print_report(report: &DriftReport) {
         report.drift_share * 100.0
     );
     println!("computed on: {}", report.compute);
+}
+
+/// `--compute`, for the commands whose drift sums can run on a GPU.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ComputeArg {
+    /// Where the heavy sums (MMD kernel sums, histograms) run: auto (a
+    /// hardware GPU when present, else the CPU), cpu, or gpu (any adapter,
+    /// software ones such as lavapipe included); reports say which
+    #[arg(
+        long = "compute",
+        env = "SMELT_COMPUTE",
+        default_value = "auto",
+        value_name = "WHERE"
+    )]
+    pub preference: Preference,
 }
 
 /// The [`Compute`] for `preference`, with a clear error when `gpu` cannot be

@@ -7,10 +7,9 @@ use std::time::Instant;
 
 use clap::Args;
 use smelt_data::{Frame, ReadOptions, Values, read_table};
-use smelt_monitor::Preference;
 use smelt_monitor::drift::{DEFAULT_PERMUTATIONS, Mmd};
 
-use crate::commands::monitor::open_compute;
+use crate::commands::monitor::{ComputeArg, open_compute};
 use crate::config::GlobalArgs;
 use crate::error::{failure, hinted};
 use crate::output::print_json;
@@ -43,14 +42,8 @@ pub struct MmdArgs {
     /// Seed of the permutations (the same seed gives the same p-value)
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Where the kernel sums run: auto, cpu or gpu
-    #[arg(
-        long,
-        env = "SMELT_COMPUTE",
-        default_value = "auto",
-        value_name = "WHERE"
-    )]
-    compute: Preference,
+    #[command(flatten)]
+    compute: ComputeArg,
 }
 
 pub async fn run(global: &GlobalArgs, args: MmdArgs) -> anyhow::Result<()> {
@@ -59,7 +52,7 @@ pub async fn run(global: &GlobalArgs, args: MmdArgs) -> anyhow::Result<()> {
             "--threshold must be between 0 and 1 and --permutations at least 1",
         ));
     }
-    let compute = open_compute(args.compute)?;
+    let compute = open_compute(args.compute.preference)?;
     let (reference_path, current_path) = (args.reference.clone(), args.current.clone());
     let options = ReadOptions::default();
     let (reference, current) = {

@@ -73,15 +73,8 @@ pub struct ServerArgs {
     #[arg(long, env = "SMELT_CAPTURE_DIR", value_name = "DIR")]
     capture_dir: Option<std::path::PathBuf>,
 
-    /// Where monitors run their heavy drift sums: auto (a hardware GPU when
-    /// present, else the CPU), cpu, or gpu (any adapter, software ones included)
-    #[arg(
-        long,
-        env = "SMELT_COMPUTE",
-        default_value = "auto",
-        value_name = "WHERE"
-    )]
-    compute: smelt_monitor::Preference,
+    #[command(flatten)]
+    compute: crate::commands::monitor::ComputeArg,
 
     #[command(flatten)]
     serving: crate::commands::serve::ServingArgs,
@@ -244,7 +237,7 @@ async fn start_serving(
         store.clone(),
         Arc::new(crate::monitor_io::TrackedMonitorIo { models: registry() }),
         capture_dir.clone(),
-        crate::commands::monitor::open_compute(args.compute)?,
+        crate::commands::monitor::open_compute(args.compute.preference)?,
     );
     {
         let monitors = monitors.clone();

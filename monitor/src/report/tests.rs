@@ -153,3 +153,26 @@ fn the_html_page_has_the_verdict_a_sorted_table_and_a_chart_per_column() {
     assert_eq!(charts, with_histograms);
     assert!(html.contains("class=\"current\""));
 }
+
+#[test]
+fn reports_on_column_groups_merge_into_the_whole_report() {
+    let (reference, current) = frames();
+    let whole = DriftReport::compare_default(&reference, &current);
+    let names: Vec<String> = reference.names().iter().map(|n| n.to_string()).collect();
+    let parts = names
+        .chunks(2)
+        .map(|group| {
+            let pick = |frame: &Frame| {
+                let present: Vec<String> = group
+                    .iter()
+                    .filter(|n| frame.column(n).is_some())
+                    .cloned()
+                    .collect();
+                frame.select(&present, "").unwrap()
+            };
+            DriftReport::compare_default(&pick(&reference), &pick(&current))
+        })
+        .collect();
+    let merged = DriftReport::merge(parts, DEFAULT_DRIFT_SHARE);
+    assert_eq!(merged, whole);
+}
