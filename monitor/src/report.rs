@@ -15,8 +15,8 @@ use smelt_data::{Frame, Values};
 use smelt_gpu_kernels::{BinnedColumn, Compute, for_each_row};
 
 use crate::drift::{
-    ColumnOutcome, DEFAULT_DRIFT_SHARE, SkipReason, TestPlan, dataset_drift, test_category_counts,
-    test_numeric_column,
+    ColumnOutcome, DEFAULT_DRIFT_SHARE, DatasetDrift, SkipReason, TestPlan, dataset_drift,
+    test_category_counts, test_numeric_column,
 };
 
 /// Bins of the numeric histograms in reports.
@@ -182,20 +182,17 @@ impl DriftReport {
         sort_by_severity(&mut columns);
         let tested = columns.iter().filter(|c| c.test.is_some()).count();
         let drifted = columns.iter().filter(|c| c.drifted).count();
-        let share = if tested == 0 {
-            0.0
-        } else {
-            drifted as f64 / tested as f64
-        };
+        let summary =
+            DatasetDrift::from_counts(tested, drifted, columns.len() - tested, drift_share);
         DriftReport {
             reference_rows,
             current_rows,
-            dataset_drifted: tested > 0 && share >= drift_share,
-            drifted_share: share,
+            dataset_drifted: summary.dataset_drifted,
+            drifted_share: summary.share,
             drift_share,
             tested,
             drifted,
-            skipped: columns.len() - tested,
+            skipped: summary.skipped,
             columns,
             compute,
         }

@@ -241,17 +241,30 @@ pub fn dataset_drift(results: &[ColumnOutcome], share_threshold: f64) -> Dataset
         .filter(|outcome| outcome.result().is_some())
         .count();
     let drifted = results.iter().filter(|outcome| outcome.drifted()).count();
-    let share = if tested == 0 {
-        0.0
-    } else {
-        drifted as f64 / tested as f64
-    };
-    DatasetDrift {
-        tested,
-        drifted,
-        skipped: results.len() - tested,
-        share,
-        dataset_drifted: tested > 0 && share >= share_threshold,
+    DatasetDrift::from_counts(tested, drifted, results.len() - tested, share_threshold)
+}
+
+impl DatasetDrift {
+    /// The verdict from column counts: `tested` columns of which `drifted`
+    /// drifted, `skipped` not tested.
+    pub fn from_counts(
+        tested: usize,
+        drifted: usize,
+        skipped: usize,
+        share_threshold: f64,
+    ) -> DatasetDrift {
+        let share = if tested == 0 {
+            0.0
+        } else {
+            drifted as f64 / tested as f64
+        };
+        DatasetDrift {
+            tested,
+            drifted,
+            skipped,
+            share,
+            dataset_drifted: tested > 0 && share >= share_threshold,
+        }
     }
 }
 
