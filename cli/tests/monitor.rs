@@ -394,3 +394,90 @@ fn mmd_tests_the_joint_shift_of_numeric_columns_and_names_bad_columns() {
         stderr(&output)
     );
 }
+
+/// The CSV at `source` without column `drop`, written as CSV and as Parquet
+/// (`Float64` columns, `Utf8` where a value is not a number) next to `stem`.
+fn csv_and_parquet(source: &Path, drop: &str, stem: &Path) -> (PathBuf, PathBuf) {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+
+    let mut reader = csv::Reader::from_path(source).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let keep: Vec<usize> = (0..header.len()).filter(|i| &header[*i] != drop).collect();
+    let mut columns: Vec<Vec<String>> = vec![Vec::new(); keep.len()];
+    let csv_path = stem.with_extension("csv");
+    let mut writer = csv::Writer::from_path(&csv_path).unwrap();
+    writer
+        .write_record(keep.iter().map(|i| &header[*i]))
+        .unwrap();
+    for record in reader.records() {
+        let record = record.unwrap();
+        writer
+            .write_record(keep.iter().map(|i| &record[*i]))
+            .unwrap();
+        for (column, i) in columns.iter_mut().zip(&keep) {
+            column.push(record[*i].to_string());
+        }
+    }
+    writer.flush().unwrap();
+    let arrays: Vec<(&str, ArrayRef)> = keep
+        .iter()
+        .zip(columns)
+        .map(|(i, texts)| {
+            let numbers: Result<Vec<f64>, _> = texts.iter().map(|t| t.parse::<f64>()).collect();
+            let array: ArrayRef = match numbers {
+                Ok(numbers) => Arc::new(Float64Array::from(numbers)),
+                Err(_) => Arc::new(StringArray::from(texts)),
+            };
+            (&header[*i], array)
+        })
+        .collect();
+    let batch = RecordBatch::try_from_iter(arrays).unwrap();
+    let parquet_path = stem.with_extension("parquet");
+    let mut parquet = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&parquet_path).unwrap(),
+        batch.schema(),
+        None,
+    )
+    .unwrap();
+    parquet.write(&batch).unwrap();
+    parquet.close().unwrap();
+    (csv_path, parquet_path)
+}
+
+#[test]
+fn parquet_tables_compared_a_few_columns_at_a_time_give_the_whole_table_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let shifted = shifted_copy(dir.path());
+    // Columns missing on either side land in groups of their own.
+    let (reference_csv, reference_parquet) = csv_and_parquet(
+        &dataset("breast_cancer.train.csv"),
+        "worst_area",
+        &dir.path().join("reference"),
+    );
+    let (current_csv, current_parquet) =
+        csv_and_parquet(&shifted, "mean_area", &dir.path().join("current"));
+    let report = |reference: &Path, current: &Path| {
+        smelt_json(
+            dir.path(),
+            &[
+                "monitor",
+                "compare",
+                reference.to_str().unwrap(),
+                current.to_str().unwrap(),
+                "--compute",
+                "cpu",
+            ],
+        )
+    };
+    let whole = report(&reference_csv, &current_csv);
+    let by_columns = report(&reference_parquet, &current_parquet);
+    assert_eq!(by_columns, whole);
+    assert_eq!(by_columns["columns"].as_array().unwrap().len(), 31);
+    assert_eq!(by_columns["reference_rows"], 426);
+    let missing = column(&by_columns, "mean_area");
+    assert_eq!(missing["verdict"], "skipped");
+    assert!(missing["reason"].as_str().unwrap().contains("current"));
+    assert_eq!(column(&by_columns, "mean_radius")["drifted"], true);
+}

@@ -45,6 +45,8 @@ mod select;
 
 #[cfg(feature = "wgpu")]
 mod cube;
+#[cfg(not(feature = "wgpu"))]
+mod no_gpu;
 
 pub use histogram::{BinnedColumn, HistogramCounts};
 pub use pairwise::{LabelMatrix, PairSums};

@@ -4,7 +4,11 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
+#[cfg(feature = "wgpu")]
+use crate::cube::Gpu;
 use crate::histogram::{BinnedColumn, HistogramCounts, histograms_plain};
+#[cfg(not(feature = "wgpu"))]
+use crate::no_gpu::Gpu;
 use crate::pairwise::{LabelMatrix, PairSums, pair_sums_plain};
 
 /// What the caller asked for (`--compute`, `SMELT_COMPUTE`).
@@ -55,14 +59,27 @@ pub enum Unavailable {
     NoAdapter(String),
 }
 
+/// What an opened adapter is, for reports and logs.
+#[derive(Debug, Clone)]
+pub(crate) struct Adapter {
+    pub(crate) name: String,
+    pub(crate) api: String,
+    pub(crate) kind: &'static str,
+    /// A discrete, integrated or virtual GPU rather than a software one.
+    pub(crate) hardware: bool,
+}
+
+impl fmt::Display for Adapter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}, {})", self.name, self.api, self.kind)
+    }
+}
+
 /// Where the kernels run. Cheap to clone; the GPU, once opened, is shared by
 /// the whole process.
 #[derive(Clone, Default)]
 pub struct Compute {
-    #[cfg(feature = "wgpu")]
-    gpu: Option<Arc<crate::cube::Gpu>>,
-    #[cfg(not(feature = "wgpu"))]
-    gpu: Option<Arc<()>>,
+    gpu: Option<Arc<Gpu>>,
 }
 
 impl fmt::Debug for Compute {
@@ -88,20 +105,19 @@ impl Compute {
     pub fn select(preference: Preference) -> Result<Self, Unavailable> {
         match preference {
             Preference::Cpu => Ok(Self::plain()),
-            Preference::Auto => Ok(Self::open_gpu()
+            Preference::Auto => Ok(Gpu::shared()
                 .ok()
-                .filter(|gpu| gpu_is_hardware(gpu))
+                .filter(|gpu| gpu.adapter().hardware)
                 .map_or_else(Self::plain, Self::on)),
-            Preference::Gpu => Self::open_gpu().map(Self::on),
+            Preference::Gpu => Gpu::shared().map(Self::on),
         }
     }
 
     /// "cpu", or "gpu: ADAPTER (API, TYPE)".
     pub fn description(&self) -> String {
         match &self.gpu {
-            #[cfg(feature = "wgpu")]
             Some(gpu) => format!("gpu: {}", gpu.adapter()),
-            _ => "cpu".to_string(),
+            None => "cpu".to_string(),
         }
     }
 
@@ -125,7 +141,6 @@ impl Compute {
             labels.rows() * columns,
             "rows and labels disagree"
         );
-        #[cfg(feature = "wgpu")]
         if let Some(gpu) = &self.gpu {
             match gpu.pair_sums(rows, columns, gamma, labels) {
                 Ok(sums) => return sums,
@@ -137,7 +152,6 @@ impl Compute {
 
     /// Counts of every column in its bins; see `histogram.rs`.
     pub fn histograms(&self, columns: &[BinnedColumn<'_>]) -> Vec<HistogramCounts> {
-        #[cfg(feature = "wgpu")]
         if let Some(gpu) = &self.gpu {
             match gpu.histograms(columns) {
                 Ok(counts) => return counts,
@@ -147,35 +161,9 @@ impl Compute {
         histograms_plain(columns)
     }
 
-    #[cfg(feature = "wgpu")]
-    fn on(gpu: Arc<crate::cube::Gpu>) -> Self {
+    fn on(gpu: Arc<Gpu>) -> Self {
         Self { gpu: Some(gpu) }
     }
-
-    #[cfg(not(feature = "wgpu"))]
-    fn on(gpu: Arc<()>) -> Self {
-        Self { gpu: Some(gpu) }
-    }
-
-    #[cfg(feature = "wgpu")]
-    fn open_gpu() -> Result<Arc<crate::cube::Gpu>, Unavailable> {
-        crate::cube::Gpu::shared()
-    }
-
-    #[cfg(not(feature = "wgpu"))]
-    fn open_gpu() -> Result<Arc<()>, Unavailable> {
-        Err(Unavailable::NotBuilt)
-    }
-}
-
-#[cfg(feature = "wgpu")]
-fn gpu_is_hardware(gpu: &crate::cube::Gpu) -> bool {
-    gpu.adapter().hardware
-}
-
-#[cfg(not(feature = "wgpu"))]
-fn gpu_is_hardware(_: &()) -> bool {
-    false
 }
 
 #[cfg(test)]

@@ -136,23 +136,29 @@ impl DriftReport {
         let threads = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .min(pairs.len().max(1));
-        let mut tested: Vec<(usize, ColumnOutcome, &'static str)> =
+        let mut tested: Vec<(usize, TestedColumn)> =
             for_each_row(pairs.len(), threads, Vec::new, |done, index| {
                 let pair = &pairs[index];
-                let (outcome, kind) = test_column(plan, pair.name, pair.reference, pair.current);
-                done.push((index, outcome, kind));
+                done.push((index, test_column(plan, pair)));
             })
             .into_iter()
             .flatten()
             .collect();
         tested.sort_by_key(|(index, ..)| *index);
-        let mut histograms = histograms(plan.compute(), &pairs);
+        let mut numeric_histograms = numeric_histograms(plan.compute(), &pairs);
         let mut columns = Vec::with_capacity(pairs.len());
         let mut outcomes = Vec::with_capacity(pairs.len());
-        for (index, outcome, kind) in tested {
-            let histogram = histograms[index].take();
-            columns.push(column_report(pairs[index].name, kind, &outcome, histogram));
-            outcomes.push(outcome);
+        for (index, column) in tested {
+            let histogram = column
+                .histogram
+                .or_else(|| numeric_histograms[index].take());
+            columns.push(column_report(
+                pairs[index].name,
+                column.kind,
+                &column.outcome,
+                histogram,
+            ));
+            outcomes.push(column.outcome);
         }
         sort_by_severity(&mut columns);
         let summary = dataset_drift(&outcomes, drift_share);
@@ -215,27 +221,44 @@ impl DriftReport {
     }
 }
 
-fn test_column(
-    plan: &TestPlan,
-    name: &str,
-    reference: Option<&Values>,
-    current: Option<&Values>,
-) -> (ColumnOutcome, &'static str) {
+/// One column's outcome; categorical columns bring their histogram, drawn
+/// from the same counts the test used.
+struct TestedColumn {
+    outcome: ColumnOutcome,
+    kind: &'static str,
+    histogram: Option<ColumnHistogram>,
+}
+
+fn test_column(plan: &TestPlan, pair: &ColumnPair<'_>) -> TestedColumn {
+    let (reference, current) = (pair.reference, pair.current);
     let categorical = matches!(reference, Some(Values::Categorical(_)))
         || matches!(current, Some(Values::Categorical(_)));
-    if categorical {
-        let outcome = match (reference, current) {
-            (None, _) => ColumnOutcome::skipped(SkipReason::MissingColumn { side: "reference" }),
-            (_, None) => ColumnOutcome::skipped(SkipReason::MissingColumn { side: "current" }),
-            (Some(r), Some(c)) => {
-                let counts = CategoryCounts::of(r, c);
-                test_category_counts(plan, name, r.len(), &counts.borrowed())
-            }
+    if !categorical {
+        return TestedColumn {
+            outcome: test_numeric_column(plan, pair.name, numbers(reference), numbers(current)),
+            kind: "numeric",
+            histogram: None,
         };
-        (outcome, "categorical")
-    } else {
-        let outcome = test_numeric_column(plan, name, numbers(reference), numbers(current));
-        (outcome, "numeric")
+    }
+    let (outcome, histogram) = match (reference, current) {
+        (None, _) => (
+            ColumnOutcome::skipped(SkipReason::MissingColumn { side: "reference" }),
+            None,
+        ),
+        (_, None) => (
+            ColumnOutcome::skipped(SkipReason::MissingColumn { side: "current" }),
+            None,
+        ),
+        (Some(r), Some(c)) => {
+            let counts = CategoryCounts::of(r, c);
+            let outcome = test_category_counts(plan, pair.name, r.len(), &counts.borrowed());
+            (outcome, categorical_histogram(counts))
+        }
+    };
+    TestedColumn {
+        outcome,
+        kind: "categorical",
+        histogram,
     }
 }
 
@@ -348,20 +371,16 @@ pub fn describe(reason: &SkipReason) -> String {
     }
 }
 
-/// Every column's histogram: numeric columns binned all at once on
-/// `compute` (one kernel launch on a GPU), categorical ones counted here.
-fn histograms(compute: &Compute, pairs: &[ColumnPair<'_>]) -> Vec<Option<ColumnHistogram>> {
+/// The histograms of the numeric columns (numeric on both sides), binned
+/// all at once on `compute` (one kernel launch on a GPU); `None` elsewhere.
+fn numeric_histograms(compute: &Compute, pairs: &[ColumnPair<'_>]) -> Vec<Option<ColumnHistogram>> {
     let mut found: Vec<Option<ColumnHistogram>> = vec![None; pairs.len()];
     let mut numeric = Vec::new();
     for (index, pair) in pairs.iter().enumerate() {
-        match (pair.reference, pair.current) {
-            (Some(Values::Numeric(r)), Some(Values::Numeric(c))) => {
-                if let Some(edges) = equal_width_edges(r, c) {
-                    numeric.push((index, r.as_slice(), c.as_slice(), edges));
-                }
-            }
-            (Some(r), Some(c)) => found[index] = categorical_histogram(r, c),
-            _ => {}
+        if let (Some(Values::Numeric(r)), Some(Values::Numeric(c))) = (pair.reference, pair.current)
+            && let Some(edges) = equal_width_edges(r, c)
+        {
+            numeric.push((index, r.as_slice(), c.as_slice(), edges));
         }
     }
     let columns: Vec<BinnedColumn<'_>> = numeric
@@ -418,8 +437,7 @@ fn equal_width_edges(reference: &[f64], current: &[f64]) -> Option<Vec<f64>> {
 }
 
 /// The most frequent categories (reference first), the rest as "other".
-fn categorical_histogram(reference: &Values, current: &Values) -> Option<ColumnHistogram> {
-    let CategoryCounts(counts) = CategoryCounts::of(reference, current);
+fn categorical_histogram(CategoryCounts(counts): CategoryCounts) -> Option<ColumnHistogram> {
     if counts.is_empty() {
         return None;
     }

@@ -421,16 +421,8 @@ pub async fn run(global: &GlobalArgs, command: MonitorCommand) -> anyhow::Result
                 compare_parquet_by_columns(&reference, &current, &options, plan, drift_share)
                     .await?
             } else {
-                // The two tables are independent: read them on two cores.
-                let (reference_frame, current_frame) = {
-                    let (r_path, r_options) = (reference.clone(), options.clone());
-                    let (c_path, c_options) = (current.clone(), options);
-                    let r =
-                        tokio::task::spawn_blocking(move || read_reference(&r_path, &r_options));
-                    let c = tokio::task::spawn_blocking(move || read_table(&c_path, &c_options));
-                    let (r, c) = tokio::join!(r, c);
-                    (r??, c??)
-                };
+                let (reference_frame, current_frame) =
+                    read_pair(&reference, &current, &options).await?;
                 tokio::task::spawn_blocking(move || {
                     DriftReport::compare(&reference_frame, &current_frame, &plan, drift_share)
                 })
@@ -586,6 +578,21 @@ async fn compare_parquet_by_columns(
         );
     }
     Ok(DriftReport::merge(parts, drift_share))
+}
+
+/// The reference (a table or a profile's row sample) and the current table,
+/// read on two cores: they are independent.
+pub(crate) async fn read_pair(
+    reference: &std::path::Path,
+    current: &std::path::Path,
+    options: &ReadOptions,
+) -> anyhow::Result<(smelt_data::Frame, smelt_data::Frame)> {
+    let (r_path, r_options) = (reference.to_path_buf(), options.clone());
+    let (c_path, c_options) = (current.to_path_buf(), options.clone());
+    let r = tokio::task::spawn_blocking(move || read_reference(&r_path, &r_options));
+    let c = tokio::task::spawn_blocking(move || read_table(&c_path, &c_options));
+    let (r, c) = tokio::join!(r, c);
+    Ok((r??, c??))
 }
 
 fn read_reference(

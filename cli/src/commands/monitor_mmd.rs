@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Args;
-use smelt_data::{Frame, ReadOptions, Values, read_table};
+use smelt_data::{Frame, ReadOptions, Values};
 use smelt_monitor::drift::{DEFAULT_PERMUTATIONS, Mmd};
 
-use crate::commands::monitor::{ComputeArg, open_compute};
+use crate::commands::monitor::{ComputeArg, open_compute, read_pair};
 use crate::config::GlobalArgs;
 use crate::error::{failure, hinted};
 use crate::output::print_json;
@@ -26,7 +26,8 @@ on a GPU with --compute gpu (or auto, when a hardware GPU is present).
 
 #[derive(Debug, Args)]
 pub struct MmdArgs {
-    /// The reference table (CSV or Parquet)
+    /// The reference: a table (CSV or Parquet) or a profile.json, whose row
+    /// sample is used
     reference: PathBuf,
     /// The current table
     current: PathBuf,
@@ -53,15 +54,8 @@ pub async fn run(global: &GlobalArgs, args: MmdArgs) -> anyhow::Result<()> {
         ));
     }
     let compute = open_compute(args.compute.preference)?;
-    let (reference_path, current_path) = (args.reference.clone(), args.current.clone());
-    let options = ReadOptions::default();
-    let (reference, current) = {
-        let r_options = options.clone();
-        let r = tokio::task::spawn_blocking(move || read_table(&reference_path, &r_options));
-        let c = tokio::task::spawn_blocking(move || read_table(&current_path, &options));
-        let (r, c) = tokio::join!(r, c);
-        (r??, c??)
-    };
+    let (reference, current) =
+        read_pair(&args.reference, &args.current, &ReadOptions::default()).await?;
     let columns = tested_columns(&reference, &current, &args.columns)?;
     let (reference_rows, reference_dropped) = rows(&reference, &columns);
     let (current_rows, current_dropped) = rows(&current, &columns);

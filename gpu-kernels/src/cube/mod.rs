@@ -3,7 +3,6 @@
 
 mod kernels;
 
-use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, OnceLock};
 
@@ -14,7 +13,7 @@ use cubecl::wgpu::{
 
 use crate::histogram::{BinnedColumn, HistogramCounts, order_key};
 use crate::pairwise::{LabelMatrix, PairSums, pair_sums_from_weighted};
-use crate::select::Unavailable;
+use crate::select::{Adapter, Unavailable};
 
 /// Units per cube (workgroup) of the 1-D launches.
 const UNITS: u32 = 256;
@@ -24,22 +23,6 @@ const MAX_CUBES: u32 = 65_535;
 
 /// Most kernel-matrix entries held at once (32 MiB of `f32`).
 const MAX_BLOCK_ENTRIES: usize = 8 << 20;
-
-/// What the adapter is, for reports and logs.
-#[derive(Debug, Clone)]
-pub(crate) struct Adapter {
-    name: String,
-    api: String,
-    kind: &'static str,
-    /// A discrete, integrated or virtual GPU rather than a software one.
-    pub(crate) hardware: bool,
-}
-
-impl fmt::Display for Adapter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({}, {})", self.name, self.api, self.kind)
-    }
-}
 
 /// An opened adapter and its CubeCL client.
 pub(crate) struct Gpu {
