@@ -87,7 +87,10 @@ impl Progress for Bar {
         if let Some(bar) = &self.bar {
             bar.set_prefix(format!("{epoch}/{}", self.epochs));
             bar.set_position(((epoch - 1) * self.per_epoch + iteration) as u64);
-            bar.set_message(format!("loss {loss:.4}"));
+            // NaN until the loop has read a batch loss (it reads only logged steps).
+            if loss.is_finite() {
+                bar.set_message(format!("loss {loss:.4}"));
+            }
         }
     }
 
