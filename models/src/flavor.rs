@@ -19,10 +19,12 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use smelt_data::{Frame, Kind, Values};
 
+use crate::ensemble::{EnsembleMember, EnsembleModel};
 use crate::error::{ModelError, Result};
+use crate::gbdt::{GbdtModel, GbdtRuntime, GbdtSpec};
 use crate::linfa_models::{LinfaModel, LinfaSpec};
 use crate::nets::{Architecture, Net};
-use crate::predictor::TabularModel;
+use crate::predictor::{Predictor, TabularModel};
 use crate::preprocessing::Preprocessor;
 use crate::runtime::{BurnRuntime, LinfaRuntime, TargetScale};
 use crate::task::Task;
@@ -31,6 +33,9 @@ pub const MLMODEL: &str = "MLmodel";
 pub const MODEL_JSON: &str = "model.json";
 pub const WEIGHTS: &str = "weights.safetensors";
 pub const LINFA_MODEL: &str = "linfa_model.json";
+pub const GBDT_MODEL: &str = "gbdt_model.json";
+/// Where an ensemble keeps its members' folders (`members/0`, `members/1`, …).
+pub const MEMBERS: &str = "members";
 pub const PREPROCESSING: &str = "preprocessing.json";
 pub const PROFILE: &str = "profile.json";
 pub const METRICS: &str = "metrics.json";
@@ -60,12 +65,64 @@ pub enum RuntimeSpec {
     Linfa {
         spec: LinfaSpec,
     },
+    /// Gradient-boosted trees (perpetual), in `gbdt_model.json`.
+    Gbdt {
+        spec: GbdtSpec,
+    },
+    /// A weighted average of complete model folders under `members/`.
+    Ensemble {
+        members: Vec<MemberSpec>,
+    },
+}
+
+/// One ensemble member as `model.json` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemberSpec {
+    /// The member's folder, relative to the ensemble's.
+    pub path: String,
+    pub weight: f64,
+    pub model_type: String,
+}
+
+impl RuntimeSpec {
+    /// The ensemble runtime listing `members` in order (`members/0`, …).
+    pub fn ensemble(members: &[EnsembleMemberBundle<'_>]) -> RuntimeSpec {
+        RuntimeSpec::Ensemble {
+            members: members
+                .iter()
+                .enumerate()
+                .map(|(i, m)| MemberSpec {
+                    path: format!("{MEMBERS}/{i}"),
+                    weight: m.weight,
+                    model_type: m.bundle.descriptor.model_type.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            RuntimeSpec::Burn { .. } => "burn",
+            RuntimeSpec::Linfa { .. } => "linfa",
+            RuntimeSpec::Gbdt { .. } => "gbdt",
+            RuntimeSpec::Ensemble { .. } => "ensemble",
+        }
+    }
 }
 
 /// The fitted weights to save.
 pub enum Weights<'a> {
     Burn(&'a Net),
     Linfa(&'a LinfaModel),
+    Gbdt(&'a GbdtModel),
+    /// Members saved as complete folders under `members/<i>`.
+    Ensemble(Vec<EnsembleMemberBundle<'a>>),
+}
+
+/// An ensemble member to save: its weight and its own complete bundle.
+pub struct EnsembleMemberBundle<'a> {
+    pub weight: f64,
+    pub bundle: ModelBundle<'a>,
 }
 
 /// Everything [`save_model`] writes.
@@ -91,7 +148,7 @@ pub fn save_model(dir: &Path, bundle: &ModelBundle<'_>) -> Result<()> {
     };
     let json = |value: &dyn erased::Json| value.to_pretty();
 
-    let data_file = match bundle.weights {
+    let data_file = match &bundle.weights {
         Weights::Burn(net) => {
             save_weights(net, &dir.join(WEIGHTS))?;
             WEIGHTS
@@ -99,6 +156,28 @@ pub fn save_model(dir: &Path, bundle: &ModelBundle<'_>) -> Result<()> {
         Weights::Linfa(model) => {
             write(LINFA_MODEL, serde_json::to_string(model).map_err(artifact)?)?;
             LINFA_MODEL
+        }
+        Weights::Gbdt(model) => {
+            write(GBDT_MODEL, serde_json::to_string(model).map_err(artifact)?)?;
+            GBDT_MODEL
+        }
+        Weights::Ensemble(members) => {
+            let RuntimeSpec::Ensemble { members: listed } = &bundle.descriptor.runtime else {
+                return Err(ModelError::Artifact(
+                    "an ensemble's descriptor must list its members".into(),
+                ));
+            };
+            if listed.len() != members.len() {
+                return Err(ModelError::Artifact(format!(
+                    "the descriptor lists {} members, the bundle has {}",
+                    listed.len(),
+                    members.len()
+                )));
+            }
+            for (spec, member) in listed.iter().zip(members) {
+                save_model(&dir.join(&spec.path), &member.bundle)?;
+            }
+            MEMBERS
         }
     };
     write(MODEL_JSON, json(&bundle.descriptor))?;
@@ -131,7 +210,7 @@ pub fn save_weights(net: &Net, path: &Path) -> Result<()> {
 }
 
 /// Loads a model folder written by [`save_model`].
-pub fn load_model(dir: &Path) -> Result<TabularModel> {
+pub fn load_model(dir: &Path) -> Result<Box<dyn Predictor>> {
     if !dir.join(MLMODEL).is_file() {
         return Err(ModelError::Artifact(format!(
             "{} is not a Smelt model folder: it has no MLmodel file",
@@ -140,6 +219,19 @@ pub fn load_model(dir: &Path) -> Result<TabularModel> {
     }
     let descriptor: ModelDescriptor = read_json(&dir.join(MODEL_JSON))?;
     let preprocessor: Preprocessor = read_json(&dir.join(PREPROCESSING))?;
+    if let RuntimeSpec::Ensemble { members } = &descriptor.runtime {
+        let members = members
+            .iter()
+            .map(|member| {
+                let path = crate::ensemble::member_path(dir, &member.path)?;
+                Ok(EnsembleMember {
+                    weight: member.weight,
+                    model: load_model(&path)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        return Ok(Box::new(EnsembleModel::new(descriptor.task, members)?));
+    }
     let runtime: Box<dyn crate::runtime::Runtime> = match &descriptor.runtime {
         RuntimeSpec::Burn {
             architecture,
@@ -155,12 +247,17 @@ pub fn load_model(dir: &Path) -> Result<TabularModel> {
             let model: LinfaModel = read_json(&dir.join(LINFA_MODEL))?;
             Box::new(LinfaRuntime { model })
         }
+        RuntimeSpec::Gbdt { .. } => {
+            let model: GbdtModel = read_json(&dir.join(GBDT_MODEL))?;
+            Box::new(GbdtRuntime { model })
+        }
+        RuntimeSpec::Ensemble { .. } => unreachable!("ensembles are loaded above"),
     };
-    Ok(TabularModel {
+    Ok(Box::new(TabularModel {
         preprocessor,
         task: descriptor.task,
         runtime,
-    })
+    }))
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
@@ -244,7 +341,7 @@ fn mlmodel_yaml(bundle: &ModelBundle<'_>, data_file: &str) -> Result<String> {
     let smelt_flavor = serde_json::json!({
         "smelt_version": d.smelt_version,
         "model_type": d.model_type,
-        "runtime": match d.runtime { RuntimeSpec::Burn { .. } => "burn", RuntimeSpec::Linfa { .. } => "linfa" },
+        "runtime": d.runtime.name(),
         "task": match d.task { Task::Classification { .. } => "classification", Task::Regression => "regression" },
         "target": d.target,
         "data": data_file,

@@ -1,6 +1,7 @@
 //! What a Smelt model *is* at inference time: the fitted [`Preprocessor`],
-//! a [`Runtime`] (a Burn network or a linfa model), label decoding, all
-//! behind the [`Predictor`] trait; and the model folder ([`flavor`]) with its
+//! a [`Runtime`] (a Burn network, a linfa model or gradient-boosted trees),
+//! label decoding, all behind the [`Predictor`] trait; weighted ensembles of
+//! such models ([`ensemble`]); and the model folder ([`flavor`]) with its
 //! MLflow `MLmodel` file in the `smelt` flavor.
 //!
 //! Start at [`predictor`], then [`flavor`] for the files on disk.
@@ -8,8 +9,10 @@
 #[cfg(feature = "candle")]
 pub mod candle_runtime;
 pub mod dense;
+pub mod ensemble;
 mod error;
 pub mod flavor;
+pub mod gbdt;
 pub mod linfa_models;
 pub mod nets;
 pub mod predictor;

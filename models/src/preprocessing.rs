@@ -2,8 +2,9 @@
 //! `preprocessing.json` beside the weights, and applied by this same code at
 //! training, evaluation and serving time.
 //!
-//! Numeric features: missing values take the training median, then
-//! standardise with the training mean and standard deviation. Categorical
+//! Numeric features: missing values take the training median (or mean, a
+//! [`PreprocessOptions`] variant), then standardise with the training mean
+//! and standard deviation (or stay unscaled, another variant). Categorical
 //! features: one-hot over the training categories; a category never seen in
 //! training encodes as all zeros (scikit-learn's `handle_unknown="ignore"`),
 //! and a missing value gets its own indicator when training had any.
@@ -80,9 +81,42 @@ pub struct Preprocessor {
     pub features: Vec<FeatureTransform>,
 }
 
+/// How numeric missing values are filled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Impute {
+    #[default]
+    Median,
+    Mean,
+}
+
+/// The preprocessing variants a fit can ask for. Whatever the variant, the
+/// saved `preprocessing.json` has one shape (fill value, centre, scale per
+/// numeric feature), so inference needs no variant logic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PreprocessOptions {
+    pub impute: Impute,
+    /// Standardise numeric features (centre 0, scale 1 when false).
+    pub standardise: bool,
+}
+
+impl Default for PreprocessOptions {
+    fn default() -> Self {
+        PreprocessOptions {
+            impute: Impute::Median,
+            standardise: true,
+        }
+    }
+}
+
 impl Preprocessor {
     /// Fits on the training frame (which must not hold the target column).
     pub fn fit(train: &Frame) -> Result<Self> {
+        Self::fit_with(train, &PreprocessOptions::default())
+    }
+
+    /// Fits with a preprocessing variant (the autopilot searches over them).
+    pub fn fit_with(train: &Frame, options: &PreprocessOptions) -> Result<Self> {
         if train.columns().is_empty() {
             return Err(ModelError::Input(
                 "there are no feature columns to train on".into(),
@@ -91,7 +125,7 @@ impl Preprocessor {
         let features = train
             .columns()
             .iter()
-            .map(fit_column)
+            .map(|column| fit_column(column, options))
             .collect::<Result<_>>()?;
         Ok(Preprocessor { features })
     }
@@ -211,7 +245,7 @@ fn numeric_value(column: &Column, row: usize, name: &str) -> Result<f64> {
     Ok(x)
 }
 
-fn fit_column(column: &Column) -> Result<FeatureTransform> {
+fn fit_column(column: &Column, options: &PreprocessOptions) -> Result<FeatureTransform> {
     let name = column.name.clone();
     Ok(match &column.values {
         Values::Numeric(values) => {
@@ -231,11 +265,20 @@ fn fit_column(column: &Column) -> Result<FeatureTransform> {
             let mean = present.iter().sum::<f64>() / n as f64;
             let variance = present.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
             let std = variance.sqrt();
+            let fill = match options.impute {
+                Impute::Median => median,
+                Impute::Mean => mean,
+            };
+            let (mean, scale) = if options.standardise {
+                (mean, if std > 1e-12 { std } else { 1.0 })
+            } else {
+                (0.0, 1.0)
+            };
             FeatureTransform::Numeric {
                 name,
-                impute: median,
+                impute: fill,
                 mean,
-                scale: if std > 1e-12 { std } else { 1.0 },
+                scale,
             }
         }
         Values::Categorical(values) => {

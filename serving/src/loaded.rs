@@ -42,7 +42,7 @@ impl LoadedModel {
             let model = smelt_models::load_model(&folder).map_err(|e| {
                 ServeError::InvalidInput(format!("cannot load {}: {e}", folder.display()))
             })?;
-            let model: Arc<dyn Predictor> = Arc::new(model);
+            let model: Arc<dyn Predictor> = Arc::from(model);
             warm(model.as_ref())?;
             Ok(model)
         })

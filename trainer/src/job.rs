@@ -24,22 +24,19 @@ use smelt_models::{
     SMELT_VERSION, TabularModel, Task,
 };
 use smelt_monitor::profile::{Profile, ProfileOptions};
-use smelt_tracking::entities::{
-    Dataset, DatasetInput, LoggedModelStatus, ModelOutput, RunStatus, Tag,
-};
-use smelt_tracking::store::{CreateLoggedModel, CreateModelVersion};
+use smelt_tracking::entities::{Dataset, DatasetInput, RunStatus, Tag};
 
 use crate::dataset::{PreparedData, Split, prepare};
 use crate::error::{TrainError, TrainResult};
 use crate::net_training::{NetTraining, train_net};
 use crate::observer::{JobObserver, load_checkpoint};
 use crate::progress::{ProgressMode, reporter};
+use crate::publish::{Published, publish_model};
 use crate::spec::{JobSpec, ModelSpec};
-use crate::tracker::{RunTracker, Tracking, upload_tree};
+use crate::tracker::{RunTracker, Tracking};
 use crate::{device, metrics, plots};
 
-/// Where the spec's artifact path of the model folder is in the run.
-pub const MODEL_ARTIFACT_PATH: &str = "model";
+pub use crate::publish::MODEL_ARTIFACT_PATH;
 /// The resolved spec, saved with the run so `--resume RUN_ID` needs nothing else.
 pub const SPEC_ARTIFACT: &str = "smelt/job.toml";
 
@@ -443,7 +440,12 @@ fn log_plot(
     }
 }
 
-fn build_profile(features: &smelt_data::Frame, predictions: &Predictions) -> TrainResult<String> {
+/// The baseline profile saved with a model: the training rows and the model's
+/// predictions on them.
+pub fn build_profile(
+    features: &smelt_data::Frame,
+    predictions: &Predictions,
+) -> TrainResult<String> {
     let profile = Profile::from_frame(features, &ProfileOptions::default());
     let profile = match predictions {
         Predictions::Classes {
@@ -458,11 +460,6 @@ fn build_profile(features: &smelt_data::Frame, predictions: &Predictions) -> Tra
     Ok(profile.to_json())
 }
 
-struct LoggedOutcome {
-    logged_model_id: String,
-    registered: Option<(String, String)>,
-}
-
 #[allow(clippy::too_many_arguments)]
 fn save_and_log(
     spec: &JobSpec,
@@ -474,93 +471,40 @@ fn save_and_log(
     final_metrics: &BTreeMap<String, f64>,
     profile_json: String,
     best_epoch: Option<usize>,
-) -> TrainResult<LoggedOutcome> {
-    let tracking = run.tracking();
-    let store = run.store();
-    let logged = tracking.block(store.create_logged_model(&CreateLoggedModel {
-        experiment_id: run.experiment_id.clone(),
-        name: Some(MODEL_ARTIFACT_PATH.to_string()),
-        model_type: Some(spec.model.name().to_string()),
-        source_run_id: Some(run.run_id.clone()),
-        params: Vec::new(),
-        tags: vec![Tag::new("smelt.model_type", spec.model.name())],
-    }))?;
-    let model_id = logged.info.model_id.clone();
-
-    let folder =
-        tempfile::tempdir().map_err(|e| TrainError::io("cannot create a temporary folder", e))?;
+) -> TrainResult<Published> {
     let example_rows: Vec<usize> = (0..data.train.features.rows().min(5)).collect();
-    let weights = model.runtime.weights().ok_or_else(|| {
-        TrainError::Training("the trained model's runtime cannot be saved".into())
-    })?;
-    flavor::save_model(
-        folder.path(),
-        &ModelBundle {
-            descriptor: ModelDescriptor {
-                model_type: spec.model.name().to_string(),
-                runtime: runtime.clone(),
-                task: data.task.clone(),
-                target: data.target.clone(),
-                smelt_version: SMELT_VERSION.to_string(),
-            },
-            preprocessor,
-            weights,
-            profile_json: Some(profile_json),
-            metrics: final_metrics.clone(),
-            input_example: data.train.features.take(&example_rows),
-            run_id: Some(run.run_id.clone()),
-            model_id: Some(model_id.clone()),
-        },
-    )?;
-    run.upload_dir(folder.path(), MODEL_ARTIFACT_PATH)?;
-    let model_store = (tracking.open_artifacts)(&logged.info.artifact_uri)?;
-    upload_tree(tracking, model_store.as_ref(), folder.path(), "")?;
-    tracking.block(store.finalize_logged_model(&model_id, LoggedModelStatus::LoggedModelReady))?;
-    tracking.block(store.log_outputs(
-        &run.run_id,
-        &[ModelOutput {
-            model_id: model_id.clone(),
-            step: best_epoch.unwrap_or(0) as i64,
-        }],
-    ))?;
-
-    let registered = match &spec.register {
-        None => None,
-        Some(register) => {
-            let exists = tracking.block(store.get_registered_model(&register.name));
-            if let Err(e) = exists {
-                if !e.is_not_found() {
-                    return Err(e.into());
-                }
-                match tracking.block(store.create_registered_model(&register.name, &[], None)) {
-                    Ok(_) => {}
-                    Err(e) if e.code == smelt_tracking::ErrorCode::ResourceAlreadyExists => {}
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            let version = tracking.block(store.create_model_version(&CreateModelVersion {
-                name: register.name.clone(),
-                source: format!("models:/{model_id}"),
+    let write = |folder: &Path, model_id: &str| -> TrainResult<()> {
+        let weights = model.runtime.weights().ok_or_else(|| {
+            TrainError::Training("the trained model's runtime cannot be saved".into())
+        })?;
+        flavor::save_model(
+            folder,
+            &ModelBundle {
+                descriptor: ModelDescriptor {
+                    model_type: spec.model.name().to_string(),
+                    runtime: runtime.clone(),
+                    task: data.task.clone(),
+                    target: data.target.clone(),
+                    smelt_version: SMELT_VERSION.to_string(),
+                },
+                preprocessor,
+                weights,
+                profile_json: Some(profile_json.clone()),
+                metrics: final_metrics.clone(),
+                input_example: data.train.features.take(&example_rows),
                 run_id: Some(run.run_id.clone()),
-                tags: vec![Tag::new("smelt.model_type", spec.model.name())],
-                run_link: None,
-                description: None,
-                model_id: Some(model_id.clone()),
-            }))?;
-            if let Some(alias) = &register.alias {
-                tracking.block(store.set_registered_model_alias(
-                    &register.name,
-                    alias,
-                    &version.version,
-                ))?;
-            }
-            Some((register.name.clone(), version.version))
-        }
+                model_id: Some(model_id.to_string()),
+            },
+        )?;
+        Ok(())
     };
-    Ok(LoggedOutcome {
-        logged_model_id: model_id,
-        registered,
-    })
+    publish_model(
+        run,
+        spec.model.name(),
+        best_epoch.unwrap_or(0) as i64,
+        spec.register.as_ref(),
+        &write,
+    )
 }
 
 fn params(
@@ -638,12 +582,21 @@ fn params(
 }
 
 fn system_tags(spec: &JobSpec, base_dir: &Path) -> Vec<Tag> {
-    let mut tags = vec![
-        Tag::new("mlflow.source.name", "smelt train"),
-        Tag::new("mlflow.source.type", "LOCAL"),
-        Tag::new("smelt.version", SMELT_VERSION),
+    let mut tags = host_tags("smelt train", base_dir);
+    tags.extend([
         Tag::new("smelt.device", device::describe(&spec.training.device)),
         Tag::new("smelt.model_type", spec.model.name()),
+    ]);
+    tags
+}
+
+/// Tags every Smelt run carries: the source command, Smelt's version, host,
+/// user, and the git commit when `base_dir` is inside a checkout.
+pub fn host_tags(source: &str, base_dir: &Path) -> Vec<Tag> {
+    let mut tags = vec![
+        Tag::new("mlflow.source.name", source),
+        Tag::new("mlflow.source.type", "LOCAL"),
+        Tag::new("smelt.version", SMELT_VERSION),
     ];
     if let Ok(host) = hostname::get() {
         tags.push(Tag::new("smelt.host", host.to_string_lossy()));

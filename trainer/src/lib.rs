@@ -15,6 +15,7 @@ pub mod net_training;
 pub mod observer;
 pub mod plots;
 pub mod progress;
+pub mod publish;
 pub mod spec;
 pub mod tracker;
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use smelt_data::{ReadOptions, read_table};
-use smelt_models::{Predictions, Predictor, load_model};
+use smelt_models::{Predictions, load_model};
 
 use crate::commands::artifacts::{DestinationArgs, fetch};
 use crate::config::{Context, GlobalArgs};

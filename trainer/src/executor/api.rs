@@ -2,7 +2,7 @@
 //!
 //! | method and path | does |
 //! |---|---|
-//! | `POST /api/2.0/smelt/jobs` `{"spec": "<TOML>"}` | queue a job → `{"job": …}` |
+//! | `POST /api/2.0/smelt/jobs` `{"spec": "<TOML>"}` | queue a training or `[autopilot]` job → `{"job": …}` |
 //! | `GET /api/2.0/smelt/jobs` | `{"jobs": [...]}`, newest first |
 //! | `GET /api/2.0/smelt/jobs/{id}` | `{"job": …}` |
 //! | `GET /api/2.0/smelt/jobs/{id}/logs` | the log, as text |

@@ -14,7 +14,7 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use smelt_tracking::entities::Tag;
 
-use super::{Executor, JobRecord, JobStatus};
+use super::{Executor, JobRecord, JobRunner, JobStatus, RunContext, runner_for};
 use crate::error::{TrainError, TrainResult};
 use crate::job::{JobOptions, run_job};
 use crate::progress::ProgressMode;
@@ -41,16 +41,19 @@ struct Inner {
     wakeup: Condvar,
     running: Mutex<HashMap<String, Arc<AtomicBool>>>,
     stopping: AtomicBool,
+    /// Kinds of job besides training.
+    runners: Vec<Arc<dyn JobRunner>>,
 }
 
 impl LocalExecutor {
     /// Opens (or creates) the queue in `dir`, requeues unfinished jobs and
-    /// starts `workers` threads.
+    /// starts `workers` threads. `runners` add kinds of job besides training.
     pub fn start(
         dir: &Path,
         base_dir: &Path,
         tracking: Tracking,
         workers: usize,
+        runners: Vec<Arc<dyn JobRunner>>,
     ) -> TrainResult<Self> {
         std::fs::create_dir_all(dir)
             .map_err(|e| TrainError::io(format!("cannot create {}", dir.display()), e))?;
@@ -63,6 +66,7 @@ impl LocalExecutor {
             wakeup: Condvar::new(),
             running: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
+            runners,
         });
         let mut pending: Vec<JobRecord> = inner
             .all_records()?
@@ -111,7 +115,19 @@ impl Drop for LocalExecutor {
 
 impl Executor for LocalExecutor {
     fn submit(&self, spec_toml: &str) -> TrainResult<JobRecord> {
-        let spec = JobSpec::from_toml(spec_toml, "the submitted job spec")?;
+        let (experiment, model) = match runner_for(&self.inner.runners, spec_toml) {
+            Some(runner) => runner.check(spec_toml)?,
+            None => {
+                let spec = JobSpec::from_toml(spec_toml, "the submitted job spec")?;
+                (
+                    spec.tracking
+                        .experiment
+                        .clone()
+                        .unwrap_or_else(|| "Default".into()),
+                    spec.model.name().to_string(),
+                )
+            }
+        };
         let job_id = uuid::Uuid::new_v4().simple().to_string();
         let folder = self.inner.dir.join(&job_id);
         std::fs::create_dir_all(&folder)
@@ -128,13 +144,8 @@ impl Executor for LocalExecutor {
             error: None,
             attempts: 0,
             model_version: None,
-            experiment: Some(
-                spec.tracking
-                    .experiment
-                    .clone()
-                    .unwrap_or_else(|| "Default".into()),
-            ),
-            model: Some(spec.model.name().to_string()),
+            experiment: Some(experiment),
+            model: Some(model),
         };
         {
             let _guard = self.inner.records.lock().expect("records lock");
@@ -242,34 +253,55 @@ impl Inner {
         let log = folder.join(LOG);
         self.append_log(job_id, &format!("attempt {} started\n", record.attempts));
 
-        let outcome = JobSpec::from_toml(&text, "the job spec").and_then(|spec| {
-            let recorder = RunRecorder {
-                inner: self.clone(),
-                job_id: job_id.to_string(),
-            };
-            let options = JobOptions {
-                base_dir: self.base_dir.clone(),
-                resume: record.run_id.clone(),
-                progress: ProgressMode::LogFile(log.clone()),
-                cancel: cancel.clone(),
-                tags: vec![Tag::new("smelt.job_id", job_id)],
-                on_run: Some(Arc::new(move |run_id: &str| recorder.record(run_id))),
-            };
-            run_job(&spec, &self.tracking, &options)
-        });
-        self.running.lock().expect("running lock").remove(job_id);
-        match outcome {
-            Ok(outcome) => {
-                self.append_log(job_id, &format!("finished: run {}\n", outcome.run_id));
-                self.update(job_id, |r| {
-                    r.status = JobStatus::Succeeded;
-                    r.finished_at = Some(now_ms());
-                    r.run_id = Some(outcome.run_id.clone());
-                    r.model_version = outcome
+        let recorder = RunRecorder {
+            inner: self.clone(),
+            job_id: job_id.to_string(),
+        };
+        let on_run: crate::job::RunCallback = Arc::new(move |run_id: &str| recorder.record(run_id));
+        let tags = vec![Tag::new("smelt.job_id", job_id)];
+        let outcome = match runner_for(&self.runners, &text) {
+            Some(runner) => runner
+                .run(
+                    &text,
+                    &self.tracking,
+                    RunContext {
+                        base_dir: self.base_dir.clone(),
+                        previous_run: record.run_id.clone(),
+                        progress: ProgressMode::LogFile(log.clone()),
+                        cancel: cancel.clone(),
+                        tags,
+                        on_run,
+                    },
+                )
+                .map(|r| (r.run_id, r.model_version)),
+            None => JobSpec::from_toml(&text, "the job spec").and_then(|spec| {
+                let options = JobOptions {
+                    base_dir: self.base_dir.clone(),
+                    resume: record.run_id.clone(),
+                    progress: ProgressMode::LogFile(log.clone()),
+                    cancel: cancel.clone(),
+                    tags,
+                    on_run: Some(on_run),
+                };
+                run_job(&spec, &self.tracking, &options).map(|outcome| {
+                    let version = outcome
                         .registered_model
                         .as_ref()
                         .zip(outcome.registered_version.as_ref())
                         .map(|(n, v)| format!("models:/{n}/{v}"));
+                    (outcome.run_id, version)
+                })
+            }),
+        };
+        self.running.lock().expect("running lock").remove(job_id);
+        match outcome {
+            Ok((run_id, model_version)) => {
+                self.append_log(job_id, &format!("finished: run {run_id}\n"));
+                self.update(job_id, |r| {
+                    r.status = JobStatus::Succeeded;
+                    r.finished_at = Some(now_ms());
+                    r.run_id = Some(run_id.clone());
+                    r.model_version = model_version.clone();
                 })?;
             }
             Err(TrainError::Cancelled) => {

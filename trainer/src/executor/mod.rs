@@ -13,9 +13,17 @@ mod local;
 
 pub use local::LocalExecutor;
 
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
 use serde::{Deserialize, Serialize};
+use smelt_tracking::entities::Tag;
 
 use crate::error::TrainResult;
+use crate::job::RunCallback;
+use crate::progress::ProgressMode;
+use crate::tracker::Tracking;
 
 /// A job's lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,4 +85,54 @@ pub trait Executor: Send + Sync {
     fn logs(&self, job_id: &str) -> TrainResult<String>;
     /// Cancels a queued job, or stops a running one (its run ends KILLED).
     fn cancel(&self, job_id: &str) -> TrainResult<JobRecord>;
+}
+
+/// A kind of job besides training, told apart by its spec's top-level table
+/// (`[autopilot]` …). Crates above the trainer implement it (the autopilot
+/// does), so the executor runs their jobs without depending on them.
+pub trait JobRunner: Send + Sync {
+    /// The top-level TOML table that marks this kind of spec.
+    fn table(&self) -> &'static str;
+    /// Checks a submitted spec without running it; returns the experiment and
+    /// a label for listings.
+    fn check(&self, spec_toml: &str) -> TrainResult<(String, String)>;
+    /// Runs the job to its end.
+    fn run(
+        &self,
+        spec_toml: &str,
+        tracking: &Tracking,
+        context: RunContext,
+    ) -> TrainResult<RunResult>;
+}
+
+/// How the executor runs a job of another kind.
+pub struct RunContext {
+    /// Relative data paths resolve here.
+    pub base_dir: PathBuf,
+    /// The run an interrupted earlier attempt had started.
+    pub previous_run: Option<String>,
+    pub progress: ProgressMode,
+    pub cancel: Arc<AtomicBool>,
+    pub tags: Vec<Tag>,
+    /// Told the run id as soon as the run exists.
+    pub on_run: RunCallback,
+}
+
+/// What a finished job of another kind reports.
+pub struct RunResult {
+    pub run_id: String,
+    /// `models:/NAME/VERSION` when it registered a model.
+    pub model_version: Option<String>,
+}
+
+/// The runner whose table `spec_toml` has at its top level, if any.
+pub(crate) fn runner_for(
+    runners: &[Arc<dyn JobRunner>],
+    spec_toml: &str,
+) -> Option<Arc<dyn JobRunner>> {
+    let table: toml::Table = spec_toml.parse().ok()?;
+    runners
+        .iter()
+        .find(|r| table.contains_key(r.table()))
+        .cloned()
 }
