@@ -51,7 +51,17 @@ def generate(out, rows, columns):
 
 
 def timed(cmd):
-    """Runs cmd under /usr/bin/time -v: (stdout, wall seconds, peak RSS MiB)."""
+    """Runs cmd under /usr/bin/time -v: (stdout, wall seconds, peak RSS MiB).
+    Without GNU time (a bare GPU image), Python times it and reads the peak
+    RSS of the child from getrusage."""
+    if not Path("/usr/bin/time").exists():
+        import resource, time as clock
+        start = clock.time()
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{cmd[0]} failed: {proc.stderr[-2000:]}")
+        rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        return proc.stdout, clock.time() - start, rss
     proc = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"{cmd[0]} failed: {proc.stderr[-2000:]}")

@@ -133,10 +133,12 @@ pub fn redact(uri: &str) -> String {
 pub fn init_tracing(verbose: u8) {
     use tracing_subscriber::EnvFilter;
     // wgpu probes every graphics API and reports the ones a machine lacks
-    // (EGL without a display, say) as errors; they are not Smelt's.
+    // (EGL without a display, say) as errors; they are not Smelt's. perpetual
+    // warns whenever a boosting-round cap stops it first, which the autopilot's
+    // successive halving does on purpose.
     let default = match verbose {
-        0 => "warn,wgpu_hal=off,wgpu_core=off",
-        1 => "info,wgpu_hal=warn",
+        0 => "warn,wgpu_hal=off,wgpu_core=off,perpetual=error",
+        1 => "info,wgpu_hal=warn,perpetual=warn",
         2 => "debug",
         _ => "trace",
     };

@@ -66,6 +66,9 @@ enum Command {
     /// Train a model (Burn or linfa) from a job spec or flags, tracked as a run
     #[command(long_about = commands::train::LONG_ABOUT)]
     Train(commands::train::TrainArgs),
+    /// AutoML: search learners and hyperparameters within a time budget, register the best
+    #[command(long_about = commands::autopilot::LONG_ABOUT)]
+    Autopilot(commands::autopilot::AutopilotArgs),
     /// Queue training jobs on a smelt server and follow them
     #[command(subcommand)]
     Jobs(commands::jobs::JobsCommand),
@@ -108,6 +111,7 @@ fn main() -> ExitCode {
             Command::Artifacts(command) => commands::artifacts::run(&global, command).await,
             Command::Train(args) => commands::train::run(&global, args).await,
             Command::Predict(args) => commands::predict::run(&global, args).await,
+            Command::Autopilot(args) => commands::autopilot::run(&global, args).await,
             Command::Jobs(command) => commands::jobs::run(&global, command).await,
             Command::Serve(args) => commands::serve::run(&global, args).await,
             Command::Endpoints(command) => commands::endpoints::run(&global, command).await,

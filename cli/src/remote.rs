@@ -15,6 +15,13 @@ pub struct ServerArg {
 }
 
 impl ServerArg {
+    /// The server named by --server or SMELT_SERVER only (not a tracking URI).
+    pub fn explicit(&self) -> Option<String> {
+        self.server
+            .as_deref()
+            .map(|url| url.trim_end_matches('/').to_string())
+    }
+
     pub fn url(&self, global: &GlobalArgs) -> anyhow::Result<String> {
         let tracking = global
             .tracking_uri

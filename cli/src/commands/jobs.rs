@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::Subcommand;
 use serde_json::Value;
+use smelt_autopilot::AutopilotSpec;
 use smelt_trainer::JobSpec;
 use smelt_trainer::executor::api::JOBS_PATH;
 
@@ -18,7 +19,7 @@ const JOBS_HINT: &str = "`smelt jobs list` shows the server's jobs";
 
 #[derive(Debug, Subcommand)]
 pub enum JobsCommand {
-    /// Queue a job spec on the server
+    /// Queue a job spec on the server (a training spec, or an [autopilot] spec)
     Submit {
         /// The job spec (TOML); local data paths are sent as absolute paths
         #[arg(value_name = "JOB.toml")]
@@ -71,15 +72,27 @@ pub async fn run(global: &GlobalArgs, command: JobsCommand) -> anyhow::Result<()
             })?;
             // Checked here (a bad spec fails before any request) and sent with
             // absolute data paths, so the server reads the same local files.
-            let parsed = JobSpec::from_toml(&text, &spec.display().to_string()).map_err(|e| {
-                hinted(
-                    e.to_string(),
-                    "examples/README.md documents every field of a job spec",
-                )
-            })?;
-            let text = toml::to_string(
-                &parsed.with_absolute_data_paths(spec.parent().unwrap_or(Path::new("."))),
-            )?;
+            let base_dir = spec.parent().unwrap_or(Path::new("."));
+            let source = spec.display().to_string();
+            let is_autopilot = text
+                .parse::<toml::Table>()
+                .is_ok_and(|t| t.contains_key(smelt_autopilot::runner::TABLE));
+            let text = if is_autopilot {
+                AutopilotSpec::from_toml(&text, &source)
+                    .map_err(|e| {
+                        hinted(e.to_string(), "`smelt autopilot --help` lists the fields")
+                    })?
+                    .with_absolute_paths(base_dir)
+                    .to_toml()
+            } else {
+                let parsed = JobSpec::from_toml(&text, &source).map_err(|e| {
+                    hinted(
+                        e.to_string(),
+                        "examples/README.md documents every field of a job spec",
+                    )
+                })?;
+                toml::to_string(&parsed.with_absolute_data_paths(base_dir))?
+            };
             let job = call(
                 &client,
                 reqwest::Method::POST,

@@ -1,6 +1,7 @@
 //! One module per command group; each has its clap arguments and a `run`.
 
 pub mod artifacts;
+pub mod autopilot;
 pub mod endpoints;
 pub mod experiments;
 pub mod jobs;

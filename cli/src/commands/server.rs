@@ -193,6 +193,9 @@ fn start_executor(
         &base_dir,
         tracking,
         workers,
+        vec![std::sync::Arc::new(
+            smelt_autopilot::runner::AutopilotRunner,
+        )],
     )
     .map_err(|e| {
         hinted(

@@ -138,18 +138,8 @@ pub async fn run(global: &GlobalArgs, args: TrainArgs) -> anyhow::Result<()> {
     spec.validate()
         .map_err(|m| spec_error(TrainError::Spec(m)))?;
 
-    let destination = args.destination.resolve();
-    let tracking_uri = ctx.tracking_uri.clone();
-    let tracking = Tracking {
-        store: ctx.store.clone(),
-        tracking_uri: ctx.tracking_uri.clone(),
-        open_artifacts: Arc::new(move |uri: &str| {
-            open_location_at(&tracking_uri, &destination, uri)
-                .map_err(|e| smelt_tracking::Error::invalid(e.to_string()))
-        }),
-        runtime: tokio::runtime::Handle::current(),
-    };
-    let cancel = Arc::new(AtomicBool::new(false));
+    let tracking = tracking_for(&ctx, args.destination.resolve());
+    let cancel = cancel_on_ctrl_c("stopping at the next batch (Ctrl-C again to abort)…");
     let options = JobOptions {
         base_dir,
         resume: args.resume.clone(),
@@ -167,16 +157,6 @@ pub async fn run(global: &GlobalArgs, args: TrainArgs) -> anyhow::Result<()> {
             })
         }),
     };
-    let on_interrupt = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("stopping at the next batch (Ctrl-C again to abort)…");
-            on_interrupt.store(true, Ordering::Relaxed);
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
-            }
-        }
-    });
     let job =
         tokio::task::spawn_blocking(move || smelt_trainer::run_job(&spec, &tracking, &options));
     let outcome = job
@@ -184,6 +164,38 @@ pub async fn run(global: &GlobalArgs, args: TrainArgs) -> anyhow::Result<()> {
         .map_err(|e| failure(format!("the training job crashed: {e}")))?;
     let outcome = outcome.map_err(train_error)?;
     report(&ctx, &outcome)
+}
+
+/// The trainer's view of the tracking store the command line names, with
+/// `mlflow-artifacts:` URIs resolved against `destination`.
+pub(crate) fn tracking_for(ctx: &Context, destination: String) -> Tracking {
+    let tracking_uri = ctx.tracking_uri.clone();
+    Tracking {
+        store: ctx.store.clone(),
+        tracking_uri: ctx.tracking_uri.clone(),
+        open_artifacts: Arc::new(move |uri: &str| {
+            open_location_at(&tracking_uri, &destination, uri)
+                .map_err(|e| smelt_tracking::Error::invalid(e.to_string()))
+        }),
+        runtime: tokio::runtime::Handle::current(),
+    }
+}
+
+/// A flag set by the first Ctrl-C (the job stops cleanly and closes its run
+/// KILLED); a second Ctrl-C exits at once.
+pub(crate) fn cancel_on_ctrl_c(message: &'static str) -> Arc<AtomicBool> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let on_interrupt = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("{message}");
+            on_interrupt.store(true, Ordering::Relaxed);
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    cancel
 }
 
 fn report(ctx: &Context, outcome: &JobOutcome) -> anyhow::Result<()> {
@@ -364,7 +376,7 @@ fn spec_error(error: TrainError) -> anyhow::Error {
     )
 }
 
-fn train_error(error: TrainError) -> anyhow::Error {
+pub(crate) fn train_error(error: TrainError) -> anyhow::Error {
     match &error {
         TrainError::Spec(_) => spec_error(error),
         TrainError::Data(_) => hinted(
