@@ -13,11 +13,12 @@ use serde::Serialize;
 use smelt_models::flavor::{self, EnsembleMemberBundle, ModelBundle, ModelDescriptor, RuntimeSpec};
 use smelt_models::preprocessing::Preprocessor;
 use smelt_models::{EncodedTarget, Predictions, Predictor, SMELT_VERSION, TabularModel, Task};
-use smelt_tracking::entities::{RunStatus, Tag};
+use smelt_tracking::entities::Tag;
 use smelt_trainer::dataset::{PreparedData, prepare};
 use smelt_trainer::job::{build_profile, host_tags};
 use smelt_trainer::publish::publish_model;
 use smelt_trainer::spec::{DataSpec, TaskKind};
+use smelt_trainer::tracker::run_closing;
 use smelt_trainer::{RunTracker, Tracking, TrainError, TrainResult};
 
 use crate::candidates::{FitRequest, Learner, Resource, fit, preprocess_options};
@@ -181,7 +182,7 @@ pub fn run_autopilot(
     for note in &notes {
         progress.note(note);
     }
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    let result = run_closing(&run, "Autopilot", || {
         search_and_publish(
             spec,
             options,
@@ -195,34 +196,8 @@ pub fn run_autopilot(
             notes.clone(),
             started,
         )
-    }))
-    .unwrap_or_else(|panic| {
-        let message = panic
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| panic.downcast_ref::<&str>().copied())
-            .unwrap_or("unknown panic");
-        Err(TrainError::Training(format!("internal error: {message}")))
     });
     progress.finish();
-    match &result {
-        Ok(_) => run.end(RunStatus::Finished)?,
-        Err(TrainError::Cancelled) => {
-            let _ = run.set_tags(&[Tag::new("smelt.error", "cancelled")]);
-            run.end(RunStatus::Killed)?;
-        }
-        Err(error) => {
-            let message = error.to_string();
-            let _ = run.set_tags(&[
-                Tag::new("smelt.error", message.clone()),
-                Tag::new(
-                    "mlflow.note.content",
-                    format!("Autopilot failed: {message}"),
-                ),
-            ]);
-            let _ = run.end(RunStatus::Failed);
-        }
-    }
     result
 }
 

@@ -24,7 +24,7 @@ use smelt_models::{
     SMELT_VERSION, TabularModel, Task,
 };
 use smelt_monitor::profile::{Profile, ProfileOptions};
-use smelt_tracking::entities::{Dataset, DatasetInput, RunStatus, Tag};
+use smelt_tracking::entities::{Dataset, DatasetInput, Tag};
 
 use crate::dataset::{PreparedData, Split, prepare};
 use crate::error::{TrainError, TrainResult};
@@ -33,7 +33,7 @@ use crate::observer::{JobObserver, load_checkpoint};
 use crate::progress::{ProgressMode, reporter};
 use crate::publish::{Published, publish_model};
 use crate::spec::{JobSpec, ModelSpec};
-use crate::tracker::{RunTracker, Tracking};
+use crate::tracker::{RunTracker, Tracking, run_closing};
 use crate::{device, metrics, plots};
 
 pub use crate::publish::MODEL_ARTIFACT_PATH;
@@ -134,7 +134,7 @@ pub fn run_job(
     }
     // A panic inside a library must still close the run (and not take a
     // server's job worker down with it).
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    run_closing(&run, "Training", || {
         train_tracked(
             spec,
             options,
@@ -146,33 +146,7 @@ pub fn run_job(
             &valid_x,
             device,
         )
-    }))
-    .unwrap_or_else(|panic| {
-        let message = panic
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| panic.downcast_ref::<&str>().copied())
-            .unwrap_or("unknown panic");
-        Err(TrainError::Training(format!("internal error: {message}")))
-    });
-    match &result {
-        Ok(_) => run.end(RunStatus::Finished)?,
-        Err(TrainError::Cancelled) => {
-            let _ = run.set_tags(&[Tag::new("smelt.error", "cancelled")]);
-            run.end(RunStatus::Killed)?;
-        }
-        Err(error) => {
-            // Record why before closing; if tracking itself is what failed,
-            // these may fail too, and the original error is what matters.
-            let message = error.to_string();
-            let _ = run.set_tags(&[
-                Tag::new("smelt.error", message.clone()),
-                Tag::new("mlflow.note.content", format!("Training failed: {message}")),
-            ]);
-            let _ = run.end(RunStatus::Failed);
-        }
-    }
-    result
+    })
 }
 
 fn check_model_fits(spec: &JobSpec, data: &PreparedData, inputs: usize) -> TrainResult<()> {

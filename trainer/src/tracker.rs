@@ -264,3 +264,41 @@ fn truncate(value: &str) -> String {
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
+
+/// Runs `work` for `run` and closes the run by how it ended: FINISHED;
+/// KILLED when cancelled; FAILED with the error in `smelt.error` and the run's
+/// note (`"{what} failed: …"`). A panic inside a library becomes an error
+/// that closes the run too (and does not take a server's job worker down).
+pub fn run_closing<T>(
+    run: &RunTracker,
+    what: &str,
+    work: impl FnOnce() -> TrainResult<T>,
+) -> TrainResult<T> {
+    let result =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|panic| {
+            let message = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("unknown panic");
+            Err(TrainError::Training(format!("internal error: {message}")))
+        });
+    match &result {
+        Ok(_) => run.end(RunStatus::Finished)?,
+        Err(TrainError::Cancelled) => {
+            let _ = run.set_tags(&[Tag::new("smelt.error", "cancelled")]);
+            run.end(RunStatus::Killed)?;
+        }
+        Err(error) => {
+            // Record why before closing; if tracking itself is what failed,
+            // these may fail too, and the original error is what matters.
+            let message = error.to_string();
+            let _ = run.set_tags(&[
+                Tag::new("smelt.error", message.clone()),
+                Tag::new("mlflow.note.content", format!("{what} failed: {message}")),
+            ]);
+            let _ = run.end(RunStatus::Failed);
+        }
+    }
+    result
+}

@@ -16,7 +16,7 @@ use smelt_trainer::spec::RegisterSpec;
 use smelt_trainer::{ProgressMode, TrainError};
 
 use crate::commands::artifacts::{DestinationArgs, open_location_at};
-use crate::commands::train::{cancel_on_ctrl_c, tracking_for};
+use crate::commands::train::{cancel_on_ctrl_c, job_error, tracking_for};
 use crate::config::{Context, GlobalArgs};
 use crate::error::{failure, hinted};
 use crate::output::{self, print_json, print_table};
@@ -384,11 +384,6 @@ fn autopilot_error(error: TrainError) -> anyhow::Error {
             error.to_string(),
             "`smelt autopilot --help` lists every option",
         ),
-        TrainError::Data(_) => hinted(
-            error.to_string(),
-            "no run was created; fix the data and run again",
-        ),
-        TrainError::Cancelled => failure("the search was cancelled; its run is closed as KILLED"),
-        _ => failure(error.to_string()),
+        _ => job_error(error, "search"),
     }
 }

@@ -376,15 +376,24 @@ fn spec_error(error: TrainError) -> anyhow::Error {
     )
 }
 
-pub(crate) fn train_error(error: TrainError) -> anyhow::Error {
+fn train_error(error: TrainError) -> anyhow::Error {
     match &error {
         TrainError::Spec(_) => spec_error(error),
+        _ => job_error(error, "job"),
+    }
+}
+
+/// A job's error as the CLI says it: a data error made no run, a cancelled
+/// job's run is closed KILLED, anything else as it is.
+pub(crate) fn job_error(error: TrainError, job: &str) -> anyhow::Error {
+    match &error {
         TrainError::Data(_) => hinted(
             error.to_string(),
             "no run was created; fix the data and run again",
         ),
-        TrainError::Device(_) => failure(error.to_string()),
-        TrainError::Cancelled => failure("the job was cancelled; its run is closed as KILLED"),
+        TrainError::Cancelled => failure(format!(
+            "the {job} was cancelled; its run is closed as KILLED"
+        )),
         _ => failure(error.to_string()),
     }
 }
