@@ -50,7 +50,7 @@ pub struct AutopilotOptions {
     pub progress: smelt_trainer::ProgressMode,
     pub tags: Vec<Tag>,
     /// Called with the parent run's id as soon as it exists.
-    pub on_run: Option<Arc<dyn Fn(&str) + Send + Sync>>,
+    pub on_run: Option<smelt_trainer::job::RunCallback>,
     /// Set to stop the search early (the job then ends KILLED).
     pub cancel: Arc<AtomicBool>,
 }

@@ -464,7 +464,7 @@ impl<'a> Search<'a> {
             })
             .collect();
         let total: f64 = weights.iter().sum();
-        if !(total > 0.0) {
+        if !total.is_finite() || total <= 0.0 {
             return None;
         }
         let mut r = rng.random::<f64>() * total;

@@ -60,7 +60,7 @@ impl<'a> TrialRuns<'a> {
 
     fn record(&mut self, trial: &Trial) -> TrainResult<()> {
         let parent = self.parent;
-        if !self.runs.contains_key(&trial.id) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = self.runs.entry(trial.id) {
             let run = RunTracker::start(
                 parent.tracking(),
                 &parent.experiment_id,
@@ -74,7 +74,7 @@ impl<'a> TrialRuns<'a> {
             let mut params = vec![("learner".to_string(), trial.learner.name().to_string())];
             params.extend(trial.config.iter().map(|(k, v)| (k.clone(), v.to_string())));
             run.log_params(&params)?;
-            self.runs.insert(trial.id, run);
+            slot.insert(run);
         }
         let run = &self.runs[&trial.id];
         let done = self.logged.get(&trial.id).copied().unwrap_or(0);

@@ -240,7 +240,7 @@ async fn start(global: &GlobalArgs, args: JobArgs) -> anyhow::Result<()> {
             ProgressMode::Auto
         },
         tags: Vec::new(),
-        on_run: (!args.quiet).then(|| -> std::sync::Arc<dyn Fn(&str) + Send + Sync> {
+        on_run: (!args.quiet).then(|| -> smelt_trainer::job::RunCallback {
             std::sync::Arc::new(|run_id: &str| eprintln!("autopilot run {run_id} started"))
         }),
         cancel,
