@@ -502,6 +502,34 @@ async fn write_file(object: ArtifactObject, path: &str, local: &Path) -> anyhow:
     Ok(written)
 }
 
+/// One artifact file of a run, with errors that say what to do: an unknown run
+/// gets `run_hint`; a run without the file gets `missing` (message, hint).
+pub(crate) async fn read_run_artifact(
+    ctx: &crate::config::Context,
+    destination: &str,
+    run_id: &str,
+    path: &str,
+    run_hint: &str,
+    missing: (&str, &str),
+) -> anyhow::Result<Vec<u8>> {
+    let run = ctx.store.get_run(run_id).await.map_err(|e| {
+        if e.is_not_found() {
+            crate::error::hinted(e.message, run_hint)
+        } else {
+            e.into()
+        }
+    })?;
+    let store = open_location_at(&ctx.tracking_uri, destination, &run.info.artifact_uri)?;
+    let object = store.get(path).await.map_err(|e| {
+        if e.is_not_found() {
+            crate::error::hinted(missing.0, missing.1)
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(object.into_bytes().await?.to_vec())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,7 @@ use smelt_trainer::executor::api::JOBS_PATH;
 use smelt_trainer::spec::RegisterSpec;
 use smelt_trainer::{ProgressMode, TrainError};
 
-use crate::commands::artifacts::{DestinationArgs, open_location_at};
+use crate::commands::artifacts::{DestinationArgs, read_run_artifact};
 use crate::commands::train::{cancel_on_ctrl_c, job_error, tracking_for};
 use crate::config::{Context, GlobalArgs};
 use crate::error::{failure, hinted};
@@ -347,25 +347,18 @@ fn print_leaderboard(board: &Leaderboard, limit: usize) {
 
 async fn leaderboard(global: &GlobalArgs, run_id: &str, destination: &str) -> anyhow::Result<()> {
     let ctx = Context::open(global).await?;
-    let run = ctx.store.get_run(run_id).await.map_err(|e| {
-        if e.is_not_found() {
-            hinted(e.message, "`smelt runs list` shows the runs")
-        } else {
-            e.into()
-        }
-    })?;
-    let store = open_location_at(&ctx.tracking_uri, destination, &run.info.artifact_uri)?;
-    let object = store.get(LEADERBOARD_JSON).await.map_err(|e| {
-        if e.is_not_found() {
-            hinted(
-                format!("run {run_id} has no {LEADERBOARD_JSON}"),
-                "give the parent run of a finished `smelt autopilot` job",
-            )
-        } else {
-            e.into()
-        }
-    })?;
-    let bytes = object.into_bytes().await?;
+    let bytes = read_run_artifact(
+        &ctx,
+        destination,
+        run_id,
+        LEADERBOARD_JSON,
+        "`smelt runs list` shows the runs",
+        (
+            &format!("run {run_id} has no {LEADERBOARD_JSON}"),
+            "give the parent run of a finished `smelt autopilot` job",
+        ),
+    )
+    .await?;
     let board: Leaderboard = serde_json::from_slice(&bytes).map_err(|e| {
         failure(format!(
             "{LEADERBOARD_JSON} of run {run_id} is unreadable: {e}"

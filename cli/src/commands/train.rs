@@ -11,7 +11,7 @@ use smelt_trainer::job::SPEC_ARTIFACT;
 use smelt_trainer::spec::{EarlyStopping, ModelSpec, Optimizer, RegisterSpec};
 use smelt_trainer::{JobOptions, JobOutcome, JobSpec, ProgressMode, Tracking, TrainError};
 
-use crate::commands::artifacts::{DestinationArgs, open_location_at};
+use crate::commands::artifacts::{DestinationArgs, open_location_at, read_run_artifact};
 use crate::config::{Context, GlobalArgs, env_var};
 use crate::error::{failure, hinted};
 use crate::output::print_json;
@@ -223,28 +223,19 @@ fn report(ctx: &Context, outcome: &JobOutcome) -> anyhow::Result<()> {
 
 /// The spec a run was started with (saved as an artifact by the trainer).
 async fn spec_of_run(ctx: &Context, destination: &str, run_id: &str) -> anyhow::Result<JobSpec> {
-    let run = ctx.store.get_run(run_id).await.map_err(|e| {
-        if e.is_not_found() {
-            hinted(
-                e.message,
-                "`smelt runs list` shows the runs; --resume takes a run id",
-            )
-        } else {
-            e.into()
-        }
-    })?;
-    let store = open_location_at(&ctx.tracking_uri, destination, &run.info.artifact_uri)?;
-    let object = store.get(SPEC_ARTIFACT).await.map_err(|e| {
-        if e.is_not_found() {
-            hinted(
-                format!("run {run_id} has no {SPEC_ARTIFACT}: it was not started by `smelt train`"),
-                "give the job spec file too: smelt train JOB.toml --resume RUN_ID",
-            )
-        } else {
-            e.into()
-        }
-    })?;
-    let text = String::from_utf8_lossy(&object.into_bytes().await?).into_owned();
+    let bytes = read_run_artifact(
+        ctx,
+        destination,
+        run_id,
+        SPEC_ARTIFACT,
+        "`smelt runs list` shows the runs; --resume takes a run id",
+        (
+            &format!("run {run_id} has no {SPEC_ARTIFACT}: it was not started by `smelt train`"),
+            "give the job spec file too: smelt train JOB.toml --resume RUN_ID",
+        ),
+    )
+    .await?;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
     JobSpec::from_toml(&text, &format!("{SPEC_ARTIFACT} of run {run_id}")).map_err(spec_error)
 }
 
