@@ -4,6 +4,7 @@
 //! held-out rows' predictions are kept as out-of-fold predictions for
 //! ensembling.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -15,7 +16,7 @@ use smelt_trainer::{TrainError, TrainResult};
 
 use crate::candidates::{FitRequest, Learner, Resource, fit, preprocess_options};
 use crate::folds::FoldPlan;
-use crate::problem::{Metric, Outputs, ProblemType, Truth, score};
+use crate::problem::{Metric, Outputs, ProblemType, Truth, score, score_all};
 use crate::space::Config;
 
 /// The training rows every trial sees.
@@ -44,7 +45,7 @@ struct PreparedFold {
 /// What a configuration scored at one resource level.
 #[derive(Debug, Clone)]
 pub struct Evaluation {
-    /// Predictions for [`Evaluator::eval_rows`], in that order.
+    /// Predictions for the evaluator's `eval_rows`, in that order.
     pub outputs: Outputs,
     /// The objective on those rows.
     pub score: f64,
@@ -64,6 +65,8 @@ pub struct Evaluator<'a> {
     eval_rows: Vec<usize>,
     /// Where each training row sits in `eval_rows` (CV fills every row once).
     position: Vec<Option<usize>>,
+    /// The target at `eval_rows`, taken once.
+    truth: EncodedTarget,
     cache: Vec<Mutex<HashMap<PreprocessOptions, Arc<PreparedFold>>>>,
 }
 
@@ -81,7 +84,9 @@ impl<'a> Evaluator<'a> {
         for (i, &row) in eval_rows.iter().enumerate() {
             position[row] = Some(i);
         }
+        let truth = take_target(&data.target, &eval_rows);
         Evaluator {
+            truth,
             data,
             plan,
             metric,
@@ -101,43 +106,22 @@ impl<'a> Evaluator<'a> {
         self.plan.folds.len()
     }
 
-    pub fn eval_rows(&self) -> &[usize] {
-        &self.eval_rows
+    fn classes(&self) -> usize {
+        self.data.task.classes().len()
     }
 
-    /// The truth for [`Self::eval_rows`].
-    pub fn truth(&self) -> EncodedTarget {
-        match &self.data.target {
-            EncodedTarget::Classes(codes) => {
-                EncodedTarget::Classes(self.eval_rows.iter().map(|&r| codes[r]).collect())
-            }
-            EncodedTarget::Values(values) => {
-                EncodedTarget::Values(self.eval_rows.iter().map(|&r| values[r]).collect())
-            }
-        }
+    /// Scores `outputs` (aligned with `eval_rows`) with `metric`.
+    pub fn score(&self, metric: Metric, outputs: &Outputs) -> Option<f64> {
+        score(metric, Truth::of(&self.truth, self.classes()), outputs)
     }
 
-    /// Scores `outputs` (aligned with [`Self::eval_rows`]) with `metric`.
-    pub fn score(&self, metric: Metric, truth: &EncodedTarget, outputs: &Outputs) -> Option<f64> {
-        let truth = match truth {
-            EncodedTarget::Classes(codes) => Truth::Classes {
-                codes,
-                k: self.data.task.classes().len(),
-            },
-            EncodedTarget::Values(values) => Truth::Values(values),
-        };
-        score(metric, truth, outputs)
-    }
-
-    /// Every reported metric of `outputs`.
-    pub fn all_metrics(&self, truth: &EncodedTarget, outputs: &Outputs) -> BTreeMap<String, f64> {
-        Metric::reported(self.data.problem)
-            .iter()
-            .filter_map(|&m| {
-                self.score(m, truth, outputs)
-                    .map(|v| (m.name().to_string(), v))
-            })
-            .collect()
+    /// Every reported metric of `outputs` (aligned with `eval_rows`).
+    pub fn all_metrics(&self, outputs: &Outputs) -> BTreeMap<String, f64> {
+        score_all(
+            self.data.problem,
+            Truth::of(&self.truth, self.classes()),
+            outputs,
+        )
     }
 
     fn prepared(&self, fold: usize, options: PreprocessOptions) -> TrainResult<Arc<PreparedFold>> {
@@ -188,11 +172,15 @@ impl<'a> Evaluator<'a> {
                     let mut rows = order[..keep].to_vec();
                     rows.sort_unstable();
                     (
-                        take_rows(&prepared.train_x, &rows),
-                        take_target(&prepared.train_y, &rows),
+                        Cow::Owned(take_rows(&prepared.train_x, &rows)),
+                        Cow::Owned(take_target(&prepared.train_y, &rows)),
                     )
                 }
-                _ => (prepared.train_x.clone(), prepared.train_y.clone()),
+                // The whole fold: fitted from the cache, not a copy of it.
+                _ => (
+                    Cow::Borrowed(&prepared.train_x),
+                    Cow::Borrowed(&prepared.train_y),
+                ),
             };
             let fitted = fit(&FitRequest {
                 learner,
@@ -230,8 +218,7 @@ impl<'a> Evaluator<'a> {
         } else {
             Outputs::Values(combined)
         };
-        let truth = self.truth();
-        let score = self.score(self.metric, &truth, &outputs).ok_or_else(|| {
+        let score = self.score(self.metric, &outputs).ok_or_else(|| {
             TrainError::Training(format!(
                 "{} is undefined on the validation rows",
                 self.metric.name()
@@ -244,7 +231,7 @@ impl<'a> Evaluator<'a> {
             )));
         }
         Ok(Evaluation {
-            metrics: self.all_metrics(&truth, &outputs),
+            metrics: self.all_metrics(&outputs),
             outputs,
             score,
             seconds: started.elapsed().as_secs_f64(),

@@ -26,7 +26,7 @@ use crate::ensemble;
 use crate::evaluate::{Dataset, Evaluator};
 use crate::folds;
 use crate::leaderboard::{Entry, Leaderboard};
-use crate::problem::{Metric, Outputs, ProblemType, infer_problem_type};
+use crate::problem::{Metric, Outputs, ProblemType, Truth, infer_problem_type, score_all};
 use crate::progress::{AutopilotProgress, reporter};
 use crate::search::{Search, SearchOptions, Trial, TrialState};
 use crate::spec::AutopilotSpec;
@@ -420,10 +420,9 @@ fn search_and_publish(
         *n <= PER_LEARNER
     });
     pool.truncate(ENSEMBLE_POOL);
-    let truth = evaluator.truth();
     let outputs: Vec<&Outputs> = pool.iter().filter_map(|t| t.outputs.as_ref()).collect();
     let selection = ensemble::select(&outputs, ensemble::ROUNDS, |o| {
-        evaluator.score(metric, &truth, o).map(|s| metric.loss(s))
+        evaluator.score(metric, o).map(|s| metric.loss(s))
     });
     let best_single = pool[0];
     let best_single_loss = metric.loss(best_single.last_score().unwrap_or(f64::NAN));
@@ -443,10 +442,8 @@ fn search_and_publish(
                     .map(|(w, t)| format!("{}×{w:.2}", t.id_name()))
                     .collect::<Vec<_>>()
                     .join(" + "),
-                score: evaluator
-                    .score(metric, &truth, &averaged)
-                    .unwrap_or(f64::NAN),
-                metrics: evaluator.all_metrics(&truth, &averaged),
+                score: evaluator.score(metric, &averaged).unwrap_or(f64::NAN),
+                metrics: evaluator.all_metrics(&averaged),
                 fit_seconds: members.iter().map(|(_, t)| t.seconds()).sum(),
                 finished_s: result.elapsed.as_secs_f64(),
                 params: members
@@ -501,7 +498,7 @@ fn search_and_publish(
     let mut test_metrics = BTreeMap::new();
     if let Some(test) = &data.test {
         let predictions = model.predict(&test.features)?;
-        test_metrics = score_predictions(&predictions, &test.encoded, dataset, metric);
+        test_metrics = score_predictions(&predictions, &test.encoded, dataset);
     }
     let profile = build_profile(&data.train.features, &train_predictions)?;
 
@@ -682,32 +679,21 @@ fn refit(
         .collect()
 }
 
+/// Every reported metric of a model's predictions against `truth`.
 fn score_predictions(
     predictions: &Predictions,
     truth: &EncodedTarget,
     dataset: &Dataset,
-    _metric: Metric,
 ) -> BTreeMap<String, f64> {
+    let k = dataset.task.classes().len();
     let outputs = match predictions {
         Predictions::Classes { probabilities, .. } => Outputs::Probabilities {
-            k: dataset.task.classes().len(),
+            k,
             values: probabilities.iter().flatten().copied().collect(),
         },
         Predictions::Values(values) => Outputs::Values(values.clone()),
     };
-    let truth = match truth {
-        EncodedTarget::Classes(codes) => crate::problem::Truth::Classes {
-            codes,
-            k: dataset.task.classes().len(),
-        },
-        EncodedTarget::Values(values) => crate::problem::Truth::Values(values),
-    };
-    Metric::reported(dataset.problem)
-        .iter()
-        .filter_map(|&m| {
-            crate::problem::score(m, truth, &outputs).map(|v| (m.name().to_string(), v))
-        })
-        .collect()
+    score_all(dataset.problem, Truth::of(truth, k), &outputs)
 }
 
 /// A refitted model's bundle: its own preprocessing and weights.

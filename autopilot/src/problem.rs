@@ -9,6 +9,7 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 use smelt_data::{Column, Values};
+use smelt_models::EncodedTarget;
 use smelt_trainer::metrics;
 
 /// Binary, multiclass or regression.
@@ -199,6 +200,28 @@ pub enum Outputs {
 pub enum Truth<'a> {
     Classes { codes: &'a [usize], k: usize },
     Values(&'a [f64]),
+}
+
+impl<'a> Truth<'a> {
+    /// The truth of an encoded target; `k` is the number of classes.
+    pub fn of(target: &'a EncodedTarget, k: usize) -> Truth<'a> {
+        match target {
+            EncodedTarget::Classes(codes) => Truth::Classes { codes, k },
+            EncodedTarget::Values(values) => Truth::Values(values),
+        }
+    }
+}
+
+/// Every metric reported for `problem` that is defined on these rows.
+pub fn score_all(
+    problem: ProblemType,
+    truth: Truth<'_>,
+    outputs: &Outputs,
+) -> std::collections::BTreeMap<String, f64> {
+    Metric::reported(problem)
+        .iter()
+        .filter_map(|&m| score(m, truth, outputs).map(|v| (m.name().to_string(), v)))
+        .collect()
 }
 
 /// Scores `outputs` against `truth` with `metric`; `None` when the metric does not
