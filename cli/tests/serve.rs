@@ -307,6 +307,9 @@ async fn serve_answers_mlflow_and_oip_requests_and_refuses_bad_input() {
     let huge = json!({ "dataframe_records": vec![records[0].clone(); 400] });
     let reply = post_json(&client, &invocations, &huge).await;
     assert_error(&reply, 413, "INVALID_PARAMETER_VALUE", "limit");
+    // Answered before the body was read: the connection is not reusable, and
+    // the client is told so instead of pooling it.
+    assert_eq!(reply.header("connection"), "close");
 
     // Open Inference Protocol.
     assert_eq!(get(&client, &serve.url("/v2")).await.body["name"], "smelt");

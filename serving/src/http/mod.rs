@@ -24,6 +24,7 @@ use axum::routing::{get, post};
 pub use infer::{INFERENCE_ID_HEADER, MODEL_VERSION_HEADER, TARGET_VARIANT_HEADER, VARIANT_HEADER};
 
 use crate::error::ServeError;
+use smelt_tracking::api::close_connection_after_payload_too_large;
 use crate::serving::Serving;
 
 /// Routes of `smelt serve`: the single endpoint at MLflow's paths.
@@ -34,6 +35,9 @@ pub fn standalone_router(serving: Arc<Serving>) -> Router {
         .route("/health", get(ping_single))
         .route("/version", get(version))
         .merge(shared_routes())
+        .layer(axum::middleware::map_response(
+            close_connection_after_payload_too_large,
+        ))
         .with_state(serving)
 }
 
@@ -44,6 +48,9 @@ pub fn server_router(serving: Arc<Serving>) -> Router {
         .route("/endpoints/{name}/ping", get(ping_named))
         .merge(manage::routes())
         .merge(shared_routes())
+        .layer(axum::middleware::map_response(
+            close_connection_after_payload_too_large,
+        ))
         .with_state(serving)
 }
 

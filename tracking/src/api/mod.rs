@@ -101,6 +101,22 @@ pub(crate) fn page_json<T: Serialize>(field: &str, page: Page<T>) -> Value {
     Value::Object(map)
 }
 
+/// Says `Connection: close` on a 413. Such an answer goes out before the
+/// body has been read, and hyper closes the connection once it is sent; a
+/// keep-alive client that is not told so pools the connection and sends its
+/// next request into a closing socket (reqwest's `IncompleteMessage`).
+pub async fn close_connection_after_payload_too_large(
+    mut response: axum::response::Response,
+) -> axum::response::Response {
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    response
+}
+
 /// Refuses a JSON request whose declared length is over the limit before its
 /// body is read (413 with MLflow's error body): waiting for 17 MiB only to
 /// throw them away would hold a connection and memory for nothing.
@@ -251,5 +267,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/version", get(meta::version))
         .fallback(|| async { StatusCode::NOT_FOUND })
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES))
+        .layer(axum::middleware::map_response(
+            close_connection_after_payload_too_large,
+        ))
         .with_state(state)
 }
