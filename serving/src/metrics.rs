@@ -5,6 +5,8 @@
 //! handles ([`VariantMetrics`]) so the request path touches atomics only,
 //! never the label maps.
 
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -70,6 +72,30 @@ pub struct ServingMetrics {
     queue_rows: Family<VariantLabels, Gauge>,
     loaded: Family<VersionLabels, Gauge>,
     capture: Family<CaptureLabels, Counter>,
+    /// Plain running totals per (endpoint, variant), for the web UI's live
+    /// charts: reading a histogram's sum back out of the registry would mean
+    /// parsing its exposition text.
+    totals: Mutex<BTreeMap<(String, String), Arc<VariantTotals>>>,
+}
+
+/// Requests, errors and summed latency of one variant since the process
+/// started.
+#[derive(Debug, Default)]
+pub struct VariantTotals {
+    requests: AtomicU64,
+    errors: AtomicU64,
+    latency_micros: AtomicU64,
+}
+
+/// One variant's totals at one moment ([`ServingMetrics::traffic`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrafficTotals {
+    pub endpoint: String,
+    pub variant: String,
+    pub requests: u64,
+    pub errors: u64,
+    /// Summed answer time of all `requests`.
+    pub latency_seconds: f64,
 }
 
 impl Default for ServingMetrics {
@@ -92,6 +118,7 @@ impl ServingMetrics {
             queue_rows: Family::default(),
             loaded: Family::default(),
             capture: Family::default(),
+            totals: Mutex::new(BTreeMap::new()),
         };
         {
             let mut registry = metrics.registry.lock().unwrap_or_else(|p| p.into_inner());
@@ -165,9 +192,31 @@ impl ServingMetrics {
             inference_seconds: self.inference_seconds.get_or_create(&labels).clone(),
             batch_rows: self.batch_rows.get_or_create(&labels).clone(),
             queue_rows: self.queue_rows.get_or_create(&labels).clone(),
+            totals: self
+                .totals
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry((endpoint.to_string(), variant.to_string()))
+                .or_default()
+                .clone(),
             labels,
             all: self.clone(),
         }
+    }
+
+    /// Every variant's running totals, by endpoint then variant.
+    pub fn traffic(&self) -> Vec<TrafficTotals> {
+        let totals = self.totals.lock().unwrap_or_else(|p| p.into_inner());
+        totals
+            .iter()
+            .map(|((endpoint, variant), t)| TrafficTotals {
+                endpoint: endpoint.clone(),
+                variant: variant.clone(),
+                requests: t.requests.load(Ordering::Relaxed),
+                errors: t.errors.load(Ordering::Relaxed),
+                latency_seconds: t.latency_micros.load(Ordering::Relaxed) as f64 / 1e6,
+            })
+            .collect()
     }
 
     /// Marks a model version loaded (`true`) or unloaded.
@@ -253,12 +302,21 @@ pub struct VariantMetrics {
     inference_seconds: Histogram,
     batch_rows: Histogram,
     queue_rows: Gauge,
+    totals: Arc<VariantTotals>,
     all: Arc<ServingMetrics>,
 }
 
 impl VariantMetrics {
     /// Records an answered request.
     pub fn answered(&self, status: u16, total: Duration, queued: Option<Duration>) {
+        self.totals.requests.fetch_add(1, Ordering::Relaxed);
+        self.totals.latency_micros.fetch_add(
+            u64::try_from(total.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        if status >= 400 {
+            self.totals.errors.fetch_add(1, Ordering::Relaxed);
+        }
         if status == 200 {
             self.ok.inc();
         } else {
