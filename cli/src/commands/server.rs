@@ -13,8 +13,9 @@ const GRACE: Duration = Duration::from_secs(30);
 
 /// `smelt server --help`.
 pub const LONG_ABOUT: &str = "\
-Run the tracking server: MLflow's REST API (so `mlflow` clients work with
-MLFLOW_TRACKING_URI=http://HOST:PORT) and its artifact proxy.
+Run the tracking server: the web UI at http://HOST:PORT/, MLflow's REST API
+(so `mlflow` clients work with MLFLOW_TRACKING_URI=http://HOST:PORT) and its
+artifact proxy, the job executor, model endpoints and drift monitors.
 
 With no flags everything lives in $SMELT_HOME (default ./.smelt): the SQLite
 database smelt.db and the artifacts/ folder. Nothing to install.
@@ -80,6 +81,16 @@ pub struct ServerArgs {
     serving: crate::commands::serve::ServingArgs,
 }
 
+impl ServerArgs {
+    pub(crate) fn host(&self) -> &str {
+        self.host.trim()
+    }
+
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+}
+
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn run(args: &ServerArgs) -> anyhow::Result<()> {
     let home = smelt_home();
@@ -134,9 +145,18 @@ pub async fn run(args: &ServerArgs) -> anyhow::Result<()> {
     let executor = start_executor(&home, &config, &bound, args.job_workers)?;
     let jobs = smelt_trainer::executor::api::router(executor.clone());
     let (serving, monitors) = start_serving(&home, &config, &bound, args).await?;
+    let ui = smelt_ui::router(smelt_ui::UiState {
+        store: bound.state().store.clone(),
+        open_artifacts: open_artifacts(&config),
+        jobs: Some(executor.clone()),
+        traffic: smelt_ui::traffic::TrafficHistory::start(serving.metrics.clone()),
+        serving: Some(serving.clone()),
+        monitors: Some(monitors.clone()),
+    });
     let extra = jobs
         .merge(smelt_serving::http::server_router(serving))
         .merge(smelt_monitor::service::api::router(monitors))
+        .merge(ui)
         .route(
             smelt_trainer::executor::api::OPENAPI_PATH,
             axum::routing::get(|| async { axum::Json(openapi()) }),
@@ -176,15 +196,10 @@ fn start_executor(
     let workers = workers.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
     });
-    let store_uri = config.backend_store_uri.clone();
-    let destination = config.artifacts_destination.clone();
     let tracking = smelt_trainer::Tracking {
         store: bound.state().store.clone(),
-        tracking_uri: store_uri.clone(),
-        open_artifacts: std::sync::Arc::new(move |uri: &str| {
-            crate::commands::artifacts::open_location_at(&store_uri, &destination, uri)
-                .map_err(|e| smelt_tracking::Error::invalid(e.to_string()))
-        }),
+        tracking_uri: config.backend_store_uri.clone(),
+        open_artifacts: open_artifacts(config),
         runtime: tokio::runtime::Handle::current(),
     };
     let base_dir = std::env::current_dir().unwrap_or_else(|_| home.to_path_buf());
@@ -205,6 +220,17 @@ fn start_executor(
     })?;
     tracing::info!(workers, "job executor started");
     Ok(std::sync::Arc::new(executor))
+}
+
+/// Opens a run's artifact location the way this server stores it
+/// (`mlflow-artifacts:` under its artifacts destination).
+fn open_artifacts(config: &ServerConfig) -> smelt_trainer::OpenArtifacts {
+    let store_uri = config.backend_store_uri.clone();
+    let destination = config.artifacts_destination.clone();
+    std::sync::Arc::new(move |uri: &str| {
+        crate::commands::artifacts::open_location_at(&store_uri, &destination, uri)
+            .map_err(|e| smelt_tracking::Error::invalid(e.to_string()))
+    })
 }
 
 /// Endpoints: definitions from the server's store (restored now, loading

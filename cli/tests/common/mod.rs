@@ -94,8 +94,7 @@ pub fn http(
     );
     stream.write_all(head.as_bytes())?;
     stream.write_all(body)?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
+    let raw = read_response(&mut stream)?;
     let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
     let split = raw
         .windows(4)
@@ -109,14 +108,49 @@ pub fn http(
         .and_then(|line| line.split_whitespace().nth(1))
         .and_then(|code| code.parse().ok())
         .ok_or_else(|| bad("no status line"))?;
-    let chunked = head.lines().any(|line| {
-        let line = line.to_ascii_lowercase();
-        line.starts_with("transfer-encoding:") && line.contains("chunked")
-    });
-    if chunked {
+    if is_chunked(&head) {
         payload = dechunk(&payload).ok_or_else(|| bad("bad chunked body"))?;
     }
     Ok((status, String::from_utf8_lossy(&payload).into_owned()))
+}
+
+fn is_chunked(head: &str) -> bool {
+    head.lines().any(|line| {
+        let line = line.to_ascii_lowercase();
+        line.starts_with("transfer-encoding:") && line.contains("chunked")
+    })
+}
+
+/// Reads one response: up to its declared length or last chunk, else to the
+/// end of the stream (some servers, chromedriver among them, keep the
+/// connection open despite `Connection: close`).
+fn read_response(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut raw = Vec::new();
+    let mut buffer = [0u8; 16 * 1024];
+    loop {
+        let read = stream.read(&mut buffer)?;
+        if read == 0 {
+            return Ok(raw);
+        }
+        raw.extend_from_slice(&buffer[..read]);
+        let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+        let body = &raw[split + 4..];
+        let length = head
+            .lines()
+            .find_map(|line| line.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse::<usize>().ok());
+        let complete = match length {
+            Some(length) => body.len() >= length,
+            None if is_chunked(&head) => dechunk(body).is_some(),
+            None => false,
+        };
+        if complete {
+            return Ok(raw);
+        }
+    }
 }
 
 pub fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
