@@ -25,6 +25,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const LONG_ABOUT: &str = "\
 Smelt: an MLflow-compatible ML platform in one binary.
 
+New here? `smelt quickstart` trains, serves and monitors a model and opens the
+web UI, all on this machine.
+
 Start a tracking server with `smelt server`, point MLflow clients (or other smelt
 commands) at it, and browse experiments, runs, models and artifacts from here.
 
@@ -84,6 +87,9 @@ enum Command {
     /// Drift reports between tables, and baseline profiles
     #[command(subcommand)]
     Monitor(commands::monitor::MonitorCommand),
+    /// The whole lifecycle in one command: server and UI, a trained and served model, drift
+    #[command(long_about = commands::quickstart::LONG_ABOUT)]
+    Quickstart(commands::quickstart::QuickstartArgs),
 }
 
 fn main() -> ExitCode {
@@ -116,6 +122,7 @@ fn main() -> ExitCode {
             Command::Serve(args) => commands::serve::run(&global, args).await,
             Command::Endpoints(command) => commands::endpoints::run(&global, command).await,
             Command::Monitor(command) => commands::monitor::run(&global, command).await,
+            Command::Quickstart(args) => commands::quickstart::run(args).await,
         }
     });
     // Don't wait for stray background tasks (open HTTP connections and the like).

@@ -9,6 +9,7 @@ pub mod models;
 pub mod monitor;
 pub mod monitor_mmd;
 pub mod predict;
+pub mod quickstart;
 pub mod runs;
 pub mod serve;
 pub mod server;
