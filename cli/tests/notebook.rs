@@ -1,0 +1,175 @@
+//! `examples/notebooks/train_and_track.ipynb`, cell by cell, through the
+//! evcxr REPL against a real `smelt server`: it trains a model, shows the
+//! runs table, the run and its loss curves, and the registry; the test checks
+//! what each cell displayed against what the server holds. The REPL shows
+//! the text rendition of each value (Jupyter shows the HTML one, which the
+//! crate's unit tests check).
+//!
+//! evcxr comes from `cargo install evcxr_repl` (`scripts/test.sh` installs
+//! it); its build folder is pinned under the cargo target folder, so the
+//! notebook's dependencies compile once.
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use common::{Server, http_json};
+use serde_json::{Value, json};
+
+fn evcxr() -> Option<PathBuf> {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")));
+    let candidates = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(cargo_home.map(|c| c.join("bin")));
+    for dir in candidates {
+        let path = dir.join("evcxr");
+        if path.is_file() {
+            return Some(path);
+        }
+    }
+    None
+}
+
+/// The code cells of a notebook, each as one evcxr input line (evcxr reads
+/// U+2028 inside a line as a newline).
+fn code_cells(notebook: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(notebook).unwrap();
+    let notebook: Value = serde_json::from_str(&text).unwrap();
+    notebook["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|cell| cell["cell_type"] == "code")
+        .map(|cell| {
+            let source: String = cell["source"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|line| line.as_str().unwrap())
+                .collect();
+            source.trim_end().replace('\n', "\u{2028}")
+        })
+        .collect()
+}
+
+#[test]
+fn the_training_notebook_runs_in_evcxr() {
+    let Some(evcxr) = evcxr() else {
+        let message = "evcxr is not installed (cargo install evcxr_repl --locked)";
+        assert!(
+            std::env::var("SMELT_REQUIRE_PEERS").as_deref() != Ok("1"),
+            "{message}"
+        );
+        eprintln!("skipping the notebook test: {message}");
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let server = Server::start(home.path(), &[]);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let folder = root.join("examples/notebooks");
+    let cells = code_cells(&folder.join("train_and_track.ipynb"));
+    assert!(cells[0].starts_with(":dep smelt-notebook"), "{}", cells[0]);
+    let build = Path::new(env!("CARGO_TARGET_TMPDIR")).join("evcxr-notebook");
+    std::fs::create_dir_all(&build).unwrap();
+
+    let mut child = Command::new(evcxr)
+        .arg("--disable-readline")
+        .current_dir(&folder)
+        .env("SMELT_SERVER", server.uri())
+        .env("EVCXR_TMPDIR", &build)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("evcxr starts");
+    {
+        let mut stdin = child.stdin.take().unwrap();
+        for cell in &cells {
+            writeln!(stdin, "{cell}").unwrap();
+        }
+    }
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let context = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
+    let has_line = |test: &dyn Fn(&str) -> bool| stdout.lines().any(test);
+
+    // What the server holds: the run the notebook's job created.
+    let experiment = http_json(
+        server.port,
+        "GET",
+        "/api/2.0/mlflow/experiments/get-by-name?experiment_name=notebook",
+        json!({}),
+    );
+    let runs = http_json(
+        server.port,
+        "POST",
+        "/api/2.0/mlflow/runs/search",
+        json!({ "experiment_ids": [experiment["experiment"]["experiment_id"]] }),
+    );
+    let run = &runs["runs"][0];
+    let run_id = run["info"]["run_id"].as_str().unwrap();
+    assert_eq!(run["info"]["status"], "FINISHED");
+    let accuracy = run["data"]["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["key"] == "val_accuracy")
+        .unwrap()["value"]
+        .as_f64()
+        .unwrap();
+    let history = |key: &str| {
+        http_json(
+            server.port,
+            "GET",
+            &format!("/api/2.0/mlflow/metrics/get-history?run_id={run_id}&metric_key={key}"),
+            json!({}),
+        )["metrics"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+
+    // The training cell, the runs table, the run, the curves, the registry.
+    assert!(
+        stdout.contains(&format!(
+            "\"{run_id} registered Some(\\\"models:/notebook-wine/1\\\")\""
+        )),
+        "{context}"
+    );
+    assert!(has_line(&|l| l.ends_with("Runs of notebook")), "{context}");
+    assert!(
+        has_line(&|l| l.starts_with(run_id)
+            && l.contains("notebook-wine")
+            && l.contains("FINISHED")),
+        "{context}"
+    );
+    assert!(
+        has_line(&|l| l.ends_with(&format!("Run notebook-wine ({run_id}, FINISHED)"))),
+        "{context}"
+    );
+    let shown = smelt_charts::format_value(accuracy);
+    assert!(
+        has_line(&|l| l.starts_with("val_accuracy")
+            && l.split_whitespace().nth(1) == Some(shown.as_str())),
+        "val_accuracy {shown}: {context}"
+    );
+    assert!(
+        has_line(&|l| l.ends_with("Chart: train_loss, val_loss")),
+        "{context}"
+    );
+    for key in ["train_loss", "val_loss"] {
+        let points = format!("  {key}: {} points, ", history(key));
+        assert!(has_line(&|l| l.starts_with(&points)), "{points}: {context}");
+    }
+    assert!(
+        has_line(&|l| l.starts_with("notebook-wine") && l.ends_with("@champion → 1")),
+        "{context}"
+    );
+}

@@ -1,0 +1,463 @@
+//! The notebook's client of a `smelt server`: MLflow's REST API for runs,
+//! metrics, models and artifacts; Smelt's API for jobs (training and
+//! autopilot), endpoints and monitors. Blocking calls: a notebook cell waits
+//! for its answer anyway.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use smelt_charts::{LineChart, Series};
+
+use crate::display::{Chart, DriftView, LeaderboardView, RunView, Table, number};
+
+const MLFLOW: &str = "/api/2.0/mlflow";
+const SMELT: &str = "/api/2.0/smelt";
+/// Severity (threshold / p-value) reaches 1e12 for a clear shift; charts
+/// stop at this so the other features stay readable.
+const SEVERITY_CAP: f64 = 10.0;
+/// Longest a `train` or `autopilot` call waits for its job.
+const JOB_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// What went wrong, in words (the server's message when it sent one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Error(pub String);
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+type Result<T> = std::result::Result<T, Error>;
+
+/// A connection to a smelt server.
+pub struct Smelt {
+    base: String,
+    agent: ureq::Agent,
+}
+
+/// A finished job: its run and, when it registered one, its model version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub job_id: String,
+    pub status: String,
+    pub run_id: String,
+    pub model_version: Option<String>,
+}
+
+impl Smelt {
+    /// Connects to `url` (`http://HOST:PORT`) and checks the server answers.
+    pub fn connect(url: &str) -> Result<Smelt> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(120)))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let smelt = Smelt {
+            base: url.trim_end_matches('/').to_string(),
+            agent,
+        };
+        smelt.get("/health").map_err(|e| {
+            Error(format!(
+                "no smelt server answers at {url} ({e}); start one with `smelt server`"
+            ))
+        })?;
+        Ok(smelt)
+    }
+
+    /// The server's address.
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    fn answer(&self, what: &str, response: ureq::http::Response<ureq::Body>) -> Result<Value> {
+        let status = response.status();
+        let text = response
+            .into_body()
+            .read_to_string()
+            .map_err(|e| Error(format!("{what}: cannot read the answer: {e}")))?;
+        let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        if status.is_success() {
+            return Ok(value);
+        }
+        let message = value["message"]
+            .as_str()
+            .map_or_else(|| value.to_string(), str::to_string);
+        Err(Error(format!("{what}: {status}: {message}")))
+    }
+
+    fn get(&self, path: &str) -> Result<Value> {
+        let response = self
+            .agent
+            .get(format!("{}{path}", self.base))
+            .call()
+            .map_err(|e| Error(format!("GET {path}: {e}")))?;
+        self.answer(&format!("GET {path}"), response)
+    }
+
+    fn post(&self, path: &str, body: Value) -> Result<Value> {
+        let response = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .send_json(&body)
+            .map_err(|e| Error(format!("POST {path}: {e}")))?;
+        self.answer(&format!("POST {path}"), response)
+    }
+
+    /// Experiments, newest first.
+    pub fn experiments(&self) -> Result<Table> {
+        let found = self.post(
+            &format!("{MLFLOW}/experiments/search"),
+            json!({ "max_results": 1000, "order_by": ["last_update_time DESC"] }),
+        )?;
+        Ok(Table {
+            title: "Experiments".into(),
+            columns: vec!["experiment_id".into(), "name".into()],
+            rows: list(&found["experiments"])
+                .map(|e| vec![text(&e["experiment_id"]), text(&e["name"])])
+                .collect(),
+        })
+    }
+
+    /// An experiment's runs, newest first.
+    pub fn runs(&self, experiment: &str) -> Result<Table> {
+        self.search_runs(experiment, "", "attributes.start_time DESC")
+    }
+
+    /// Runs of an experiment matching a filter of MLflow's search grammar,
+    /// sorted by `order_by` (`metrics.val_accuracy DESC`), at most 1,000.
+    /// Columns: run id, name, status, then every metric and param.
+    pub fn search_runs(&self, experiment: &str, filter: &str, order_by: &str) -> Result<Table> {
+        let id = self.experiment_id(experiment)?;
+        let found = self.post(
+            &format!("{MLFLOW}/runs/search"),
+            json!({ "experiment_ids": [id], "filter": filter, "max_results": 1000,
+                    "order_by": if order_by.is_empty() { vec![] } else { vec![order_by] } }),
+        )?;
+        let runs: Vec<&Value> = list(&found["runs"]).collect();
+        let keys = |field: &str| {
+            let mut keys: Vec<String> = runs
+                .iter()
+                .flat_map(|r| list(&r["data"][field]).map(|m| text(&m["key"])))
+                .collect();
+            keys.sort();
+            keys.dedup();
+            keys
+        };
+        let (metrics, params) = (keys("metrics"), keys("params"));
+        let mut columns: Vec<String> = vec!["run_id".into(), "name".into(), "status".into()];
+        columns.extend(metrics.iter().cloned());
+        columns.extend(params.iter().map(|p| format!("params.{p}")));
+        let rows = runs
+            .iter()
+            .map(|run| {
+                let view = RunView {
+                    run: (*run).clone(),
+                };
+                let mut row = vec![
+                    view.run_id().to_string(),
+                    view.name().to_string(),
+                    view.status().to_string(),
+                ];
+                row.extend(metrics.iter().map(|m| {
+                    view.metric(m)
+                        .map(smelt_charts::format_value)
+                        .unwrap_or_default()
+                }));
+                row.extend(
+                    params
+                        .iter()
+                        .map(|p| view.param(p).unwrap_or_default().to_string()),
+                );
+                row
+            })
+            .collect();
+        Ok(Table {
+            title: format!("Runs of {experiment}"),
+            columns,
+            rows,
+        })
+    }
+
+    fn experiment_id(&self, name: &str) -> Result<String> {
+        let found = self.get(&format!(
+            "{MLFLOW}/experiments/get-by-name?experiment_name={}",
+            encode(name)
+        ))?;
+        Ok(text(&found["experiment"]["experiment_id"]))
+    }
+
+    /// One run.
+    pub fn run(&self, run_id: &str) -> Result<RunView> {
+        let found = self.get(&format!("{MLFLOW}/runs/get?run_id={}", encode(run_id)))?;
+        Ok(RunView {
+            run: found["run"].clone(),
+        })
+    }
+
+    /// A metric's whole history as (step, value), oldest first.
+    pub fn metric_history(&self, run_id: &str, key: &str) -> Result<Vec<(i64, f64)>> {
+        let mut points = Vec::new();
+        let mut token = String::new();
+        loop {
+            let page = self.get(&format!(
+                "{MLFLOW}/metrics/get-history?run_id={}&metric_key={}&max_results=25000&page_token={}",
+                encode(run_id),
+                encode(key),
+                encode(&token)
+            ))?;
+            for metric in list(&page["metrics"]) {
+                let step = text(&metric["step"]).parse().unwrap_or(0);
+                if let Some(value) = number(&metric["value"]) {
+                    points.push((step, value));
+                }
+            }
+            token = text(&page["next_page_token"]);
+            if token.is_empty() {
+                return Ok(points);
+            }
+        }
+    }
+
+    /// A chart of metrics of a run over steps, a line per metric.
+    pub fn chart(&self, run_id: &str, keys: &[&str]) -> Result<Chart> {
+        let mut chart = LineChart::new(keys.join(", "));
+        for key in keys {
+            let points = self
+                .metric_history(run_id, key)?
+                .into_iter()
+                .map(|(step, value)| (step as f64, value))
+                .collect();
+            chart = chart.series(Series::new(*key, points));
+        }
+        Ok(Chart { chart })
+    }
+
+    /// Trains a model on the server from a job spec (the TOML of `smelt
+    /// train`; data paths as the server sees them) and waits for the job.
+    pub fn train(&self, spec_toml: &str) -> Result<Job> {
+        let submitted = self.post(&format!("{SMELT}/jobs"), json!({ "spec": spec_toml }))?;
+        self.wait(&text(&submitted["job"]["job_id"]))
+    }
+
+    /// Runs an autopilot search on the server (an `[autopilot]` spec) and
+    /// waits for it; [`Smelt::leaderboard`] shows what it found.
+    pub fn autopilot(&self, spec_toml: &str) -> Result<Job> {
+        self.train(spec_toml)
+    }
+
+    fn wait(&self, job_id: &str) -> Result<Job> {
+        let deadline = Instant::now() + JOB_TIMEOUT;
+        loop {
+            let job = self.get(&format!("{SMELT}/jobs/{}", encode(job_id)))?["job"].clone();
+            let status = text(&job["status"]);
+            match status.as_str() {
+                "SUCCEEDED" => {
+                    return Ok(Job {
+                        job_id: job_id.to_string(),
+                        status,
+                        run_id: text(&job["run_id"]),
+                        model_version: job["model_version"].as_str().map(str::to_string),
+                    });
+                }
+                "FAILED" | "CANCELLED" => {
+                    return Err(Error(format!(
+                        "job {job_id} ended {status}: {}",
+                        job["error"].as_str().unwrap_or("no error recorded")
+                    )));
+                }
+                _ if Instant::now() > deadline => {
+                    return Err(Error(format!("job {job_id} is still {status}")));
+                }
+                _ => std::thread::sleep(Duration::from_millis(300)),
+            }
+        }
+    }
+
+    /// A file of a run's artifacts, as text.
+    pub fn artifact_text(&self, run_id: &str, path: &str) -> Result<String> {
+        let run = self.run(run_id)?;
+        let location = text(&run.run["info"]["artifact_uri"]);
+        let Some(root) = location.strip_prefix("mlflow-artifacts:") else {
+            return Err(Error(format!(
+                "the run's artifacts are at {location}, which this server does not proxy"
+            )));
+        };
+        let root = root.trim_start_matches("//").trim_start_matches('/');
+        let url = format!(
+            "{}/api/2.0/mlflow-artifacts/artifacts/{root}/{path}",
+            self.base
+        );
+        let response = self
+            .agent
+            .get(&url)
+            .call()
+            .map_err(|e| Error(format!("GET {url}: {e}")))?;
+        if !response.status().is_success() {
+            return Err(Error(format!(
+                "the run {run_id} has no artifact {path} ({})",
+                response.status()
+            )));
+        }
+        response
+            .into_body()
+            .read_to_string()
+            .map_err(|e| Error(format!("GET {url}: {e}")))
+    }
+
+    /// The leaderboard of an autopilot run.
+    pub fn leaderboard(&self, run_id: &str) -> Result<LeaderboardView> {
+        let text = self.artifact_text(run_id, "leaderboard/leaderboard.json")?;
+        let leaderboard = serde_json::from_str(&text)
+            .map_err(|e| Error(format!("unreadable leaderboard: {e}")))?;
+        Ok(LeaderboardView { leaderboard })
+    }
+
+    /// Registered models with their aliases.
+    pub fn models(&self) -> Result<Table> {
+        let found = self.get(&format!(
+            "{MLFLOW}/registered-models/search?max_results=1000"
+        ))?;
+        Ok(Table {
+            title: "Registered models".into(),
+            columns: vec!["name".into(), "aliases".into()],
+            rows: list(&found["registered_models"])
+                .map(|m| {
+                    let aliases = list(&m["aliases"])
+                        .map(|a| format!("@{} → {}", text(&a["alias"]), text(&a["version"])))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    vec![text(&m["name"]), aliases]
+                })
+                .collect(),
+        })
+    }
+
+    /// Points `alias` of `model` at `version` (endpoints following it swap).
+    pub fn set_alias(&self, model: &str, alias: &str, version: &str) -> Result<()> {
+        self.post(
+            &format!("{MLFLOW}/registered-models/alias"),
+            json!({ "name": model, "alias": alias, "version": version }),
+        )?;
+        Ok(())
+    }
+
+    /// The server's endpoints and their variants.
+    pub fn endpoints(&self) -> Result<Table> {
+        let found = self.get(&format!("{SMELT}/endpoints"))?;
+        Ok(Table {
+            title: "Endpoints".into(),
+            columns: vec!["name".into(), "variants".into()],
+            rows: list(&found["endpoints"])
+                .map(|e| {
+                    let spec = if e["spec"].is_object() { &e["spec"] } else { e };
+                    let variants = list(&spec["variants"])
+                        .map(|v| {
+                            format!(
+                                "{} ({}, weight {})",
+                                text(&v["name"]),
+                                text(&v["model"]),
+                                v["weight"]
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    vec![text(&spec["name"]), variants]
+                })
+                .collect(),
+        })
+    }
+
+    /// Predictions of an endpoint for rows written as a JSON array of
+    /// objects (`[{"alcohol": 13.2, …}]`; text, so a notebook needs no JSON
+    /// macro).
+    pub fn predict(&self, endpoint: &str, records_json: &str) -> Result<Value> {
+        let records: Value = serde_json::from_str(records_json)
+            .map_err(|e| Error(format!("the rows are not JSON: {e}")))?;
+        let answer = self.post(
+            &format!("/endpoints/{}/invocations", encode(endpoint)),
+            json!({ "dataframe_records": records }),
+        )?;
+        Ok(answer["predictions"].clone())
+    }
+
+    /// A monitor's windows, severity per feature over them, and its latest report.
+    pub fn drift(&self, monitor: &str) -> Result<DriftView> {
+        let reports = self.get(&format!("{SMELT}/monitors/{}/reports", encode(monitor)))?;
+        let windows: Vec<Value> = list(&reports["windows"]).cloned().collect();
+        let mut chart = LineChart::new(format!("Drift severity of {monitor} (above 1 = drift)"))
+            .x_label("window")
+            .y_label(format!("severity (drawn up to {SEVERITY_CAP})"))
+            .threshold(1.0, "drift");
+        let mut report_html = None;
+        if let Some(run_id) = reports["run_id"].as_str() {
+            let run = self.run(run_id)?;
+            for key in run.metric_keys() {
+                if let Some(feature) = key.strip_prefix("severity.") {
+                    let points = self
+                        .metric_history(run_id, &key)?
+                        .into_iter()
+                        .map(|(step, value)| (step as f64, value.min(SEVERITY_CAP)))
+                        .collect();
+                    chart = chart.series(Series::new(feature, points));
+                }
+            }
+            if let Some(path) = windows.last().and_then(|w| w["report"].as_str()) {
+                report_html = self.artifact_text(run_id, path).ok();
+            }
+        }
+        Ok(DriftView {
+            monitor: monitor.to_string(),
+            windows,
+            severity: Chart { chart },
+            report_html,
+        })
+    }
+}
+
+fn list(value: &Value) -> impl Iterator<Item = &Value> {
+    value.as_array().into_iter().flatten()
+}
+
+/// A JSON string (or number) as text; empty when absent.
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// Percent-encodes a query value or path segment.
+fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_encoded_and_read_as_text() {
+        assert_eq!(encode("a b/c@d"), "a%20b%2Fc%40d");
+        assert_eq!(text(&json!("x")), "x");
+        assert_eq!(text(&json!(3)), "3");
+        assert_eq!(text(&Value::Null), "");
+    }
+
+    #[test]
+    fn a_missing_server_is_a_clear_error() {
+        let error = Smelt::connect("http://127.0.0.1:9").err().unwrap();
+        assert!(error.0.contains("no smelt server answers"), "{error}");
+    }
+}
