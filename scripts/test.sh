@@ -225,6 +225,36 @@ vulkan_driver() {
     export SMELT_REQUIRE_GPU_PATH=1
 }
 
+# -------------------------------------------------------------- browser -----
+# The web UI's tests drive Debian's headless Chromium through chromedriver.
+browser() {
+    if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
+        /usr/bin/chromium --version 2>/dev/null || echo "chromium present"
+    elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing Debian's chromium and chromium-driver"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >"$LOGS/apt-chromium.log" 2>&1 \
+            || { apt-get update -q >>"$LOGS/apt-chromium.log" 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >>"$LOGS/apt-chromium.log" 2>&1; } \
+            || { tail -n 20 "$LOGS/apt-chromium.log" >&2; return 1; }
+    else
+        echo "no chromium and no root to install it (apt-get install chromium chromium-driver)" >&2
+        return 1
+    fi
+}
+
+# -------------------------------------------------------------- notebooks ----
+# The notebook test feeds examples/notebooks/ through the evcxr REPL. Installed
+# once per machine (~/.cargo/bin/evcxr); its build folder sits beside the others.
+EVCXR_VERSION="0.22.0"
+notebook_repl() {
+    local bin="${CARGO_HOME:-$HOME/.cargo}/bin/evcxr"
+    if [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -q "$EVCXR_VERSION"; then
+        "$bin" --version
+    else
+        echo "installing evcxr_repl $EVCXR_VERSION (cargo install; ~280 crates, once per machine)"
+        cargo install evcxr_repl --locked --version "$EVCXR_VERSION" --target-dir "$TARGET_DIR/evcxr-install"
+    fi
+}
+
 # ---------------------------------------------------------------- cargo -----
 TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$ROOT/$TARGET_DIR" ;; esac
@@ -279,11 +309,15 @@ else
     skip_stage "vulkan (lavapipe)" "SMELT_GPU=0"
 fi
 
+run_stage "browser (chromium)" browser || true
+run_stage "notebook REPL (evcxr)" notebook_repl || true
+
 if run_stage "cargo build" cargo_build; then
     if [ "${SMELT_SKIP_NEXTEST:-0}" = 1 ]; then
         skip_stage "cargo tests" "SMELT_SKIP_NEXTEST=1"
     else
         run_stage "cargo tests" cargo_tests || true
+        echo "web UI screenshots from the browser tests: $TARGET_DIR/ui-screenshots/"
     fi
     if [ -x "$VENV/bin/python" ]; then
         run_stage "python compat tests" python_tests "$@" || true

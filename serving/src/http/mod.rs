@@ -24,8 +24,8 @@ use axum::routing::{get, post};
 pub use infer::{INFERENCE_ID_HEADER, MODEL_VERSION_HEADER, TARGET_VARIANT_HEADER, VARIANT_HEADER};
 
 use crate::error::ServeError;
-use smelt_tracking::api::close_connection_after_payload_too_large;
 use crate::serving::Serving;
+use smelt_tracking::api::close_connection_after_payload_too_large;
 
 /// Routes of `smelt serve`: the single endpoint at MLflow's paths.
 pub fn standalone_router(serving: Arc<Serving>) -> Router {
