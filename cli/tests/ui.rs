@@ -303,6 +303,9 @@ fn interrupt(mut child: std::process::Child) {
     assert!(exit.success(), "Ctrl-C ends the quickstart with {exit}");
 }
 
+/// One wine, as the endpoint takes it.
+const ROW: &[u8] = br#"{"dataframe_records": [{"alcohol": 13.5, "malic_acid": 1.8, "ash": 2.6, "alcalinity_of_ash": 19.0, "magnesium": 110, "total_phenols": 2.4, "flavanoids": 2.5, "nonflavanoid_phenols": 0.29, "proanthocyanins": 1.5, "color_intensity": 4.2, "hue": 1.1, "od280_od315_of_diluted_wines": 2.9, "proline": 1095}]}"#;
+
 #[test]
 fn quickstart_trains_serves_and_monitors_and_runs_twice() {
     let home = tempfile::tempdir().unwrap();
@@ -322,13 +325,8 @@ fn quickstart_trains_serves_and_monitors_and_runs_twice() {
     assert!(printed.contains("alcohol"), "{printed}");
 
     // The endpoint answers what the registered model predicts.
-    let (status, reply) = http(
-        port,
-        "POST",
-        "/endpoints/quickstart/invocations",
-        Some(br#"{"dataframe_records": [{"alcohol": 13.5, "malic_acid": 1.8, "ash": 2.6, "alcalinity_of_ash": 19.0, "magnesium": 110, "total_phenols": 2.4, "flavanoids": 2.5, "nonflavanoid_phenols": 0.29, "proanthocyanins": 1.5, "color_intensity": 4.2, "hue": 1.1, "od280_od315_of_diluted_wines": 2.9, "proline": 1095}]}"#),
-    )
-    .unwrap();
+    let (status, reply) =
+        http(port, "POST", "/endpoints/quickstart/invocations", Some(ROW)).unwrap();
     assert_eq!(status, 200, "{reply}");
     assert!(reply.contains("class_"), "{reply}");
 
@@ -339,6 +337,22 @@ fn quickstart_trains_serves_and_monitors_and_runs_twice() {
         assert!(
             requests >= 17,
             "16 quickstart requests and ours: {requests}"
+        );
+        // Live traffic: the charts are sampled once a second, so send a few
+        // requests between samples and look again.
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        for _ in 0..5 {
+            let (status, reply) =
+                http(port, "POST", "/endpoints/quickstart/invocations", Some(ROW)).unwrap();
+            assert_eq!(status, 200, "{reply}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2500));
+        browser.goto(&format!("{base}/ui/endpoints/quickstart"));
+        let latency_points =
+            browser.find_all("#traffic-charts div.chart:nth-child(2) circle.point");
+        assert!(
+            !latency_points.is_empty(),
+            "an interval with requests has a mean latency"
         );
         browser.screenshot("endpoint");
         browser.goto(&format!("{base}/ui/monitors/quickstart"));
