@@ -6,6 +6,8 @@
 
 use std::fmt::Write;
 
+use smelt_charts::escape;
+
 use crate::report::{ColumnHistogram, ColumnReport, DriftReport};
 
 const REFERENCE_COLOUR: &str = "#4c78a8";
@@ -174,22 +176,6 @@ pub fn histogram_svg(histogram: &ColumnHistogram) -> String {
         escape(last),
     );
     svg
-}
-
-/// Text for HTML element content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222}\

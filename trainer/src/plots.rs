@@ -4,12 +4,7 @@
 
 use std::fmt::Write;
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+use smelt_charts::escape;
 
 /// `matrix[truth][predicted]` counts with class labels; cells shaded by the
 /// share of their true class.
