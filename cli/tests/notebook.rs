@@ -58,8 +58,10 @@ fn code_cells(notebook: &Path) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn the_training_notebook_runs_in_evcxr() {
+/// Feeds a notebook's code cells to the evcxr REPL, run in the notebook's
+/// folder against `server`; its stdout, and stdout plus stderr for messages.
+/// `None` when evcxr is missing and peers are not required.
+fn run_notebook(name: &str, server: &str) -> Option<(String, String)> {
     let Some(evcxr) = evcxr() else {
         let message = "evcxr is not installed (cargo install evcxr_repl --locked)";
         assert!(
@@ -67,21 +69,20 @@ fn the_training_notebook_runs_in_evcxr() {
             "{message}"
         );
         eprintln!("skipping the notebook test: {message}");
-        return;
+        return None;
     };
-    let home = tempfile::tempdir().unwrap();
-    let server = Server::start(home.path(), &[]);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let folder = root.join("examples/notebooks");
-    let cells = code_cells(&folder.join("train_and_track.ipynb"));
+    let cells = code_cells(&folder.join(name));
     assert!(cells[0].starts_with(":dep smelt-notebook"), "{}", cells[0]);
-    let build = Path::new(env!("CARGO_TARGET_TMPDIR")).join("evcxr-notebook");
+    // One build folder per notebook: tests run at once, and evcxr takes a
+    // folder for itself.
+    let build = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("evcxr-{name}"));
     std::fs::create_dir_all(&build).unwrap();
-
     let mut child = Command::new(evcxr)
         .arg("--disable-readline")
         .current_dir(&folder)
-        .env("SMELT_SERVER", server.uri())
+        .env("SMELT_SERVER", server)
         .env("EVCXR_TMPDIR", &build)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -95,9 +96,19 @@ fn the_training_notebook_runs_in_evcxr() {
         }
     }
     let output = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr);
     let context = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
+    Some((stdout, context))
+}
+
+#[test]
+fn the_training_notebook_runs_in_evcxr() {
+    let home = tempfile::tempdir().unwrap();
+    let server = Server::start(home.path(), &[]);
+    let Some((stdout, context)) = run_notebook("train_and_track.ipynb", &server.uri()) else {
+        return;
+    };
     let has_line = |test: &dyn Fn(&str) -> bool| stdout.lines().any(test);
 
     // What the server holds: the run the notebook's job created.
@@ -170,6 +181,58 @@ fn the_training_notebook_runs_in_evcxr() {
     }
     assert!(
         has_line(&|l| l.starts_with("notebook-wine") && l.ends_with("@champion → 1")),
+        "{context}"
+    );
+}
+
+#[test]
+fn the_autopilot_serving_and_drift_notebook_runs_in_evcxr() {
+    let home = tempfile::tempdir().unwrap();
+    let port = common::free_port();
+    let (quickstart, _) = common::start_quickstart(home.path(), port);
+    let server = format!("http://127.0.0.1:{port}");
+    let Some((stdout, context)) = run_notebook("autopilot_serving_drift.ipynb", &server) else {
+        common::interrupt(quickstart);
+        return;
+    };
+    common::interrupt(quickstart);
+    let has_line = |test: &dyn Fn(&str) -> bool| stdout.lines().any(test);
+
+    // The autopilot's leaderboard: ranked rows under the objective's column.
+    assert!(has_line(&|l| l.contains("Leaderboard (f1, ")), "{context}");
+    assert!(
+        has_line(&|l| l.starts_with("rank") && l.contains("learner") && l.contains("f1")),
+        "{context}"
+    );
+    assert!(
+        has_line(&|l| l.starts_with("1 ") && (l.contains("trial-") || l.contains("ensemble"))),
+        "{context}"
+    );
+    // The quickstart's endpoint, a prediction from it, and its monitor.
+    assert!(
+        has_line(&|l| l.starts_with("quickstart")
+            && l.contains("champion (models:/quickstart-wine@champion, weight 1)")),
+        "{context}"
+    );
+    assert!(stdout.contains("String(\"class_"), "{context}");
+    assert!(
+        has_line(&|l| l.ends_with("Monitor quickstart")),
+        "{context}"
+    );
+    let window = |n: &str| {
+        stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(n) && l.contains("drift"))
+            .unwrap_or_else(|| panic!("no window {n}: {context}"))
+            .to_string()
+    };
+    assert!(window("1").contains("no drift"), "{context}");
+    assert!(
+        window("2").split_whitespace().nth(2) == Some("drift"),
+        "{context}"
+    );
+    assert!(
+        has_line(&|l| l.ends_with("Chart: Drift severity of quickstart (above 1 = drift)")),
         "{context}"
     );
 }

@@ -265,44 +265,6 @@ fn the_web_ui_shows_runs_charts_artifacts_and_moves_aliases() {
     assert_eq!(status, 404, "{page}");
 }
 
-/// Runs `smelt quickstart` until it prints its addresses; returns the child
-/// and everything it printed.
-fn start_quickstart(home: &std::path::Path, port: u16) -> (std::process::Child, String) {
-    use std::io::{BufRead, BufReader};
-    let mut child = common::smelt_command(home)
-        .args(["quickstart", "--port", &port.to_string()])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("smelt quickstart starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut printed = String::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        printed.push_str(&line);
-        printed.push('\n');
-        if line.starts_with("  MLflow clients") {
-            // Keep draining so the server never blocks on a full pipe.
-            std::thread::spawn(move || for _ in lines {});
-            return (child, printed);
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("smelt quickstart ended early, printing:\n{printed}");
-}
-
-/// Ctrl-C: the quickstart's server stops cleanly.
-fn interrupt(mut child: std::process::Child) {
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = child.wait().unwrap();
-    assert!(exit.success(), "Ctrl-C ends the quickstart with {exit}");
-}
-
 /// One wine, as the endpoint takes it.
 const ROW: &[u8] = br#"{"dataframe_records": [{"alcohol": 13.5, "malic_acid": 1.8, "ash": 2.6, "alcalinity_of_ash": 19.0, "magnesium": 110, "total_phenols": 2.4, "flavanoids": 2.5, "nonflavanoid_phenols": 0.29, "proanthocyanins": 1.5, "color_intensity": 4.2, "hue": 1.1, "od280_od315_of_diluted_wines": 2.9, "proline": 1095}]}"#;
 
@@ -311,7 +273,7 @@ fn quickstart_trains_serves_and_monitors_and_runs_twice() {
     let home = tempfile::tempdir().unwrap();
     let port = common::free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let (child, printed) = start_quickstart(home.path(), port);
+    let (child, printed) = common::start_quickstart(home.path(), port);
     assert!(
         printed.contains(&format!("web UI         {base}/")),
         "{printed}"
@@ -371,10 +333,10 @@ fn quickstart_trains_serves_and_monitors_and_runs_twice() {
         browser.follow(&browser.find("#jobs tbody a"));
         assert!(browser.text(&browser.find("#log")).contains("epoch"));
     }
-    interrupt(child);
+    common::interrupt(child);
 
     // A second run: version 2 behind the alias, the endpoint and monitor kept.
-    let (child, printed) = start_quickstart(home.path(), port);
+    let (child, printed) = common::start_quickstart(home.path(), port);
     assert!(
         printed.contains("registered models:/quickstart-wine/2"),
         "{printed}"
@@ -389,5 +351,5 @@ fn quickstart_trains_serves_and_monitors_and_runs_twice() {
     };
     assert!(window(3).ends_with("no drift"), "{printed}");
     assert!(window(4).contains("40 rows, DRIFT in"), "{printed}");
-    interrupt(child);
+    common::interrupt(child);
 }

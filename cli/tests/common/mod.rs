@@ -249,3 +249,41 @@ impl Drop for Server {
         self.kill();
     }
 }
+
+/// Runs `smelt quickstart` until it prints its addresses; returns the child
+/// and everything it printed.
+pub fn start_quickstart(home: &std::path::Path, port: u16) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = smelt_command(home)
+        .args(["quickstart", "--port", &port.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("smelt quickstart starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        printed.push_str(&line);
+        printed.push('\n');
+        if line.starts_with("  MLflow clients") {
+            // Keep draining so the server never blocks on a full pipe.
+            std::thread::spawn(move || for _ in lines {});
+            return (child, printed);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("smelt quickstart ended early, printing:\n{printed}");
+}
+
+/// Ctrl-C: the quickstart's server stops cleanly.
+pub fn interrupt(mut child: std::process::Child) {
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "Ctrl-C ends the quickstart with {exit}");
+}
