@@ -291,14 +291,27 @@ fn quickstart_trains_serves_and_monitors_and_runs_twice() {
         http(port, "POST", "/endpoints/quickstart/invocations", Some(ROW)).unwrap();
     assert_eq!(status, 200, "{reply}");
     assert!(reply.contains("class_"), "{reply}");
+    let (status, reply) = http(
+        port,
+        "POST",
+        "/endpoints/quickstart/invocations",
+        Some(br#"{"dataframe_records": [{"alcohol": 13.5}]}"#),
+    )
+    .unwrap();
+    assert_eq!(status, 400, "{reply}");
 
     if let Some(browser) = Browser::start() {
         browser.goto(&format!("{base}/ui/endpoints/quickstart"));
-        let requests = browser.find("#variants tr[data-variant=champion] td:nth-child(6)");
-        let requests: u64 = browser.text(&requests).parse().unwrap();
-        assert!(
-            requests >= 17,
-            "16 quickstart requests and ours: {requests}"
+        let cell = |n: u32| {
+            let cell = browser.find(&format!(
+                "#variants tr[data-variant=champion] td:nth-child({n})"
+            ));
+            browser.text(&cell).parse::<u64>().unwrap()
+        };
+        assert_eq!(
+            (cell(6), cell(7)),
+            (18, 1),
+            "16 quickstart requests and our two; the second refused"
         );
         // Live traffic: the charts are sampled once a second, so send a few
         // requests between samples and look again.

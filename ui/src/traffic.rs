@@ -16,7 +16,6 @@ const KEPT: usize = 300;
 struct Sample {
     at: Instant,
     requests: u64,
-    errors: u64,
     latency_seconds: f64,
 }
 
@@ -27,7 +26,6 @@ pub struct VariantTraffic {
     pub variant: String,
     pub requests_per_second: Vec<(f64, f64)>,
     pub mean_latency_ms: Vec<(f64, f64)>,
-    pub errors_per_second: Vec<(f64, f64)>,
 }
 
 /// The rings, by (endpoint, variant).
@@ -66,7 +64,6 @@ impl TrafficHistory {
             ring.push_back(Sample {
                 at,
                 requests: total.requests,
-                errors: total.errors,
                 latency_seconds: total.latency_seconds,
             });
         }
@@ -90,12 +87,10 @@ impl TrafficHistory {
                     }
                     // A restarted counter (a re-created endpoint) reads as no traffic.
                     let requests = after.requests.saturating_sub(before.requests);
-                    let errors = after.errors.saturating_sub(before.errors);
                     let x = -now.saturating_duration_since(after.at).as_secs_f64();
                     traffic
                         .requests_per_second
                         .push((x, requests as f64 / seconds));
-                    traffic.errors_per_second.push((x, errors as f64 / seconds));
                     if requests > 0 {
                         let latency = (after.latency_seconds - before.latency_seconds).max(0.0);
                         traffic

@@ -84,7 +84,7 @@ pub async fn detail(State(ui): Shared, Path(name): Path<String>) -> PageResult {
         p.muted { "POST /endpoints/" (endpoint.name) "/invocations (MLflow scoring protocol) · /v2/models/" (endpoint.name) "/infer (Open Inference Protocol)" }
         h2 { "Variants" }
         table #variants {
-            thead { tr { th { "Variant" } th { "Model" } th { "Weight" } th { "Share" } th { "Serving version" } th { "Requests" } } }
+            thead { tr { th { "Variant" } th { "Model" } th { "Weight" } th { "Share" } th { "Serving version" } th { "Requests" } th { "Errors" } } }
             tbody {
                 @for variant in &endpoint.variants {
                     (variant_row(variant, total_weight, &totals))
@@ -122,10 +122,10 @@ fn variant_row(variant: &Variant, total_weight: u64, totals: &[TrafficTotals]) -
         .load_full()
         .map(|loaded| format!("{}/{}", loaded.name, loaded.version))
         .unwrap_or_else(|| "not loaded".to_string());
-    let requests = totals
+    let (requests, errors) = totals
         .iter()
         .find(|t| t.variant == *variant.name)
-        .map_or(0, |t| t.requests);
+        .map_or((0, 0), |t| (t.requests, t.errors));
     html! {
         tr data-variant=(variant.name) {
             td { (variant.name) }
@@ -134,6 +134,7 @@ fn variant_row(variant: &Variant, total_weight: u64, totals: &[TrafficTotals]) -
             td.num { (share) }
             td { (serving) }
             td.num { (requests) }
+            td.num { (errors) }
         }
     }
 }
