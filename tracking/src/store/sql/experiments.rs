@@ -311,8 +311,8 @@ impl ExperimentStore for SqlStore {
             };
             sql.push(&format!("{column} {}, ", direction(order.ascending)));
         }
-        sql.push("e.creation_time DESC, e.experiment_id ASC LIMIT ");
-        sql.bind(size + 1).push(" OFFSET ").bind(offset as i64);
+        sql.push("e.creation_time DESC, e.experiment_id ASC")
+            .limit(size + 1, Some(offset as i64));
         let mut rows = sql.query().fetch_all(&self.pool).await?;
         let has_more = rows.len() as i64 > size;
         rows.truncate(size as usize);

@@ -313,8 +313,8 @@ impl LoggedModelStore for SqlStore {
                 direction(order.ascending)
             ));
         }
-        sql.push("lm.creation_timestamp_ms DESC, lm.model_id ASC LIMIT ");
-        sql.bind(size + 1).push(" OFFSET ").bind(offset as i64);
+        sql.push("lm.creation_timestamp_ms DESC, lm.model_id ASC")
+            .limit(size + 1, Some(offset as i64));
         let mut rows = sql.query().fetch_all(&self.pool).await?;
         let has_more = rows.len() as i64 > size;
         rows.truncate(size as usize);

@@ -249,8 +249,8 @@ impl SqlStore {
                     .bind(seq)
                     .push("))");
             }
-            sql.push(" ORDER BY min_step, seq LIMIT ")
-                .bind(CHUNKS_PER_FETCH);
+            sql.push(" ORDER BY min_step, seq")
+                .limit(CHUNKS_PER_FETCH, None);
             let rows = self.fetch_chunks(sql).await?;
             let n_rows = rows.len() as i64;
             for (seq, min_step, text) in rows {

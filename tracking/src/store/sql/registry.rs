@@ -361,10 +361,7 @@ impl ModelRegistry for SqlStore {
             };
             sql.push(&format!("{column} {}, ", direction(order.ascending)));
         }
-        sql.push("rm.name ASC LIMIT ")
-            .bind(size + 1)
-            .push(" OFFSET ")
-            .bind(offset as i64);
+        sql.push("rm.name ASC").limit(size + 1, Some(offset as i64));
         let mut rows = sql.query().fetch_all(&self.pool).await?;
         let has_more = rows.len() as i64 > size;
         rows.truncate(size as usize);
@@ -661,10 +658,8 @@ impl ModelRegistry for SqlStore {
             };
             sql.push(&format!("{column} {}, ", direction(order.ascending)));
         }
-        sql.push("mv.name ASC, mv.version DESC LIMIT ")
-            .bind(size + 1)
-            .push(" OFFSET ")
-            .bind(offset as i64);
+        sql.push("mv.name ASC, mv.version DESC")
+            .limit(size + 1, Some(offset as i64));
         let mut rows = sql.query().fetch_all(&self.pool).await?;
         let has_more = rows.len() as i64 > size;
         rows.truncate(size as usize);

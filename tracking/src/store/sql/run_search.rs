@@ -276,11 +276,9 @@ impl SqlStore {
         if let Some((limit, offset)) = page {
             order_columns.push("r.start_time DESC".to_string());
             order_columns.push("r.run_id ASC".to_string());
-            sql.push(" ORDER BY ").push(&order_columns.join(", "));
-            sql.push(" LIMIT ")
-                .bind(limit)
-                .push(" OFFSET ")
-                .bind(offset);
+            sql.push(" ORDER BY ")
+                .push(&order_columns.join(", "))
+                .limit(limit, Some(offset));
         }
         Ok(sql)
     }
