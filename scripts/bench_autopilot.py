@@ -3,6 +3,7 @@
 
     python3 scripts/bench_autopilot.py [--smelt-budget 30] [--flaml-budget 120]
                                        [--datasets breast_cancer,wine,digits,diabetes]
+    python3 scripts/bench_autopilot.py --resplits 8 --datasets diabetes
 
 For each dataset: `smelt autopilot` on <name>.train.csv with the time budget,
 scored once on <name>.test.csv; FLAML 2.7 (`AutoML.fit`, 5-fold CV, seed 0)
@@ -85,7 +86,9 @@ def ensure_venv():
                     "flaml[automl]==2.7.0", "scikit-learn", "pandas"], check=True)
 
 
-def run_smelt(binary, name, budget, seed):
+def run_smelt(binary, name, budget, seed, train=None, test=None):
+    train = train or DATASETS / f"{name}.train.csv"
+    test = test or DATASETS / f"{name}.test.csv"
     task = TASKS[name]
     target = TARGETS.get(name, "target")
     metric = "accuracy" if task == "classification" else "r2"
@@ -95,8 +98,8 @@ def run_smelt(binary, name, budget, seed):
         env.pop("MLFLOW_TRACKING_URI", None)
         start = time.time()
         done = subprocess.run(
-            [binary, "--json", "autopilot", "--data", str(DATASETS / f"{name}.train.csv"),
-             "--test", str(DATASETS / f"{name}.test.csv"), "--target", target,
+            [binary, "--json", "autopilot", "--data", str(train),
+             "--test", str(test), "--target", target,
              "--metric", metric, "--time-budget", f"{budget}s", "--seed", str(seed), "--quiet"],
             env=env, capture_output=True, text=True)
         wall = time.time() - start
@@ -128,6 +131,46 @@ def run_flaml(name, budget):
     return out
 
 
+def least_squares_r2(train, test, target):
+    """R² on `test` of ordinary least squares with an intercept fitted on `train`."""
+    import numpy as np
+    tr = np.genfromtxt(train, delimiter=",", names=True)
+    te = np.genfromtxt(test, delimiter=",", names=True)
+    cols = [c for c in tr.dtype.names if c != target]
+    design = lambda t: np.column_stack([np.ones(len(t))] + [t[c] for c in cols])
+    coef, *_ = np.linalg.lstsq(design(tr), tr[target], rcond=None)
+    residual = te[target] - design(te) @ coef
+    return 1 - (residual ** 2).sum() / ((te[target] - te[target].mean()) ** 2).sum()
+
+
+def resplit(binary, name, budget, seed, count):
+    """Smelt against least squares on `count` fresh random 75/25 splits of the
+    dataset's rows (train and test files together), seeds 1..count: one
+    111-row test split cannot rank models whose R² differ by a few hundredths."""
+    import random
+    target = TARGETS.get(name, "target")
+    lines = (DATASETS / f"{name}.train.csv").read_text().splitlines()
+    header, rows = lines[0], lines[1:] + (DATASETS / f"{name}.test.csv").read_text().splitlines()[1:]
+    print(f"\n| split seed | Smelt {budget:.0f} s R² | least squares R² | Smelt − least squares | Smelt's model |")
+    print("|---|---|---|---|---|")
+    diffs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(1, count + 1):
+            shuffled = rows[:]
+            random.Random(k).shuffle(shuffled)
+            n_test = len(shuffled) // 4
+            train, test = Path(tmp, f"train{k}.csv"), Path(tmp, f"test{k}.csv")
+            train.write_text("\n".join([header] + shuffled[n_test:]) + "\n")
+            test.write_text("\n".join([header] + shuffled[:n_test]) + "\n")
+            smelt = run_smelt(binary, name, budget, seed, train, test)
+            floor = least_squares_r2(train, test, target)
+            diffs.append(smelt["score"] - floor)
+            print(f"| {k} | {smelt['score']:.4f} | {floor:.4f} | {diffs[-1]:+.4f} | {smelt['best_model']} |", flush=True)
+    wins = sum(d >= 0 for d in diffs)
+    mean = sum(diffs) / len(diffs)
+    print(f"\nSmelt at least equals least squares on {wins} of {count} splits; mean difference {mean:+.4f} R²")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smelt-budget", type=float, default=30)
@@ -136,8 +179,14 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip-flaml", action="store_true")
     ap.add_argument("--out", default="/tmp/bench_autopilot.json")
+    ap.add_argument("--resplits", type=int, default=0,
+                    help="instead: Smelt against least squares on this many random resplits of each dataset")
     args = ap.parse_args()
     binary = smelt_bin()
+    if args.resplits:
+        for name in args.datasets.split(","):
+            resplit(binary, name, args.smelt_budget, args.seed, args.resplits)
+        return
     if not args.skip_flaml:
         ensure_venv()
     results = {}

@@ -120,6 +120,39 @@ fn failed(e: impl std::fmt::Display) -> ModelError {
     ModelError::Fit(format!("gradient boosting: {e}"))
 }
 
+/// Removes trailing trees while a prediction for a training row is not finite
+/// or lies farther outside the target's range than the range is wide.
+fn drop_implausible_trees(
+    booster: &mut PerpetualBooster,
+    matrix: &Matrix<f64>,
+    y: &[f64],
+) -> Result<()> {
+    let (lo, hi) = y
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
+    let span = (hi - lo).max(1e-9);
+    let plausible = |p: &f64| p.is_finite() && *p >= lo - span && *p <= hi + span;
+    let mut dropped = 0;
+    while !booster.predict(matrix, false).iter().all(plausible) {
+        if booster.trees.pop().is_none() {
+            return Err(failed(
+                "the boosted trees predict outside any plausible range of the target",
+            ));
+        }
+        dropped += 1;
+    }
+    if dropped > 0 {
+        tracing::warn!(
+            dropped,
+            kept = booster.trees.len(),
+            "gradient boosting: dropped trees whose predictions left the target's range"
+        );
+    }
+    Ok(())
+}
+
 impl GbdtModel {
     fn configure(
         spec: &GbdtSpec,
@@ -150,6 +183,16 @@ impl GbdtModel {
         let matrix = Matrix::new(&data, x.rows, x.cols);
         let mut booster = Self::configure(spec, Objective::SquaredLoss, threads, timeout);
         booster.fit(&matrix, y, None, None).map_err(failed)?;
+        // One autopilot refit on diabetes (perpetual 3.0.0-rc.2, 332 rows, a
+        // timeout of a few seconds) came back with trees whose leaves held
+        // 1e10 and 6e18, plus a linear "regression head" (perpetual blends one
+        // into regressions of 256–2,048 rows and 2–12 features) fitted to
+        // cancel them on the training rows only: every other row was off by
+        // ~1e18 (an ensemble scored R² = −5e31). The head goes; trailing
+        // trees go while the training rows' predictions leave any plausible
+        // range, and a model with none left is an error, never a silent one.
+        booster.regression_head = None;
+        drop_implausible_trees(&mut booster, &matrix, y)?;
         Ok(GbdtModel::Regression {
             booster,
             n_features: x.cols,
@@ -343,5 +386,118 @@ mod tests {
             values: vec![0.0],
         };
         assert!(matches!(model.predict(&narrow), Err(ModelError::Input(_))));
+    }
+}
+
+#[cfg(test)]
+mod regression_tests {
+    use super::*;
+
+    /// A datasets/ CSV of numbers as features and the `target` column.
+    fn diabetes(split: &str) -> (Features, Vec<f64>) {
+        let path = format!(
+            "{}/../datasets/diabetes.{split}.csv",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut lines = text.lines();
+        let cols = lines.next().unwrap().split(',').count() - 1;
+        let (mut values, mut y) = (Vec::new(), Vec::new());
+        for line in lines.filter(|l| !l.is_empty()) {
+            let row: Vec<f64> = line.split(',').map(|v| v.parse().unwrap()).collect();
+            values.extend_from_slice(&row[..cols]);
+            y.push(row[cols]);
+        }
+        (
+            Features {
+                rows: y.len(),
+                cols,
+                values,
+            },
+            y,
+        )
+    }
+
+    /// Trees whose leaves blew up (as a refit's did, see `fit_regressor`)
+    /// are removed; the sane ones before them stay.
+    #[test]
+    fn trees_whose_leaves_blew_up_are_dropped() {
+        let (x, y) = diabetes("train");
+        let data = column_major(&x);
+        let matrix = Matrix::new(&data, x.rows, x.cols);
+        let mut booster =
+            GbdtModel::configure(&GbdtSpec::default(), Objective::SquaredLoss, 1, None);
+        booster.fit(&matrix, &y, None, None).unwrap();
+        booster.regression_head = None;
+        let sane = booster.trees.len();
+        let before = booster.predict(&matrix, false);
+        let mut broken = booster.trees[sane - 1].clone();
+        for node in broken.nodes.values_mut().filter(|n| n.is_leaf) {
+            node.weight_value = 6e18;
+            node.leaf_weights = node.leaf_weights.map(|_| [6e18; 5]);
+        }
+        booster.trees.push(broken.clone());
+        booster.trees.push(broken);
+        assert!(
+            booster
+                .predict(&matrix, false)
+                .iter()
+                .any(|p| p.abs() > 1e17)
+        );
+
+        drop_implausible_trees(&mut booster, &matrix, &y).unwrap();
+        assert_eq!(booster.trees.len(), sane);
+        assert_eq!(booster.predict(&matrix, false), before);
+    }
+
+    /// A small regression (the size perpetual 3.0.0-rc.2 would blend its
+    /// linear head into, see `fit_regressor`) predicts unseen rows inside the
+    /// target's range, with a useful R².
+    #[test]
+    fn a_small_regression_predicts_new_rows_in_the_targets_range() {
+        let (mut train_x, train_y) = diabetes("train");
+        let (mut test_x, test_y) = diabetes("test");
+        // Standardised on the training rows, as the autopilot's preprocessing does.
+        for c in 0..train_x.cols {
+            let column: Vec<f64> = (0..train_x.rows)
+                .map(|r| train_x.values[r * train_x.cols + c])
+                .collect();
+            let mean = column.iter().sum::<f64>() / column.len() as f64;
+            let std = (column.iter().map(|v| (v - mean).powi(2)).sum::<f64>()
+                / column.len() as f64)
+                .sqrt();
+            for x in [&mut train_x, &mut test_x] {
+                for r in 0..x.rows {
+                    x.values[r * x.cols + c] = (x.values[r * x.cols + c] - mean) / std;
+                }
+            }
+        }
+        let spec = GbdtSpec {
+            budget: 1.6,
+            max_bin: 119,
+            ..GbdtSpec::default()
+        };
+        let model = GbdtModel::fit_regressor(&spec, &train_x, &train_y, 1, Some(4.7)).unwrap();
+        let RawOutput::Values(predicted) = model.predict(&test_x).unwrap() else {
+            panic!("a regressor answers values")
+        };
+        let (lo, hi) = train_y
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        for p in &predicted {
+            assert!(
+                *p >= lo - 1.0 && *p <= hi + 1.0,
+                "prediction {p} outside [{lo}, {hi}]"
+            );
+        }
+        let mean = test_y.iter().sum::<f64>() / test_y.len() as f64;
+        let residual: f64 = predicted
+            .iter()
+            .zip(&test_y)
+            .map(|(p, y)| (p - y).powi(2))
+            .sum();
+        let total: f64 = test_y.iter().map(|y| (y - mean).powi(2)).sum();
+        let r2 = 1.0 - residual / total;
+        assert!(r2 > 0.2, "test R² {r2}");
     }
 }
