@@ -148,6 +148,8 @@ def resplit(binary, name, budget, seed, count):
     dataset's rows (train and test files together), seeds 1..count: one
     111-row test split cannot rank models whose R² differ by a few hundredths."""
     import random
+    if TASKS[name] != "regression":
+        raise SystemExit(f"--resplits compares with least squares: {name} is not a regression dataset")
     target = TARGETS.get(name, "target")
     lines = (DATASETS / f"{name}.train.csv").read_text().splitlines()
     header, rows = lines[0], lines[1:] + (DATASETS / f"{name}.test.csv").read_text().splitlines()[1:]

@@ -34,7 +34,7 @@ impl Sql {
     }
 
     /// Appends ` LIMIT n` (and ` OFFSET m`) with the numbers written into the
-    /// text rather than bound. SQLite (3.4x and later) plans with the value of
+    /// text rather than bound. SQLite (3.51, as bundled here) plans with the value of
     /// a bound LIMIT, so it marks such a statement for recompiling whenever the
     /// parameter is rebound, and clearing bindings between runs, as statement
     /// caches do, counts as rebinding: every search paid a full re-prepare, a
@@ -198,4 +198,51 @@ pub(crate) fn validate_length(kind: &str, key: &str, value: &str, limit: usize) 
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::{Connection, StatementStatus};
+
+    use super::Sql;
+
+    /// Runs `sql` three times through the statement cache, as the direct
+    /// SQLite path does; returns the rows and how often SQLite re-prepared it.
+    fn run_cached(sql: &Sql) -> (Vec<i64>, i32) {
+        let connection = Connection::open_in_memory().unwrap();
+        let mut rows = Vec::new();
+        for _ in 0..3 {
+            let mut statement = connection.prepare_cached(&sql.text).unwrap();
+            rows = statement
+                .query_map(rusqlite::params_from_iter(sql.values.iter()), |r| r.get(0))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+        }
+        let reprepared = connection
+            .prepare_cached(&sql.text)
+            .unwrap()
+            .get_status(StatementStatus::RePrepare);
+        (rows, reprepared)
+    }
+
+    #[test]
+    fn a_page_is_never_re_prepared() {
+        let mut sql = Sql::new("SELECT value FROM json_each('[1,2,3,4,5]') WHERE value > ");
+        sql.bind(1_i64).push(" ORDER BY value").limit(2, Some(1));
+        assert_eq!(run_cached(&sql), (vec![3, 4], 0));
+
+        // The premise: the same page with bound numbers is re-prepared on
+        // every run after the first.
+        let mut bound = Sql::new("SELECT value FROM json_each('[1,2,3,4,5]') WHERE value > ");
+        bound
+            .bind(1_i64)
+            .push(" ORDER BY value LIMIT ")
+            .bind(2_i64)
+            .push(" OFFSET ")
+            .bind(1_i64);
+        let (rows, reprepared) = run_cached(&bound);
+        assert_eq!(rows, vec![3, 4]);
+        assert!(reprepared > 0, "a bound LIMIT was not re-prepared");
+    }
 }
