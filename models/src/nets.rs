@@ -26,7 +26,7 @@ pub enum Activation {
 }
 
 impl Activation {
-    fn apply<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
+    pub fn apply<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
         match self {
             Activation::Relu => activation::relu(x),
             Activation::Gelu => activation::gelu(x),
@@ -266,6 +266,15 @@ impl Net {
         }
     }
 
+    /// The MLP inside, for code that works layer by layer (the trainer's
+    /// hand-written backward pass); `None` for a CNN.
+    pub fn as_mlp(&self) -> Option<&Mlp> {
+        match self {
+            Net::Mlp(mlp) => Some(mlp),
+            Net::Cnn(_) => None,
+        }
+    }
+
     /// Rows × inputs in, rows × outputs (logits or values) out.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         match self {
@@ -298,6 +307,26 @@ impl Mlp {
             dropout: DropoutConfig::new(spec.dropout).init(),
             activation: spec.activation,
         }
+    }
+
+    /// The hidden layers, first to last; each is followed by the activation
+    /// and dropout.
+    pub fn hidden_layers(&self) -> &[Linear] {
+        &self.hidden
+    }
+
+    /// The linear output layer (logits or values).
+    pub fn output_layer(&self) -> &Linear {
+        &self.output
+    }
+
+    pub fn activation(&self) -> Activation {
+        self.activation
+    }
+
+    /// The probability that dropout zeroes a hidden unit while training.
+    pub fn dropout_probability(&self) -> f64 {
+        self.dropout.prob
     }
 
     fn dense(&self) -> Option<crate::dense::DenseMlp> {

@@ -11,6 +11,7 @@ mod error;
 pub mod executor;
 pub mod job;
 pub mod metrics;
+mod mlp_backprop;
 pub mod net_training;
 pub mod observer;
 pub mod plots;

@@ -112,28 +112,27 @@ pub fn roc_auc(positive: &[bool], scores: &[f64]) -> Option<f64> {
     if n_pos == 0 || n_neg == 0 {
         return None;
     }
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_unstable_by(|&a, &b| scores[a].total_cmp(&scores[b]));
-    // Average ranks over ties.
-    let mut ranks = vec![0.0; scores.len()];
+    // Sorting (score, label) pairs themselves, not indices into the scores,
+    // keeps the sort in cache: this runs on every epoch's training rows.
+    let mut pairs: Vec<(f64, bool)> = scores
+        .iter()
+        .copied()
+        .zip(positive.iter().copied())
+        .collect();
+    pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    // Ranks from 1, averaged over ties.
+    let mut positive_ranks = 0.0;
     let mut i = 0;
-    while i < order.len() {
+    while i < pairs.len() {
         let mut j = i;
-        while j + 1 < order.len() && scores[order[j + 1]] == scores[order[i]] {
+        while j + 1 < pairs.len() && pairs[j + 1].0 == pairs[i].0 {
             j += 1;
         }
         let rank = (i + j) as f64 / 2.0 + 1.0;
-        for &index in &order[i..=j] {
-            ranks[index] = rank;
-        }
+        let tied_positives = pairs[i..=j].iter().filter(|(_, p)| *p).count();
+        positive_ranks += rank * tied_positives as f64;
         i = j + 1;
     }
-    let positive_ranks: f64 = ranks
-        .iter()
-        .zip(positive)
-        .filter(|(_, p)| **p)
-        .map(|(r, _)| r)
-        .sum();
     let u = positive_ranks - (n_pos * (n_pos + 1)) as f64 / 2.0;
     Some(u / (n_pos * n_neg) as f64)
 }

@@ -25,6 +25,7 @@ use smelt_models::{EncodedTarget, Features, TargetScale, Task};
 
 use crate::error::{TrainError, TrainResult};
 use crate::metrics;
+use crate::mlp_backprop::{self, BatchTarget, HalfWorker};
 use crate::spec::{Optimizer, TrainingSpec};
 
 /// Where a resumed job picks up.
@@ -85,6 +86,11 @@ pub struct Trained {
 pub fn train_net(job: NetTraining<'_>, observer: &mut dyn LoopObserver) -> TrainResult<Trained> {
     let spec = job.spec;
     let autodiff = job.device.clone().autodiff();
+    // An MLP on the CPU trains with its backward pass written out (see
+    // `mlp_backprop`); everything else through burn-autodiff. Either way the
+    // parameters live on the autodiff device, where Burn's optimizers work.
+    let by_hand = mlp_backprop::applies(&job.architecture.spec, &job.device);
+    let helper = by_hand.then(HalfWorker::start_if_useful).flatten();
     job.device.seed(job.seed);
     let mut net = job.architecture.build(&autodiff)?;
     let mut optimizer = optimizer(spec);
@@ -152,28 +158,73 @@ pub fn train_net(job: NetTraining<'_>, observer: &mut dyn LoopObserver) -> Train
             for &row in batch {
                 xs.extend_from_slice(&train_inputs[row * cols..(row + 1) * cols]);
             }
-            let x = Tensor::<2>::from_data(TensorData::new(xs, [batch.len(), cols]), &autodiff);
-            let output = net.forward(x);
-            seen_batches.push(output.clone().inner());
-            let loss = match &train_targets {
-                TargetBatches::Classes(codes) => {
-                    let y: Vec<i64> = batch.iter().map(|&r| codes[r]).collect();
-                    let y =
-                        Tensor::<1, Int>::from_data(TensorData::new(y, [batch.len()]), &autodiff);
-                    cross_entropy.forward(output, y)
+            let (batch_loss, grads) = match net.as_mlp().filter(|_| by_hand) {
+                Some(mlp) => {
+                    let step = match &train_targets {
+                        TargetBatches::Classes(codes) => {
+                            let y: Vec<i64> = batch.iter().map(|&r| codes[r]).collect();
+                            let target = BatchTarget::Classes {
+                                codes: &y,
+                                classes: width,
+                            };
+                            mlp_backprop::step(
+                                mlp,
+                                &xs,
+                                batch.len(),
+                                cols,
+                                &target,
+                                helper.as_ref(),
+                            )
+                        }
+                        TargetBatches::Values(values) => {
+                            let y: Vec<f32> = batch.iter().map(|&r| values[r]).collect();
+                            mlp_backprop::step(
+                                mlp,
+                                &xs,
+                                batch.len(),
+                                cols,
+                                &BatchTarget::Values(&y),
+                                helper.as_ref(),
+                            )
+                        }
+                    };
+                    seen_batches.push(step.outputs);
+                    (step.loss, step.gradients)
                 }
-                TargetBatches::Values(values) => {
-                    let y: Vec<f32> = batch.iter().map(|&r| values[r]).collect();
-                    let y = Tensor::<2>::from_data(TensorData::new(y, [batch.len(), 1]), &autodiff);
-                    MseLoss::new().forward(output, y, Reduction::Mean)
+                None => {
+                    let x =
+                        Tensor::<2>::from_data(TensorData::new(xs, [batch.len(), cols]), &autodiff);
+                    let output = net.forward(x);
+                    seen_batches.push(output.clone().inner());
+                    let loss = match &train_targets {
+                        TargetBatches::Classes(codes) => {
+                            let y: Vec<i64> = batch.iter().map(|&r| codes[r]).collect();
+                            let y = Tensor::<1, Int>::from_data(
+                                TensorData::new(y, [batch.len()]),
+                                &autodiff,
+                            );
+                            cross_entropy.forward(output, y)
+                        }
+                        TargetBatches::Values(values) => {
+                            let y: Vec<f32> = batch.iter().map(|&r| values[r]).collect();
+                            let y = Tensor::<2>::from_data(
+                                TensorData::new(y, [batch.len(), 1]),
+                                &autodiff,
+                            );
+                            MseLoss::new().forward(output, y, Reduction::Mean)
+                        }
+                    };
+                    let batch_loss = loss.clone().inner();
+                    (
+                        batch_loss,
+                        GradientsParams::from_grads(loss.backward(), &net),
+                    )
                 }
             };
             // Reading a value off the device waits for the device: on a GPU
             // a read per step serialised every step (5 ms a step on an H100).
             // The epoch's losses are summed on the device and read once; a
             // batch loss is read only on the steps that log it.
-            let batch_loss = loss.clone().inner();
-            let grads = GradientsParams::from_grads(loss.backward(), &net);
             net = optimizer.step(lr, net, grads);
             state.iteration += 1;
             if spec.log_every > 0 && state.iteration.is_multiple_of(spec.log_every as u64) {
@@ -293,15 +344,16 @@ fn outputs_to_predictions(
     scale: Option<TargetScale>,
 ) -> Vec<f64> {
     if task.is_classification() {
-        outputs
-            .chunks(width.max(1))
-            .flat_map(|logits| {
-                let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let exps: Vec<f64> = logits.iter().map(|&l| f64::from(l - max).exp()).collect();
-                let sum: f64 = exps.iter().sum();
-                exps.into_iter().map(move |e| e / sum)
-            })
-            .collect()
+        let mut probabilities = Vec::with_capacity(outputs.len());
+        for logits in outputs.chunks(width.max(1)) {
+            let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let start = probabilities.len();
+            probabilities.extend(logits.iter().map(|&l| f64::from(l - max).exp()));
+            let row = &mut probabilities[start..];
+            let sum: f64 = row.iter().sum();
+            row.iter_mut().for_each(|p| *p /= sum);
+        }
+        probabilities
     } else {
         let s = scale.unwrap_or(TargetScale {
             mean: 0.0,

@@ -83,7 +83,12 @@ impl SqlStore {
                     Some((wanted, offset)),
                 )?)
                 .await?;
-            if (ids.len() as i64) < wanted {
+            // Runs lacking the metric (or holding NaN) match no comparison
+            // on it, so with a filter on the sort metric they cannot follow.
+            let absent_can_match = !parsed.filters.iter().any(|c| {
+                c.entity == Entity::Metric && parsed.orders.first().is_some_and(|o| o.key == c.key)
+            });
+            if absent_can_match && (ids.len() as i64) < wanted {
                 // How many runs have the metric: known from this page unless
                 // the offset skipped past all of them.
                 let n_present = if !ids.is_empty() || offset == 0 {
