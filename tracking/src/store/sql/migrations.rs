@@ -27,6 +27,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0002_definitions.sql"),
         postgres: include_str!("../../../migrations/postgres/0002_definitions.sql"),
     },
+    Migration {
+        version: 3,
+        description: "run revisions (SQLite), for the run cache",
+        sqlite: include_str!("../../../migrations/sqlite/0003_run_revisions.sql"),
+        postgres: include_str!("../../../migrations/postgres/0003_run_revisions.sql"),
+    },
 ];
 
 /// Brings the database schema up to the newest version this build knows.

@@ -20,6 +20,7 @@ mod metric_history;
 mod migrations;
 mod registry;
 mod rows;
+mod run_cache;
 mod run_search;
 mod runs;
 
@@ -50,6 +51,8 @@ pub struct SqlStore {
     default_artifact_root: String,
     /// rusqlite connections for the hot paths, on SQLite (see `direct.rs`).
     direct: Option<direct::DirectSqlite>,
+    /// Runs as searches last loaded them, beside `direct` (see `run_cache.rs`).
+    run_cache: Option<run_cache::RunCache>,
 }
 
 /// A write transaction and, on SQLite, the guard that makes it the only writer.
@@ -122,11 +125,13 @@ impl SqlStore {
             write_lock: (dialect == Dialect::Sqlite).then(|| Mutex::new(())),
             default_artifact_root: default_artifact_root.trim_end_matches('/').to_string(),
             direct: None,
+            run_cache: None,
         };
         migrations::run(&store).await?;
         store.ensure_default_experiment().await?;
         if let Some(file) = sqlite_file(&url) {
             store.direct = Some(direct::DirectSqlite::open(std::path::Path::new(file))?);
+            store.run_cache = Some(run_cache::RunCache::default());
         }
         Ok(store)
     }

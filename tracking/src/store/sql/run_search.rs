@@ -17,9 +17,9 @@
 
 use sqlx::Row;
 
-use super::SqlStore;
 use super::filters::{direction, push_comparison};
 use super::rows::{Sql, parse_experiment_id};
+use super::{Dialect, SqlStore};
 use crate::entities::ViewType;
 use crate::error::{Error, Result};
 use crate::search::{self, Comparison, Entity, OrderBy, SearchKind};
@@ -46,13 +46,14 @@ struct RunQuery {
 
 impl SqlStore {
     /// The ids of one page (up to `size + 1`, the extra one telling whether
-    /// another page follows) and whether there are more.
+    /// another page follows), each with the run's revision (0 where the
+    /// schema keeps none), and whether there are more.
     pub(super) async fn search_run_ids(
         &self,
         query: &SearchRuns,
         size: i64,
         offset: i64,
-    ) -> Result<(Vec<String>, bool)> {
+    ) -> Result<(Vec<(String, i64)>, bool)> {
         let parsed = RunQuery {
             experiment_ids: query
                 .experiment_ids
@@ -115,13 +116,13 @@ impl SqlStore {
         Ok((ids, has_more))
     }
 
-    async fn fetch_ids(&self, sql: Sql) -> Result<Vec<String>> {
+    async fn fetch_ids(&self, sql: Sql) -> Result<Vec<(String, i64)>> {
         if let Some(direct) = &self.direct {
             return direct.read(|connection| {
                 let mut statement = connection.prepare_cached(&sql.text)?;
                 let rows = statement
                     .query_map(rusqlite::params_from_iter(sql.values.iter()), |row| {
-                        row.get(0)
+                        Ok((row.get(0)?, row.get(1)?))
                     })?;
                 rows.collect()
             });
@@ -130,7 +131,7 @@ impl SqlStore {
             .fetch_all(&self.pool)
             .await?
             .iter()
-            .map(|row| row.try_get::<String, _>(0).map_err(Error::from))
+            .map(|row| Ok((row.try_get::<String, _>(0)?, 0)))
             .collect()
     }
 
@@ -153,10 +154,10 @@ impl SqlStore {
 
     /// The SQL for one drive; `page` is (limit, offset), or `None` to count.
     fn build(&self, query: &RunQuery, drive: Drive, page: Option<(i64, i64)>) -> Result<Sql> {
-        let mut sql = Sql::new(if page.is_some() {
-            "SELECT r.run_id FROM "
-        } else {
-            "SELECT COUNT(*) FROM "
+        let mut sql = Sql::new(match (page, self.dialect) {
+            (Some(_), Dialect::Sqlite) => "SELECT r.run_id, r.revision FROM ",
+            (Some(_), Dialect::Postgres) => "SELECT r.run_id FROM ",
+            (None, _) => "SELECT COUNT(*) FROM ",
         });
         sql.push(match drive {
             Drive::OrderMetricPresent => "latest_metrics o0 CROSS JOIN runs r",

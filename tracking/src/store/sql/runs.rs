@@ -9,6 +9,7 @@ use super::filters::push_comparison;
 use super::rows::{
     Sql, generate_run_name, limits, new_hex_id, parse_experiment_id, validate_key, validate_length,
 };
+use super::run_cache::RunCache;
 use super::{SqlStore, WriteTx, page_size};
 use crate::entities::*;
 use crate::error::{Error, Result};
@@ -225,6 +226,38 @@ impl SqlStore {
             run.data.metrics.sort_by(|a, b| a.key.cmp(&b.key));
         }
         Ok(run_ids.iter().filter_map(|id| runs.remove(id)).collect())
+    }
+
+    /// Runs by `(id, revision)`, in order: from the cache where it holds that
+    /// revision, the rest loaded (and remembered). A run deleted since the id
+    /// query is left out, as `load_runs` leaves it out.
+    async fn load_runs_through(&self, cache: &RunCache, ids: &[(String, i64)]) -> Result<Vec<Run>> {
+        let mut found = cache.get(ids);
+        let missing: Vec<String> = ids
+            .iter()
+            .zip(&found)
+            .filter(|(_, run)| run.is_none())
+            .map(|((id, _), _)| id.clone())
+            .collect();
+        if !missing.is_empty() {
+            let mut loaded: HashMap<String, Run> = self
+                .load_runs(&missing)
+                .await?
+                .into_iter()
+                .map(|run| (run.info.run_id.clone(), run))
+                .collect();
+            let mut fresh = Vec::with_capacity(loaded.len());
+            for ((id, revision), slot) in ids.iter().zip(found.iter_mut()) {
+                if slot.is_none()
+                    && let Some(run) = loaded.remove(id)
+                {
+                    fresh.push((*revision, run.clone()));
+                    *slot = Some(run);
+                }
+            }
+            cache.put(fresh);
+        }
+        Ok(found.into_iter().flatten().collect())
     }
 
     /// Fails unless the run exists and is active; returns its experiment id.
@@ -632,7 +665,13 @@ impl RunStore for SqlStore {
         let offset = search::decode_offset(query.page_token.as_deref())?;
         let (mut run_ids, has_more) = self.search_run_ids(query, size, offset as i64).await?;
         run_ids.truncate(size as usize);
-        let items = self.load_runs(&run_ids).await?;
+        let items = match &self.run_cache {
+            Some(cache) => self.load_runs_through(cache, &run_ids).await?,
+            None => {
+                let ids: Vec<String> = run_ids.into_iter().map(|(id, _)| id).collect();
+                self.load_runs(&ids).await?
+            }
+        };
         Ok(Page {
             items,
             next_page_token: has_more.then(|| search::encode_offset(offset + size as u64)),
