@@ -612,7 +612,7 @@ mod tests {
                         "{what}: loss {loss} by hand, {reference_loss} by autodiff"
                     );
                     let outputs = step.outputs.into_data().try_to_vec::<f32>().unwrap();
-                    assert_close(&[outputs], &[reference_outputs.clone()], &what);
+                    assert_close(&[outputs], std::slice::from_ref(&reference_outputs), &what);
                     assert_close(&flatten(&net, &step.gradients), &reference, &what);
                 }
             }
