@@ -221,6 +221,7 @@ pub(crate) fn step(
         )
     };
     let half = rows / 2;
+    // The helper that took the batch's second half, if one did.
     let helper = helper
         .filter(|_| rows >= MIN_ROWS_TO_SPLIT)
         .filter(|helper| {
