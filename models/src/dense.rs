@@ -59,9 +59,10 @@ impl DenseLayer {
     }
 }
 
-/// The activations Burn applies, element by element. GELU has no closed
-/// form without `erf`, so nets using it stay on Burn (see `Mlp::dense`).
-fn activate(activation: Activation, x: f32) -> f32 {
+/// The activations Burn applies, element by element (also the trainer's
+/// hand-written MLP pass). GELU has no closed form without `erf`, so nets
+/// using it stay on Burn (see `Mlp::dense`).
+pub fn activate(activation: Activation, x: f32) -> f32 {
     match activation {
         Activation::Relu => x.max(0.0),
         Activation::Tanh => x.tanh(),

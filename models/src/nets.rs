@@ -26,7 +26,7 @@ pub enum Activation {
 }
 
 impl Activation {
-    pub fn apply<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
+    fn apply<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
         match self {
             Activation::Relu => activation::relu(x),
             Activation::Gelu => activation::gelu(x),

@@ -28,6 +28,7 @@ use burn::prelude::*;
 use burn::tensor::Distribution;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView2, Axis, Zip, s};
+use smelt_models::dense::activate;
 use smelt_models::nets::{Activation, Mlp, NetSpec};
 
 /// Below this many rows a batch is not split: handing half to the helper
@@ -429,23 +430,6 @@ fn affine(x: ArrayView2<f32>, layer: &Layer) -> Array2<f32> {
     };
     general_mat_mul(1.0, &x, &layer.weight, 1.0, &mut out);
     out
-}
-
-/// The activation, as Burn computes it.
-fn activate(activation: Activation, x: f32) -> f32 {
-    match activation {
-        Activation::Relu => x.max(0.0),
-        Activation::LeakyRelu => {
-            if x >= 0.0 {
-                x
-            } else {
-                0.01 * x
-            }
-        }
-        Activation::Tanh => x.tanh(),
-        Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
-        Activation::Gelu => unreachable!("GELU nets train through burn-autodiff"),
-    }
 }
 
 /// The activation's derivative, from its output `y = f(x)`.
