@@ -5,12 +5,14 @@
 //!
 //! Everything is fitted through the same model types `smelt train` uses
 //! (`LinfaModel`, `GbdtModel`, Burn's `Net`), so a trial's model is exactly
-//! what a model folder will hold.
+//! what a model folder will hold; each learner names the trainer's families
+//! it ships ([`Learner::families`]), so whatever the autopilot saves,
+//! `smelt train --model KIND` trains too.
 
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use smelt_models::flavor::Weights;
+use smelt_models::flavor::{ModelFiles, Weights};
 use smelt_models::gbdt::{GbdtModel, GbdtRuntime, GbdtSpec};
 use smelt_models::linfa_models::{
     Criterion, LinfaModel, LinfaSpec, Output as LinfaOutput, SvmKernel, Target,
@@ -19,8 +21,9 @@ use smelt_models::nets::{Activation, Architecture, MlpSpec, Net, NetSpec};
 use smelt_models::preprocessing::{Features, Impute, PreprocessOptions};
 use smelt_models::runtime::{BurnRuntime, LinfaRuntime, RawOutput, Runtime, TargetScale};
 use smelt_models::{EncodedTarget, RuntimeSpec, Task};
+use smelt_trainer::families;
 use smelt_trainer::net_training::{Checkpoint, LoopObserver, NetTraining, predict_raw, train_net};
-use smelt_trainer::spec::{Optimizer, TrainingSpec};
+use smelt_trainer::spec::{ModelSpec, Optimizer, TaskKind, TrainingSpec};
 use smelt_trainer::{TrainError, TrainResult};
 
 use crate::problem::{Outputs, ProblemType};
@@ -72,24 +75,48 @@ impl Learner {
         Learner::ALL.into_iter().find(|l| l.name() == name)
     }
 
-    /// Whether this learner can model the problem, and why not.
-    pub fn applies(self, problem: ProblemType, rows: usize) -> Result<(), String> {
-        let classification = problem.is_classification();
+    /// The trainer's model families this learner can ship (the kinds of
+    /// [`smelt_trainer::families`]): what a chosen model's folder records as
+    /// its `model_type`, and what `smelt train --model KIND` trains again.
+    pub fn families(self) -> &'static [&'static str] {
         match self {
-            Learner::GaussianNb
-            | Learner::LogisticRegression
-            | Learner::DecisionTree
-            | Learner::RandomForest
-                if !classification =>
-            {
-                Err("classification only (linfa has no regression trees)".into())
-            }
-            Learner::Linear if classification => Err("regression only".into()),
-            Learner::Svm if rows > SVM_MAX_ROWS => Err(format!(
-                "left out above {SVM_MAX_ROWS} rows (its cost grows with rows squared)"
-            )),
-            _ => Ok(()),
+            Learner::GaussianNb => &["gaussian_nb"],
+            Learner::LogisticRegression => &["logistic_regression"],
+            Learner::Linear => &["ridge", "lasso", "elastic_net"],
+            Learner::DecisionTree => &["decision_tree"],
+            Learner::RandomForest => &["random_forest"],
+            Learner::Gbdt => &["gbdt"],
+            Learner::Svm => &["svm"],
+            Learner::Mlp => &["mlp"],
         }
+    }
+
+    /// Whether this learner can model the problem, and why not. The tasks
+    /// come from the registry: a learner applies when one of its families
+    /// can do the problem's task.
+    pub fn applies(self, problem: ProblemType, rows: usize) -> Result<(), String> {
+        let task = if problem.is_classification() {
+            TaskKind::Classification
+        } else {
+            TaskKind::Regression
+        };
+        let fits = self
+            .families()
+            .iter()
+            .filter_map(|kind| families::find(kind))
+            .any(|family| family.tasks.supports(task));
+        if !fits {
+            return Err(match task {
+                TaskKind::Classification => "regression only".into(),
+                TaskKind::Regression => "classification only".into(),
+            });
+        }
+        if self == Learner::Svm && rows > SVM_MAX_ROWS {
+            return Err(format!(
+                "left out above {SVM_MAX_ROWS} rows (its cost grows with rows squared)"
+            ));
+        }
+        Ok(())
     }
 
     /// Rough cost relative to naive Bayes, to try cheap learners first.
@@ -329,6 +356,21 @@ impl Fitted {
         })
     }
 
+    /// This model as a training job's `[model]` spec: its family and
+    /// hyperparameters, which `smelt train` fits the same way.
+    pub fn model_spec(&self) -> ModelSpec {
+        match self {
+            Fitted::Linfa(_, spec) => ModelSpec::Linfa(spec.clone()),
+            Fitted::Gbdt(_, spec) => ModelSpec::Gbdt(spec.clone()),
+            Fitted::Net { architecture, .. } => ModelSpec::Net(architecture.spec.clone()),
+        }
+    }
+
+    /// The family's kind (`ridge`, `gbdt`, `mlp`, …), the `model_type` saved.
+    pub fn kind(&self) -> &'static str {
+        self.model_spec().name()
+    }
+
     /// How `model.json` describes this model's runtime.
     pub fn runtime_spec(&self) -> RuntimeSpec {
         match self {
@@ -347,11 +389,11 @@ impl Fitted {
 
     /// What the model folder stores.
     pub fn weights(&self) -> Weights<'_> {
-        match self {
-            Fitted::Linfa(model, _) => Weights::Linfa(model),
-            Fitted::Gbdt(model, _) => Weights::Gbdt(model),
-            Fitted::Net { net, .. } => Weights::Burn(net),
-        }
+        Weights::Model(match self {
+            Fitted::Linfa(model, _) => model as &dyn ModelFiles,
+            Fitted::Gbdt(model, _) => model,
+            Fitted::Net { net, .. } => net,
+        })
     }
 
     /// A runtime over a copy of this model (the original stays for saving).
@@ -604,4 +646,73 @@ fn fit_mlp(request: &FitRequest<'_>) -> TrainResult<Fitted> {
         architecture,
         target_scale: trained.target_scale,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn features(rows: usize) -> Features {
+        let values = (0..rows)
+            .flat_map(|r| [r as f64 / rows as f64, ((r * 7) % 5) as f64 - 2.0])
+            .collect();
+        Features {
+            rows,
+            cols: 2,
+            values,
+        }
+    }
+
+    /// Every learner's first configuration, fitted for each problem it takes,
+    /// is one of the families it names, and that family is registered with
+    /// the trainer (so `smelt train --model KIND` can train it again).
+    #[test]
+    fn every_fitted_learner_is_a_registered_family_it_names() {
+        let x = features(40);
+        let classes = Task::Classification {
+            classes: vec!["a".into(), "b".into()],
+        };
+        let codes = EncodedTarget::Classes((0..40).map(|r| usize::from(r >= 20)).collect());
+        let values = EncodedTarget::Values((0..40).map(|r| r as f64 * 0.5 + 1.0).collect());
+        for learner in Learner::ALL {
+            for kind in learner.families() {
+                assert!(families::find(kind).is_some(), "{kind} is not registered");
+            }
+            for (problem, task, y) in [
+                (ProblemType::Binary, &classes, &codes),
+                (ProblemType::Regression, &Task::Regression, &values),
+            ] {
+                if learner.applies(problem, x.rows).is_err() {
+                    continue;
+                }
+                let config = learner.initial(problem, false);
+                let fitted = fit(&FitRequest {
+                    learner,
+                    config: &config,
+                    resource: learner.rungs()[0],
+                    task,
+                    x: &x,
+                    y,
+                    seed: 0,
+                    deadline: Instant::now() + std::time::Duration::from_secs(60),
+                })
+                .unwrap_or_else(|e| panic!("{}: {e}", learner.name()));
+                let kind = fitted.kind();
+                assert!(
+                    learner.families().contains(&kind),
+                    "{}: {kind}",
+                    learner.name()
+                );
+                assert_eq!(fitted.model_spec().family().kind, kind);
+            }
+        }
+        assert_eq!(
+            Learner::Linear.applies(ProblemType::Binary, 10),
+            Err("regression only".to_string())
+        );
+        assert_eq!(
+            Learner::RandomForest.applies(ProblemType::Regression, 10),
+            Err("classification only".to_string())
+        );
+    }
 }

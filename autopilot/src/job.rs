@@ -102,13 +102,14 @@ pub fn run_autopilot(
     let mut notes = Vec::new();
     let (data, problem) = read_data(spec, tracking, &options.base_dir)?;
     let metric = spec.metric.unwrap_or(problem.default_metric());
-    if !metric.applies_to(problem) {
+    if !problem.admits(metric) {
         return Err(TrainError::Spec(format!(
             "the metric {} does not apply to this {} problem (target '{}'); pick one of {}",
             metric.name(),
             problem.name(),
             spec.target,
-            Metric::reported(problem)
+            problem
+                .reported_metrics()
                 .iter()
                 .map(|m| m.name())
                 .collect::<Vec<_>>()
@@ -527,7 +528,7 @@ fn search_and_publish(
     let model_type = if refitted.len() > 1 {
         "ensemble".to_string()
     } else {
-        refitted[0].learner.name().to_string()
+        refitted[0].fitted.kind().to_string()
     };
     let mut final_metrics: BTreeMap<String, f64> = best
         .metrics
@@ -706,7 +707,7 @@ fn member_bundle<'b>(
 ) -> ModelBundle<'b> {
     ModelBundle {
         descriptor: ModelDescriptor {
-            model_type: member.learner.name().to_string(),
+            model_type: member.fitted.kind().to_string(),
             runtime: member.fitted.runtime_spec(),
             task: data.task.clone(),
             target: data.target.clone(),

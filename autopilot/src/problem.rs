@@ -3,14 +3,16 @@
 //! The rule is AutoGluon's `infer_problem_type` (autogluon/core `utils.py`),
 //! written out in [`infer_problem_type`]; the default objective per type is the
 //! one SageMaker Autopilot chooses (`API_AutoMLJobObjective`): F1 for binary,
-//! accuracy for multiclass, MSE for regression.
+//! accuracy for multiclass, MSE for regression. The metrics themselves are
+//! the trainer's ([`smelt_trainer::metrics`]): this module only says which of
+//! them a problem type admits and reports.
 
 use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 use smelt_data::{Column, Values};
-use smelt_models::EncodedTarget;
-use smelt_trainer::metrics;
+use smelt_trainer::metrics::{self, Predicted};
+pub use smelt_trainer::metrics::{Metric, Truth};
 
 /// Binary, multiclass or regression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -33,6 +35,36 @@ impl ProblemType {
 
     pub fn is_classification(self) -> bool {
         self != ProblemType::Regression
+    }
+
+    /// Whether `metric` means anything for this problem type.
+    pub fn admits(self, metric: Metric) -> bool {
+        match metric {
+            Metric::F1 => self == ProblemType::Binary,
+            _ => metric.is_classification() == self.is_classification(),
+        }
+    }
+
+    /// The metrics reported for every candidate of this problem type.
+    pub fn reported_metrics(self) -> &'static [Metric] {
+        match self {
+            ProblemType::Binary => &[
+                Metric::Accuracy,
+                Metric::BalancedAccuracy,
+                Metric::F1,
+                Metric::F1Macro,
+                Metric::RocAuc,
+                Metric::LogLoss,
+            ],
+            ProblemType::Multiclass => &[
+                Metric::Accuracy,
+                Metric::BalancedAccuracy,
+                Metric::F1Macro,
+                Metric::RocAuc,
+                Metric::LogLoss,
+            ],
+            ProblemType::Regression => &[Metric::Rmse, Metric::Mse, Metric::Mae, Metric::R2],
+        }
     }
 
     /// SageMaker Autopilot's default objective for this problem type.
@@ -95,95 +127,6 @@ pub fn infer_problem_type(target: &Column) -> Option<ProblemType> {
     }
 }
 
-/// An objective the search optimises, and every metric the leaderboard shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-#[value(rename_all = "snake_case")]
-pub enum Metric {
-    Accuracy,
-    BalancedAccuracy,
-    /// F1 of the positive class (the second label in sorted order), binary only.
-    F1,
-    F1Macro,
-    /// Binary: area under the ROC curve; multiclass: one-vs-rest macro average.
-    RocAuc,
-    LogLoss,
-    Rmse,
-    Mse,
-    Mae,
-    R2,
-}
-
-impl Metric {
-    pub fn name(self) -> &'static str {
-        match self {
-            Metric::Accuracy => "accuracy",
-            Metric::BalancedAccuracy => "balanced_accuracy",
-            Metric::F1 => "f1",
-            Metric::F1Macro => "f1_macro",
-            Metric::RocAuc => "roc_auc",
-            Metric::LogLoss => "log_loss",
-            Metric::Rmse => "rmse",
-            Metric::Mse => "mse",
-            Metric::Mae => "mae",
-            Metric::R2 => "r2",
-        }
-    }
-
-    pub fn higher_is_better(self) -> bool {
-        !matches!(
-            self,
-            Metric::LogLoss | Metric::Rmse | Metric::Mse | Metric::Mae
-        )
-    }
-
-    /// The value the search minimises.
-    pub fn loss(self, score: f64) -> f64 {
-        if self.higher_is_better() {
-            -score
-        } else {
-            score
-        }
-    }
-
-    /// Whether the metric means anything for this problem type.
-    pub fn applies_to(self, problem: ProblemType) -> bool {
-        match self {
-            Metric::F1 => problem == ProblemType::Binary,
-            Metric::Accuracy
-            | Metric::BalancedAccuracy
-            | Metric::F1Macro
-            | Metric::RocAuc
-            | Metric::LogLoss => problem.is_classification(),
-            Metric::Rmse | Metric::Mse | Metric::Mae | Metric::R2 => {
-                problem == ProblemType::Regression
-            }
-        }
-    }
-
-    /// The metrics reported for every candidate of a problem type.
-    pub fn reported(problem: ProblemType) -> &'static [Metric] {
-        match problem {
-            ProblemType::Binary => &[
-                Metric::Accuracy,
-                Metric::BalancedAccuracy,
-                Metric::F1,
-                Metric::F1Macro,
-                Metric::RocAuc,
-                Metric::LogLoss,
-            ],
-            ProblemType::Multiclass => &[
-                Metric::Accuracy,
-                Metric::BalancedAccuracy,
-                Metric::F1Macro,
-                Metric::RocAuc,
-                Metric::LogLoss,
-            ],
-            ProblemType::Regression => &[Metric::Rmse, Metric::Mse, Metric::Mae, Metric::R2],
-        }
-    }
-}
-
 /// What a model predicted for a set of rows.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outputs {
@@ -195,146 +138,34 @@ pub enum Outputs {
     Values(Vec<f64>),
 }
 
-/// The truth the outputs are scored against.
-#[derive(Debug, Clone, Copy)]
-pub enum Truth<'a> {
-    Classes { codes: &'a [usize], k: usize },
-    Values(&'a [f64]),
-}
-
-impl<'a> Truth<'a> {
-    /// The truth of an encoded target; `k` is the number of classes.
-    pub fn of(target: &'a EncodedTarget, k: usize) -> Truth<'a> {
-        match target {
-            EncodedTarget::Classes(codes) => Truth::Classes { codes, k },
-            EncodedTarget::Values(values) => Truth::Values(values),
+impl Outputs {
+    /// A borrowed view, as the metrics take it.
+    pub fn view(&self) -> Predicted<'_> {
+        match self {
+            Outputs::Probabilities { k, values } => Predicted::Probabilities { k: *k, values },
+            Outputs::Values(values) => Predicted::Values(values),
         }
     }
 }
 
-/// Every metric reported for `problem` that is defined on these rows.
+/// Every metric reported for `problem` that is defined on these rows, by
+/// name (as the leaderboard and the trial runs write them).
 pub fn score_all(
     problem: ProblemType,
     truth: Truth<'_>,
     outputs: &Outputs,
 ) -> std::collections::BTreeMap<String, f64> {
-    Metric::reported(problem)
-        .iter()
-        .filter_map(|&m| score(m, truth, outputs).map(|v| (m.name().to_string(), v)))
-        .collect()
+    metrics::named(
+        &metrics::score_each(problem.reported_metrics(), truth, outputs.view()),
+        "",
+    )
 }
 
-/// Scores `outputs` against `truth` with `metric`; `None` when the metric does not
-/// apply or is undefined on these rows (ROC AUC with one class present).
+/// Scores `outputs` against `truth` with `metric` (the trainer's
+/// [`metrics::score`]); `None` when the metric does not apply or is undefined
+/// on these rows (ROC AUC with one class present).
 pub fn score(metric: Metric, truth: Truth<'_>, outputs: &Outputs) -> Option<f64> {
-    match (truth, outputs) {
-        (Truth::Classes { codes, k }, Outputs::Probabilities { k: width, values }) => {
-            if *width != k || values.len() != codes.len() * k {
-                return None;
-            }
-            classification_score(metric, codes, values, k)
-        }
-        (Truth::Values(truth), Outputs::Values(predicted)) => {
-            if truth.len() != predicted.len() || truth.is_empty() {
-                return None;
-            }
-            let all = metrics::regression(truth, predicted);
-            match metric {
-                Metric::Rmse => all.get("rmse").copied(),
-                Metric::Mse => all.get("rmse").map(|r| r * r),
-                Metric::Mae => all.get("mae").copied(),
-                Metric::R2 => all.get("r2").copied(),
-                _ => None,
-            }
-        }
-        _ => None,
-    }
-}
-
-fn argmax_rows(values: &[f64], k: usize) -> Vec<usize> {
-    values
-        .chunks(k)
-        .map(|p| {
-            p.iter()
-                .enumerate()
-                .max_by(|a, b| a.1.total_cmp(b.1))
-                .map_or(0, |(i, _)| i)
-        })
-        .collect()
-}
-
-fn classification_score(metric: Metric, codes: &[usize], values: &[f64], k: usize) -> Option<f64> {
-    if codes.is_empty() {
-        return None;
-    }
-    let predicted = argmax_rows(values, k);
-    let n = codes.len() as f64;
-    Some(match metric {
-        Metric::Accuracy => codes.iter().zip(&predicted).filter(|(a, b)| a == b).count() as f64 / n,
-        Metric::BalancedAccuracy => {
-            // Mean recall over the classes present in the truth (sklearn's definition).
-            let mut hits = vec![0usize; k];
-            let mut totals = vec![0usize; k];
-            for (&t, &p) in codes.iter().zip(&predicted) {
-                totals[t] += 1;
-                hits[t] += usize::from(t == p);
-            }
-            let recalls: Vec<f64> = (0..k)
-                .filter(|&c| totals[c] > 0)
-                .map(|c| hits[c] as f64 / totals[c] as f64)
-                .collect();
-            recalls.iter().sum::<f64>() / recalls.len() as f64
-        }
-        Metric::F1 => {
-            if k != 2 {
-                return None;
-            }
-            let tp = codes
-                .iter()
-                .zip(&predicted)
-                .filter(|(t, p)| **t == 1 && **p == 1)
-                .count();
-            let fp = codes
-                .iter()
-                .zip(&predicted)
-                .filter(|(t, p)| **t == 0 && **p == 1)
-                .count();
-            let fn_ = codes
-                .iter()
-                .zip(&predicted)
-                .filter(|(t, p)| **t == 1 && **p == 0)
-                .count();
-            let denominator = 2 * tp + fp + fn_;
-            if denominator == 0 {
-                0.0
-            } else {
-                2.0 * tp as f64 / denominator as f64
-            }
-        }
-        Metric::F1Macro => metrics::f1_macro(codes, &predicted, k),
-        Metric::RocAuc => {
-            if k == 2 {
-                let positive: Vec<bool> = codes.iter().map(|&c| c == 1).collect();
-                let scores: Vec<f64> = values.chunks(2).map(|p| p[1]).collect();
-                metrics::roc_auc(&positive, &scores)?
-            } else {
-                // One-vs-rest, macro-averaged over the classes present (sklearn's `ovr`).
-                let aucs: Vec<f64> = (0..k)
-                    .filter_map(|c| {
-                        let positive: Vec<bool> = codes.iter().map(|&t| t == c).collect();
-                        let scores: Vec<f64> = values.chunks(k).map(|p| p[c]).collect();
-                        metrics::roc_auc(&positive, &scores)
-                    })
-                    .collect();
-                if aucs.is_empty() {
-                    return None;
-                }
-                aucs.iter().sum::<f64>() / aucs.len() as f64
-            }
-        }
-        Metric::LogLoss => metrics::log_loss(codes, values, k),
-        Metric::Rmse | Metric::Mse | Metric::Mae | Metric::R2 => return None,
-    })
+    metrics::score(metric, truth, outputs.view())
 }
 
 #[cfg(test)]
@@ -392,6 +223,24 @@ mod tests {
         let truth = Truth::Values(&[1.0, 3.0, 3.0]);
         assert_eq!(score(Metric::Mae, truth, &values), Some(1.0));
         assert!((score(Metric::Mse, truth, &values).unwrap() - 5.0 / 3.0).abs() < 1e-12);
+    }
+
+    /// The leaderboard's MSE is the mean squared error itself: the autopilot
+    /// once took it as the trainer's RMSE squared, 2.9999999999999996 here.
+    #[test]
+    fn the_leaderboard_mse_is_the_trainers_definition() {
+        let truth = [0.0, 0.0, 3.0];
+        let outputs = Outputs::Values(vec![0.0; 3]);
+        let all = score_all(ProblemType::Regression, Truth::Values(&truth), &outputs);
+        assert_eq!(all["mse"], 3.0);
+        assert_eq!(
+            all["rmse"],
+            metrics::regression(&truth, &[0.0; 3])[&Metric::Rmse]
+        );
+        assert_eq!(all.keys().collect::<Vec<_>>(), ["mae", "mse", "r2", "rmse"]);
+        assert!(ProblemType::Binary.admits(Metric::F1));
+        assert!(!ProblemType::Multiclass.admits(Metric::F1));
+        assert!(!ProblemType::Regression.admits(Metric::Accuracy));
     }
 
     #[test]

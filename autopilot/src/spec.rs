@@ -111,7 +111,7 @@ impl AutopilotSpec {
             return Err("workers must be at least 1".into());
         }
         if let (Some(problem), Some(metric)) = (self.problem_type, self.metric)
-            && !metric.applies_to(problem)
+            && !problem.admits(metric)
         {
             return Err(format!(
                 "the metric {} does not apply to {} problems",

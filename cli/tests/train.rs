@@ -132,6 +132,63 @@ fn train_register_and_predict() {
     assert_eq!(again, json);
 }
 
+/// `smelt train --help` lists every registered family, and a family's
+/// synonym and the autopilot's boosted trees train from the flags.
+#[test]
+fn help_lists_every_family_and_synonyms_and_gbdt_train() {
+    let home = tempfile::tempdir().unwrap();
+    let help = smelt_ok(home.path(), &["train", "--help"]);
+    for kind in smelt_trainer::families::kinds() {
+        assert!(help.contains(kind), "{kind} missing from:\n{help}");
+    }
+    for (kind, saved) in [("logistic", "logistic_regression"), ("gbdt", "gbdt")] {
+        let home = tempfile::tempdir().unwrap();
+        let out = smelt_ok(
+            home.path(),
+            &[
+                "train",
+                "--data",
+                &dataset("iris.train.csv"),
+                "--validation",
+                &dataset("iris.test.csv"),
+                "--target",
+                "target",
+                "--model",
+                kind,
+                "--experiment",
+                kind,
+                "--quiet",
+                "--json",
+            ],
+        );
+        let outcome: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert!(
+            outcome["metrics"]["val_accuracy"].as_f64().unwrap() > 0.8,
+            "{out}"
+        );
+        let descriptors = model_descriptors(home.path());
+        assert!(!descriptors.is_empty(), "no model.json under the home");
+        for descriptor in descriptors {
+            assert_eq!(descriptor["model_type"], saved, "{descriptor}");
+        }
+    }
+}
+
+/// Every `model.json` under `dir`, parsed.
+fn model_descriptors(dir: &Path) -> Vec<serde_json::Value> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(model_descriptors(&path));
+        } else if path.file_name().is_some_and(|n| n == "model.json") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            found.push(serde_json::from_str(&text).unwrap());
+        }
+    }
+    found
+}
+
 #[test]
 fn a_killed_job_resumes_in_the_same_run() {
     let home = tempfile::tempdir().unwrap();

@@ -8,6 +8,10 @@
 //! bins `[e_i, e_{i+1})` (the last closed, values outside clamped to the
 //! first or last bin).
 //!
+//! This is the one histogram counter of Smelt: the monitor's profiles, its
+//! binned drift tests and its reports all count through it (their edges come
+//! from `smelt-monitor`'s `binning` module).
+//!
 //! The GPU path ranks values by comparing order-preserving 64-bit keys of
 //! the `f64` bit patterns ([`order_key`]), so both paths give identical
 //! counts.
@@ -34,6 +38,26 @@ pub struct HistogramCounts {
 }
 
 impl HistogramCounts {
+    /// The counts of one column on this thread: a binary search per value.
+    /// The plain path of [`crate::Compute::histograms`] runs it per column;
+    /// the monitor calls it directly for the single columns of a profile or
+    /// a binned drift test, where a thread pool or a GPU launch costs more
+    /// than the count.
+    pub fn of(column: &BinnedColumn<'_>) -> HistogramCounts {
+        let mut counts = HistogramCounts {
+            by_rank: vec![0; column.edges.len() + 1],
+            missing: 0,
+        };
+        for value in column.values {
+            if value.is_nan() {
+                counts.missing += 1;
+            } else {
+                counts.by_rank[column.edges.partition_point(|edge| edge <= value)] += 1;
+            }
+        }
+        counts
+    }
+
     /// Counts in the bins `[e_i, e_{i+1})` of `E >= 2` edges (`E − 1` bins, the
     /// last closed), values below the first edge in the first bin and above
     /// the last in the last, as `np.histogram` on the value range; with one
@@ -73,28 +97,13 @@ pub(crate) fn histograms_plain(columns: &[BinnedColumn<'_>]) -> Vec<HistogramCou
     let threads = thread_count(rows).min(columns.len().max(1));
     let mut done: Vec<(usize, HistogramCounts)> =
         for_each_row(columns.len(), threads, Vec::new, |out, index| {
-            out.push((index, count_column(&columns[index])));
+            out.push((index, HistogramCounts::of(&columns[index])));
         })
         .into_iter()
         .flatten()
         .collect();
     done.sort_by_key(|(index, _)| *index);
     done.into_iter().map(|(_, counts)| counts).collect()
-}
-
-fn count_column(column: &BinnedColumn<'_>) -> HistogramCounts {
-    let mut counts = HistogramCounts {
-        by_rank: vec![0; column.edges.len() + 1],
-        missing: 0,
-    };
-    for value in column.values {
-        if value.is_nan() {
-            counts.missing += 1;
-        } else {
-            counts.by_rank[column.edges.partition_point(|edge| edge <= value)] += 1;
-        }
-    }
-    counts
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::path::Path;
 use candle_core::{DType, Device, Tensor};
 
 use crate::error::{ModelError, Result};
-use crate::flavor::Weights;
+use crate::flavor::ModelFiles;
 use crate::nets::{Activation, Architecture, NetSpec};
 use crate::preprocessing::Features;
 use crate::runtime::{RawOutput, Runtime, TargetScale};
@@ -120,7 +120,7 @@ impl Runtime for CandleRuntime {
         })
     }
 
-    fn weights(&self) -> Option<Weights<'_>> {
+    fn weights(&self) -> Option<&dyn ModelFiles> {
         None
     }
 }

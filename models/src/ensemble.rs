@@ -202,7 +202,7 @@ mod tests {
                     RuntimeSpec::Linfa {
                         spec: nb_spec.clone(),
                     },
-                    Weights::Linfa(nb),
+                    Weights::Model(nb),
                     p,
                 ),
             },
@@ -212,7 +212,7 @@ mod tests {
                     RuntimeSpec::Gbdt {
                         spec: gbdt_spec.clone(),
                     },
-                    Weights::Gbdt(gbdt),
+                    Weights::Model(gbdt),
                     p,
                 ),
             },

@@ -6,12 +6,17 @@
 //! model.json                 what to rebuild: runtime, architecture or linfa spec, task
 //! weights.safetensors        Burn weights (Burn's [in, out] Linear layout)
 //! linfa_model.json           or: the fitted linfa model (serde)
+//! gbdt_model.json            or: the fitted boosters (perpetual, serde)
+//! members/<i>/               or: an ensemble's member folders
 //! preprocessing.json         the fitted Preprocessor
 //! profile.json               baseline statistics of the training data (monitor)
 //! metrics.json               final evaluation metrics
 //! input_example.json         a few training rows, pandas "split" orient
 //! serving_input_example.json the same rows as a scoring request body
 //! ```
+//!
+//! The weights are written and read by the family that owns them
+//! ([`ModelFiles`], the runtimes' `load`); this module writes the rest.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -21,9 +26,9 @@ use smelt_data::{Frame, Kind, Values};
 
 use crate::ensemble::{EnsembleMember, EnsembleModel};
 use crate::error::{ModelError, Result};
-use crate::gbdt::{GbdtModel, GbdtRuntime, GbdtSpec};
-use crate::linfa_models::{LinfaModel, LinfaSpec};
-use crate::nets::{Architecture, Net};
+use crate::gbdt::{GbdtRuntime, GbdtSpec};
+use crate::linfa_models::LinfaSpec;
+use crate::nets::Architecture;
 use crate::predictor::{Predictor, TabularModel};
 use crate::preprocessing::Preprocessor;
 use crate::runtime::{BurnRuntime, LinfaRuntime, TargetScale};
@@ -31,9 +36,9 @@ use crate::task::Task;
 
 pub const MLMODEL: &str = "MLmodel";
 pub const MODEL_JSON: &str = "model.json";
-pub const WEIGHTS: &str = "weights.safetensors";
-pub const LINFA_MODEL: &str = "linfa_model.json";
-pub const GBDT_MODEL: &str = "gbdt_model.json";
+// Each family names the files it writes; listed here with the folder's others.
+pub use crate::gbdt::GBDT_MODEL;
+pub use crate::runtime::{LINFA_MODEL, WEIGHTS, save_weights};
 /// Where an ensemble keeps its members' folders (`members/0`, `members/1`, …).
 pub const MEMBERS: &str = "members";
 pub const PREPROCESSING: &str = "preprocessing.json";
@@ -110,11 +115,23 @@ impl RuntimeSpec {
     }
 }
 
+/// The fitted state of one model, written into a model folder by the family
+/// that owns it (a Burn [`Net`](crate::nets::Net), a
+/// [`LinfaModel`](crate::linfa_models::LinfaModel), a
+/// [`GbdtModel`](crate::gbdt::GbdtModel)); each family also reads its files
+/// back (`BurnRuntime::load`, `LinfaRuntime::load`, `GbdtRuntime::load`).
+/// The folder format and [`crate::Runtime`] know no family's files: a new
+/// family implements this and one arm of [`load_model`].
+pub trait ModelFiles {
+    /// Writes the fitted state into `dir` and answers the name of what it
+    /// wrote, which `MLmodel` records as the flavor's `data`.
+    fn save(&self, dir: &Path) -> Result<&'static str>;
+}
+
 /// The fitted weights to save.
 pub enum Weights<'a> {
-    Burn(&'a Net),
-    Linfa(&'a LinfaModel),
-    Gbdt(&'a GbdtModel),
+    /// One model, which writes its own files.
+    Model(&'a dyn ModelFiles),
     /// Members saved as complete folders under `members/<i>`.
     Ensemble(Vec<EnsembleMemberBundle<'a>>),
 }
@@ -149,18 +166,7 @@ pub fn save_model(dir: &Path, bundle: &ModelBundle<'_>) -> Result<()> {
     let json = |value: &dyn erased::Json| value.to_pretty();
 
     let data_file = match &bundle.weights {
-        Weights::Burn(net) => {
-            save_weights(net, &dir.join(WEIGHTS))?;
-            WEIGHTS
-        }
-        Weights::Linfa(model) => {
-            write(LINFA_MODEL, serde_json::to_string(model).map_err(artifact)?)?;
-            LINFA_MODEL
-        }
-        Weights::Gbdt(model) => {
-            write(GBDT_MODEL, serde_json::to_string(model).map_err(artifact)?)?;
-            GBDT_MODEL
-        }
+        Weights::Model(model) => model.save(dir)?,
         Weights::Ensemble(members) => {
             let RuntimeSpec::Ensemble { members: listed } = &bundle.descriptor.runtime else {
                 return Err(ModelError::Artifact(
@@ -197,18 +203,6 @@ pub fn save_model(dir: &Path, bundle: &ModelBundle<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Writes a network's weights as safetensors (Burn's layout: `Linear`
-/// weights are `[in, out]`; tensor names are the module paths, such as
-/// `Mlp.hidden.0.weight`).
-pub fn save_weights(net: &Net, path: &Path) -> Result<()> {
-    use burn::store::{ModuleSnapshot, SafetensorsStore};
-    let mut store = SafetensorsStore::from_file(path)
-        .metadata("framework", "burn-0.22.1")
-        .metadata("layout", "burn: Linear weights are [in, out]");
-    net.save_into(&mut store)
-        .map_err(|e| ModelError::Artifact(format!("cannot write {}: {e}", path.display())))
-}
-
 /// Loads a model folder written by [`save_model`].
 pub fn load_model(dir: &Path) -> Result<Box<dyn Predictor>> {
     if !dir.join(MLMODEL).is_file() {
@@ -243,14 +237,8 @@ pub fn load_model(dir: &Path) -> Result<Box<dyn Predictor>> {
             &descriptor.task,
             *target_scale,
         )?),
-        RuntimeSpec::Linfa { .. } => {
-            let model: LinfaModel = read_json(&dir.join(LINFA_MODEL))?;
-            Box::new(LinfaRuntime { model })
-        }
-        RuntimeSpec::Gbdt { .. } => {
-            let model: GbdtModel = read_json(&dir.join(GBDT_MODEL))?;
-            Box::new(GbdtRuntime { model })
-        }
+        RuntimeSpec::Linfa { .. } => Box::new(LinfaRuntime::load(dir)?),
+        RuntimeSpec::Gbdt { .. } => Box::new(GbdtRuntime::load(dir)?),
         RuntimeSpec::Ensemble { .. } => unreachable!("ensembles are loaded above"),
     };
     Ok(Box::new(TabularModel {
@@ -260,10 +248,24 @@ pub fn load_model(dir: &Path) -> Result<Box<dyn Predictor>> {
     }))
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+/// Reads one JSON file of a model folder.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     let text = std::fs::read_to_string(path).map_err(|e| ModelError::io(path, e))?;
     serde_json::from_str(&text)
         .map_err(|e| ModelError::Artifact(format!("{} is not valid: {e}", path.display())))
+}
+
+/// Writes `value` as compact JSON to `dir/name` (a family's fitted state),
+/// answering `name`.
+pub(crate) fn write_json<T: Serialize>(
+    dir: &Path,
+    name: &'static str,
+    value: &T,
+) -> Result<&'static str> {
+    let path = dir.join(name);
+    let text = serde_json::to_string(value).map_err(artifact)?;
+    std::fs::write(&path, text).map_err(|e| ModelError::io(path, e))?;
+    Ok(name)
 }
 
 fn artifact(e: impl std::fmt::Display) -> ModelError {

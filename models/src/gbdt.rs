@@ -16,6 +16,7 @@ use perpetual::{Matrix, MultiOutputBooster, PerpetualBooster};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ModelError, Result};
+use crate::flavor::{ModelFiles, read_json, write_json};
 use crate::preprocessing::Features;
 use crate::runtime::{RawOutput, Runtime};
 
@@ -294,8 +295,26 @@ impl Runtime for GbdtRuntime {
         self.model.predict(features)
     }
 
-    fn weights(&self) -> Option<crate::flavor::Weights<'_>> {
-        Some(crate::flavor::Weights::Gbdt(&self.model))
+    fn weights(&self) -> Option<&dyn ModelFiles> {
+        Some(&self.model)
+    }
+}
+
+/// The fitted boosters in a model folder.
+pub const GBDT_MODEL: &str = "gbdt_model.json";
+
+impl ModelFiles for GbdtModel {
+    fn save(&self, dir: &std::path::Path) -> Result<&'static str> {
+        write_json(dir, GBDT_MODEL, self)
+    }
+}
+
+impl GbdtRuntime {
+    /// The boosters saved in the model folder `dir`.
+    pub fn load(dir: &std::path::Path) -> Result<GbdtRuntime> {
+        Ok(GbdtRuntime {
+            model: read_json(&dir.join(GBDT_MODEL))?,
+        })
     }
 }
 

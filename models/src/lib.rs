@@ -21,7 +21,9 @@ pub mod runtime;
 pub mod task;
 
 pub use error::{ModelError, Result};
-pub use flavor::{ModelBundle, ModelDescriptor, RuntimeSpec, Weights, load_model, save_model};
+pub use flavor::{
+    ModelBundle, ModelDescriptor, ModelFiles, RuntimeSpec, Weights, load_model, save_model,
+};
 pub use predictor::{Predictor, TabularModel};
 pub use preprocessing::{Features, Preprocessor};
 pub use runtime::{BurnRuntime, LinfaRuntime, RawOutput, Runtime, TargetScale};

@@ -2,12 +2,17 @@
 //! run on the pure-Rust `flex` CPU backend at inference; linfa models run
 //! their own `predict`. The [`crate::TabularModel`] wraps a runtime with its
 //! preprocessing and label decoding.
+//!
+//! Each family owns its files in a model folder: its fitted state saves
+//! itself ([`ModelFiles`], handed out by [`Runtime::weights`]) and its
+//! runtime's `load` reads it back, so neither this seam nor the folder
+//! format enumerates families.
 
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 
 use crate::error::{ModelError, Result};
-use crate::flavor::Weights;
+use crate::flavor::{ModelFiles, read_json, write_json};
 use crate::linfa_models::{LinfaModel, Output as LinfaOutput};
 use crate::nets::{Architecture, Net};
 use crate::preprocessing::Features;
@@ -27,10 +32,15 @@ pub enum RawOutput {
 /// One way to evaluate a fitted model.
 pub trait Runtime: Send + Sync {
     fn forward(&self, features: &Features) -> Result<RawOutput>;
-    /// The fitted state, for saving into a model folder; `None` for
-    /// runtimes that only load models.
-    fn weights(&self) -> Option<Weights<'_>>;
+    /// The fitted state, which saves itself into a model folder; `None`
+    /// for runtimes that only load models.
+    fn weights(&self) -> Option<&dyn ModelFiles>;
 }
+
+/// A network's weights in a model folder.
+pub const WEIGHTS: &str = "weights.safetensors";
+/// A fitted linfa model in a model folder.
+pub const LINFA_MODEL: &str = "linfa_model.json";
 
 /// Standardisation of a regression target: networks learn the scaled
 /// target, and predictions are scaled back with these.
@@ -158,8 +168,33 @@ impl Runtime for BurnRuntime {
         })
     }
 
-    fn weights(&self) -> Option<Weights<'_>> {
-        Some(Weights::Burn(&self.net))
+    fn weights(&self) -> Option<&dyn ModelFiles> {
+        Some(&self.net)
+    }
+}
+
+/// Writes a network's weights as safetensors (Burn's layout: `Linear`
+/// weights are `[in, out]`; tensor names are the module paths, such as
+/// `Mlp.hidden.0.weight`); [`BurnRuntime::load`] reads them back.
+pub fn save_weights(net: &Net, path: &std::path::Path) -> Result<()> {
+    use burn::store::{ModuleSnapshot, SafetensorsStore};
+    let mut store = SafetensorsStore::from_file(path)
+        .metadata("framework", "burn-0.22.1")
+        .metadata("layout", "burn: Linear weights are [in, out]");
+    net.save_into(&mut store)
+        .map_err(|e| ModelError::Artifact(format!("cannot write {}: {e}", path.display())))
+}
+
+impl ModelFiles for Net {
+    fn save(&self, dir: &std::path::Path) -> Result<&'static str> {
+        save_weights(self, &dir.join(WEIGHTS))?;
+        Ok(WEIGHTS)
+    }
+}
+
+impl ModelFiles for LinfaModel {
+    fn save(&self, dir: &std::path::Path) -> Result<&'static str> {
+        write_json(dir, LINFA_MODEL, self)
     }
 }
 
@@ -181,7 +216,16 @@ impl Runtime for LinfaRuntime {
         })
     }
 
-    fn weights(&self) -> Option<Weights<'_>> {
-        Some(Weights::Linfa(&self.model))
+    fn weights(&self) -> Option<&dyn ModelFiles> {
+        Some(&self.model)
+    }
+}
+
+impl LinfaRuntime {
+    /// The linfa model saved in the model folder `dir`.
+    pub fn load(dir: &std::path::Path) -> Result<LinfaRuntime> {
+        Ok(LinfaRuntime {
+            model: read_json(&dir.join(LINFA_MODEL))?,
+        })
     }
 }

@@ -14,7 +14,8 @@
 //! edges and [`CategoricalProfile::counts_for`] counts live categories
 //! aligned with the stored ones (plus an "unseen" bucket), so that
 //! [`NumericProfile::reference_counts`] / [`CategoricalProfile::reference_counts`]
-//! and the live counts can go straight into a count-based test.
+//! and the live counts can go straight into a count-based test. Edges and
+//! counts come from [`crate::binning`], the monitor's one binning.
 //!
 //! # Numbers
 //!
@@ -27,6 +28,8 @@
 
 use serde::{Deserialize, Serialize};
 use smelt_data::{Categories, Frame, Values};
+
+use crate::binning::{clamped_counts, equal_width_edges, quantile_of_sorted};
 
 /// The format version [`Profile::from_frame`] writes and [`Profile::from_json`] reads.
 pub const PROFILE_VERSION: u32 = 1;
@@ -372,7 +375,7 @@ impl NumericProfile {
         let (min, max) = (sorted[0], sorted[sorted.len() - 1]);
         let mean = mean(&sorted);
         let std = mean.and_then(|m| sample_std(&sorted, m));
-        let q = |level: f64| quantile_sorted(&sorted, level);
+        let q = |level: f64| quantile_of_sorted(&sorted, level);
         let quantiles = Quantiles {
             p01: q(0.01),
             p05: q(0.05),
@@ -382,8 +385,8 @@ impl NumericProfile {
             p95: q(0.95),
             p99: q(0.99),
         };
-        let edges = histogram_edges(min, max, bins.max(1));
-        let counts = bin_on_edges(&edges, &sorted);
+        let edges = equal_width_edges(min, max, bins);
+        let counts = clamped_counts(&edges, &sorted);
         NumericProfile {
             count,
             missing,
@@ -413,7 +416,7 @@ impl NumericProfile {
     /// profile has no histogram (an all-missing column).
     pub fn bin_counts(&self, values: &[f64]) -> Vec<u64> {
         match &self.histogram {
-            Some(histogram) => bin_on_edges(&histogram.edges, values),
+            Some(histogram) => clamped_counts(&histogram.edges, values),
             None => Vec::new(),
         }
     }
@@ -654,66 +657,6 @@ fn sample_std(values: &[f64], mean: f64) -> Option<f64> {
         / ddof;
     let std = scale * scaled.sqrt();
     std.is_finite().then_some(std)
-}
-
-/// `np.quantile(sorted, level)` with the default `linear` method (see
-/// `drift::binning` for the interpolation that matches NumPy to the bit).
-/// NumPy's `linear` quantile of sorted, non-empty values.
-pub(crate) fn quantile_of_sorted(sorted: &[f64], level: f64) -> f64 {
-    quantile_sorted(sorted, level)
-}
-
-fn quantile_sorted(sorted: &[f64], level: f64) -> f64 {
-    let n = sorted.len();
-    let virtual_index = (n - 1) as f64 * level;
-    let lo = virtual_index.floor();
-    let t = virtual_index - lo;
-    let lo = lo as usize;
-    let hi = (lo + 1).min(n - 1);
-    let (a, b) = (sorted[lo], sorted[hi]);
-    let diff = b - a;
-    if t >= 0.5 {
-        b - diff * (1.0 - t)
-    } else {
-        a + diff * t
-    }
-}
-
-/// `np.linspace(min, max, bins + 1)`, or `[min, max]` for a constant sample.
-fn histogram_edges(min: f64, max: f64, bins: usize) -> Vec<f64> {
-    if min == max {
-        return vec![min, max];
-    }
-    let width = max - min;
-    let mut edges: Vec<f64> = (0..=bins)
-        .map(|i| {
-            if width.is_finite() {
-                i as f64 * (width / bins as f64) + min
-            } else {
-                // `max - min` overflows: interpolate without forming it.
-                let t = i as f64 / bins as f64;
-                min * (1.0 - t) + max * t
-            }
-        })
-        .collect();
-    edges[bins] = max;
-    edges
-}
-
-/// Counts of the non-NaN `values` in the bins of `edges`: bin `i` is
-/// `[edges[i], edges[i+1])`, the last closed, out-of-range values clamped to
-/// the end bins.
-fn bin_on_edges(edges: &[f64], values: &[f64]) -> Vec<u64> {
-    let bins = edges.len().saturating_sub(1);
-    let mut counts = vec![0u64; bins];
-    if bins == 0 {
-        return counts;
-    }
-    for value in values.iter().filter(|v| !v.is_nan()) {
-        let right = edges.partition_point(|edge| edge <= value);
-        counts[right.saturating_sub(1).min(bins - 1)] += 1;
-    }
-    counts
 }
 
 #[cfg(test)]

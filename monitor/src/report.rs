@@ -424,16 +424,7 @@ fn equal_width_edges(reference: &[f64], current: &[f64]) -> Option<Vec<f64>> {
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
             (lo.min(*x), hi.max(*x))
         });
-    if lo > hi {
-        return None;
-    }
-    if hi == lo {
-        return Some(vec![lo, hi]);
-    }
-    let width = (hi - lo) / HISTOGRAM_BINS as f64;
-    let mut edges: Vec<f64> = (0..HISTOGRAM_BINS).map(|i| lo + width * i as f64).collect();
-    edges.push(hi);
-    Some(edges)
+    (lo <= hi).then(|| crate::binning::equal_width_edges(lo, hi, HISTOGRAM_BINS))
 }
 
 /// The most frequent categories (reference first), the rest as "other".

@@ -37,7 +37,7 @@ impl QuantileSketch {
         }
         let levels = levels.max(1);
         let values = (0..=levels)
-            .map(|i| crate::profile::quantile_of_sorted(sorted, i as f64 / levels as f64))
+            .map(|i| crate::binning::quantile_of_sorted(sorted, i as f64 / levels as f64))
             .collect();
         Some(QuantileSketch { levels, values })
     }

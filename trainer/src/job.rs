@@ -3,7 +3,8 @@
 //! 1. check everything that can be checked without a run (spec, device,
 //!    data, preprocessing): bad input ends here, with no run created;
 //! 2. create (or resume) the run and log params, system tags and datasets;
-//! 3. train (Burn loop or linfa fit), logging metrics and checkpoints;
+//! 3. train (the Burn loop, a linfa fit or boosted trees), logging metrics
+//!    and checkpoints;
 //! 4. evaluate the final model, save its folder (weights, preprocessing,
 //!    profile, metrics), log it as an MLflow logged model and as run
 //!    artifacts, with a confusion matrix or residual plot;
@@ -17,7 +18,8 @@ use std::sync::atomic::AtomicBool;
 
 use burn::module::Module;
 use smelt_models::flavor::{self, ModelBundle, ModelDescriptor, RuntimeSpec};
-use smelt_models::linfa_models::{LinfaModel, Target, TaskKind as LinfaTask};
+use smelt_models::gbdt::{GbdtModel, GbdtRuntime};
+use smelt_models::linfa_models::{LinfaModel, Target};
 use smelt_models::nets::Architecture;
 use smelt_models::{
     BurnRuntime, EncodedTarget, Features, LinfaRuntime, Predictions, Predictor, Preprocessor,
@@ -32,7 +34,7 @@ use crate::net_training::{NetTraining, train_net};
 use crate::observer::{JobObserver, load_checkpoint};
 use crate::progress::{ProgressMode, reporter};
 use crate::publish::{Published, publish_model};
-use crate::spec::{JobSpec, ModelSpec};
+use crate::spec::{JobSpec, ModelSpec, TaskKind};
 use crate::tracker::{RunTracker, Tracking, run_closing};
 use crate::{device, metrics, plots};
 
@@ -160,29 +162,28 @@ fn check_model_fits(spec: &JobSpec, data: &PreparedData, inputs: usize) -> Train
             .validate()
             .map_err(|e| TrainError::Spec(format!("[model] kind = \"{}\": {e}", net.name())))?;
     }
-    if let ModelSpec::Linfa(linfa) = &spec.model {
-        let task = if data.task.is_classification() {
-            LinfaTask::Classification
-        } else {
-            LinfaTask::Regression
-        };
-        if !linfa.supports(task) {
-            return Err(TrainError::Spec(format!(
-                "model kind '{}' cannot do {} (the target '{}' is {}); pick another model kind",
-                linfa.name(),
-                if data.task.is_classification() {
-                    "classification"
-                } else {
-                    "regression"
-                },
-                data.target,
-                if data.task.is_classification() {
-                    "a class label"
-                } else {
-                    "a number"
-                },
-            )));
-        }
+    let family = spec.model.family();
+    let task = if data.task.is_classification() {
+        TaskKind::Classification
+    } else {
+        TaskKind::Regression
+    };
+    if !family.tasks.supports(task) {
+        return Err(TrainError::Spec(format!(
+            "model kind '{}' cannot do {} (the target '{}' is {}); pick another model kind",
+            family.kind,
+            if data.task.is_classification() {
+                "classification"
+            } else {
+                "regression"
+            },
+            data.target,
+            if data.task.is_classification() {
+                "a class label"
+            } else {
+                "a number"
+            },
+        )));
     }
     Ok(())
 }
@@ -293,6 +294,37 @@ fn train_tracked(
                 false,
             )
         }
+        ModelSpec::Gbdt(gbdt_spec) => {
+            progress.message(&format!("fitting gbdt on {} rows", train_x.rows));
+            // Boosting is the one fit here that uses every core; a job on a
+            // server shares them with the other workers as the OS schedules.
+            let threads = std::thread::available_parallelism().map_or(1, usize::from);
+            let fitted = match &data.train.encoded {
+                EncodedTarget::Classes(codes) => GbdtModel::fit_classifier(
+                    gbdt_spec,
+                    train_x,
+                    codes,
+                    data.task.classes().len(),
+                    threads,
+                    None,
+                )?,
+                EncodedTarget::Values(values) => {
+                    GbdtModel::fit_regressor(gbdt_spec, train_x, values, threads, None)?
+                }
+            };
+            (
+                TabularModel {
+                    preprocessor: preprocessor.clone(),
+                    task: data.task.clone(),
+                    runtime: Box::new(GbdtRuntime { model: fitted }),
+                },
+                RuntimeSpec::Gbdt {
+                    spec: gbdt_spec.clone(),
+                },
+                None,
+                false,
+            )
+        }
     };
 
     // Final evaluation of the kept model, through the same Predictor that serving uses.
@@ -316,7 +348,7 @@ fn train_tracked(
         log_plot(run, &data.task, &train_predictions, &data.train, "training")?;
     }
     match best_epoch {
-        // linfa models have no epochs: their one evaluation is step 0.
+        // linfa models and boosted trees have no epochs: their one evaluation is step 0.
         None => run.log_metrics(final_metrics.iter().map(|(k, v)| (k.as_str(), *v)), 0)?,
         Some(epoch) => {
             run.log_metrics([("best_epoch", epoch as f64)], 0)?;
@@ -373,12 +405,9 @@ fn score(predictions: &Predictions, split: &Split, prefix: &str) -> BTreeMap<Str
         (Predictions::Values(values), EncodedTarget::Values(truth)) => {
             metrics::regression(truth, values)
         }
-        _ => BTreeMap::new(),
+        _ => metrics::Scores::new(),
     };
-    scored
-        .into_iter()
-        .map(|(k, v)| (format!("{prefix}{k}"), v))
-        .collect()
+    metrics::named(&scored, prefix)
 }
 
 fn log_plot(
@@ -462,7 +491,7 @@ fn save_and_log(
                     smelt_version: SMELT_VERSION.to_string(),
                 },
                 preprocessor,
-                weights,
+                weights: flavor::Weights::Model(weights),
                 profile_json: Some(profile_json.clone()),
                 metrics: final_metrics.clone(),
                 input_example: data.train.features.take(&example_rows),
@@ -550,7 +579,7 @@ fn params(
                 ));
             }
         }
-        ModelSpec::Linfa(linfa) => params.extend(linfa.params()),
+        ModelSpec::Linfa(_) | ModelSpec::Gbdt(_) => params.extend(spec.model.params()),
     }
     params
 }

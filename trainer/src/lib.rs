@@ -1,4 +1,5 @@
-//! Smelt's trainer: job specs ([`spec`]), data preparation ([`dataset`]),
+//! Smelt's trainer: job specs ([`spec`]) over the registry of model
+//! families ([`families`]), data preparation ([`dataset`]),
 //! the Burn training loop ([`net_training`]) and linfa fits, metrics,
 //! checkpoints and resume ([`observer`]), and [`job::run_job`], which takes
 //! one job from spec to a tracked run and a registered model.
@@ -9,6 +10,7 @@ pub mod dataset;
 pub mod device;
 mod error;
 pub mod executor;
+pub mod families;
 pub mod job;
 pub mod metrics;
 mod mlp_backprop;

@@ -24,7 +24,7 @@ use smelt_models::nets::{Architecture, Net};
 use smelt_models::{EncodedTarget, Features, TargetScale, Task};
 
 use crate::error::{TrainError, TrainResult};
-use crate::metrics;
+use crate::metrics::{self, Metric};
 use crate::mlp_backprop::{self, BatchTarget, HalfWorker};
 use crate::spec::{Optimizer, TrainingSpec};
 
@@ -387,15 +387,21 @@ fn score(
 ) -> TrainResult<BTreeMap<String, f64>> {
     Ok(match (y, task) {
         (EncodedTarget::Classes(codes), Task::Classification { classes }) => {
-            let mut m = metrics::classification(codes, outputs, classes.len());
-            m.insert("loss".into(), m["log_loss"]);
+            let scores = metrics::classification(codes, outputs, classes.len());
+            let mut m = metrics::named(&scores, "");
+            if let Some(log_loss) = scores.get(&Metric::LogLoss) {
+                m.insert("loss".into(), *log_loss);
+            }
             m
         }
         (EncodedTarget::Values(truth), Task::Regression) => {
-            let mut m = metrics::regression(truth, outputs);
+            let scores = metrics::regression(truth, outputs);
+            let mut m = metrics::named(&scores, "");
             let s = scale.map_or(1.0, |s| s.std);
             // The loss the network minimises: MSE of the standardised target.
-            m.insert("loss".into(), (m["rmse"] / s).powi(2));
+            if let Some(rmse) = scores.get(&Metric::Rmse) {
+                m.insert("loss".into(), (rmse / s).powi(2));
+            }
             m
         }
         _ => {

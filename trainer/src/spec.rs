@@ -5,10 +5,13 @@
 //! wrong thing.
 
 use serde::{Deserialize, Serialize};
+use smelt_models::gbdt::GbdtSpec;
 use smelt_models::linfa_models::LinfaSpec;
 use smelt_models::nets::NetSpec;
 
 use crate::error::{TrainError, TrainResult};
+use crate::families::{self, Family};
+use crate::metrics::Metric;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -65,65 +68,82 @@ pub enum TaskKind {
     Regression,
 }
 
-/// Which model: a Burn network or a linfa estimator, told apart by `kind`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
+/// Which model, told apart by `kind`: the families of [`crate::families`],
+/// grouped by the library that fits them (training dispatches on this).
+#[derive(Debug, Clone, PartialEq)]
 pub enum ModelSpec {
     Net(NetSpec),
     Linfa(LinfaSpec),
+    /// Gradient-boosted trees (perpetual), `kind = "gbdt"`.
+    Gbdt(GbdtSpec),
 }
 
-pub const NET_KINDS: &[&str] = &["mlp", "cnn"];
-pub const LINFA_KINDS: &[&str] = &[
-    "logistic_regression",
-    "decision_tree",
-    "random_forest",
-    "gaussian_nb",
-    "svm",
-    "linear_regression",
-    "ridge",
-    "lasso",
-    "elastic_net",
-];
-
 impl ModelSpec {
+    /// The family's `kind`, e.g. `"random_forest"`.
     pub fn name(&self) -> &'static str {
         match self {
             ModelSpec::Net(net) => net.name(),
             ModelSpec::Linfa(linfa) => linfa.name(),
+            ModelSpec::Gbdt(_) => "gbdt",
         }
     }
 
-    /// A model of `kind` with default hyperparameters.
+    /// The registered family of this spec.
+    pub fn family(&self) -> &'static Family {
+        families::find(self.name()).expect("every ModelSpec variant is a registered family")
+    }
+
+    /// Every hyperparameter, defaults included, as `(name, value)` for run tracking.
+    pub fn params(&self) -> Vec<(String, String)> {
+        match self {
+            ModelSpec::Net(net) => net.params(),
+            ModelSpec::Linfa(linfa) => linfa.params(),
+            ModelSpec::Gbdt(gbdt) => gbdt.params(),
+        }
+    }
+
+    /// A model of `kind` (a family's kind or synonym) with default hyperparameters.
     pub fn from_kind(kind: &str) -> TrainResult<Self> {
         let table = toml::Table::from_iter([("kind".to_string(), toml::Value::from(kind))]);
         Self::from_table(table)
     }
 
-    fn from_table(table: toml::Table) -> TrainResult<Self> {
+    fn from_table(mut table: toml::Table) -> TrainResult<Self> {
         let kind = table
             .get("kind")
             .and_then(toml::Value::as_str)
             .ok_or_else(|| {
                 TrainError::Spec("[model] needs `kind`, for example kind = \"mlp\"".into())
-            })?;
-        let invalid = |e: toml::de::Error| {
-            TrainError::Spec(format!("[model] kind = \"{kind}\": {}", e.message()))
-        };
-        if NET_KINDS.contains(&kind) {
-            NetSpec::deserialize(toml::Value::Table(table.clone()))
-                .map(ModelSpec::Net)
-                .map_err(invalid)
-        } else if LINFA_KINDS.contains(&kind) {
-            LinfaSpec::deserialize(toml::Value::Table(table.clone()))
-                .map(ModelSpec::Linfa)
-                .map_err(invalid)
-        } else {
-            Err(TrainError::Spec(format!(
-                "unknown model kind '{kind}'; Smelt trains: {}, {}",
-                NET_KINDS.join(", "),
-                LINFA_KINDS.join(", ")
-            )))
+            })?
+            .to_string();
+        let family = families::find(&kind).ok_or_else(|| {
+            TrainError::Spec(format!(
+                "unknown model kind '{kind}'; Smelt trains: {}",
+                families::kinds().collect::<Vec<_>>().join(", ")
+            ))
+        })?;
+        // A synonym is saved as the family's own kind.
+        table.insert("kind".into(), toml::Value::from(family.kind));
+        (family.parse)(table)
+            .map_err(|e| TrainError::Spec(format!("[model] kind = \"{kind}\": {}", e.message())))
+    }
+}
+
+/// Written as the `[model]` table it was read from: `kind` beside the
+/// hyperparameters (networks and linfa specs carry `kind` as their tag;
+/// `GbdtSpec`, which `model.json` also records, does not).
+impl Serialize for ModelSpec {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ModelSpec::Net(net) => net.serialize(serializer),
+            ModelSpec::Linfa(linfa) => linfa.serialize(serializer),
+            ModelSpec::Gbdt(gbdt) => {
+                // Through a TOML table, which leaves unset options out as a
+                // spec file does.
+                let mut table = toml::Table::try_from(gbdt).map_err(serde::ser::Error::custom)?;
+                table.insert("kind".into(), toml::Value::from("gbdt"));
+                table.serialize(serializer)
+            }
         }
     }
 }
@@ -294,10 +314,25 @@ fn default_patience() -> usize {
 }
 
 impl EarlyStopping {
-    /// Whether larger values of the metric are better.
+    /// Whether larger values of the metric are better (`val_loss` and
+    /// `train_loss`, the one metric names that are not a [`Metric`], are losses).
     pub fn higher_is_better(&self) -> bool {
-        let name = self.metric.trim_start_matches("val_");
-        matches!(name, "accuracy" | "f1_macro" | "roc_auc" | "r2")
+        Metric::from_name(self.metric.trim_start_matches("val_"))
+            .is_some_and(Metric::higher_is_better)
+    }
+
+    /// The metrics early stopping can watch: the losses and every validation
+    /// metric a training job logs.
+    pub fn watchable() -> Vec<String> {
+        let mut names = vec!["val_loss".to_string()];
+        names.extend(
+            Metric::TRAINED_CLASSIFICATION
+                .iter()
+                .chain(&Metric::TRAINED_REGRESSION)
+                .map(|m| format!("val_{m}")),
+        );
+        names.push("train_loss".to_string());
+        names
     }
 }
 
@@ -389,18 +424,8 @@ impl JobSpec {
             return Err("data.target must name the column to predict".into());
         }
         if let Some(stop) = &t.early_stopping {
-            let known = [
-                "val_loss",
-                "val_accuracy",
-                "val_f1_macro",
-                "val_roc_auc",
-                "val_log_loss",
-                "val_rmse",
-                "val_mae",
-                "val_r2",
-                "train_loss",
-            ];
-            if !known.contains(&stop.metric.as_str()) {
+            let known = EarlyStopping::watchable();
+            if !known.contains(&stop.metric) {
                 return Err(format!(
                     "training.early_stopping.metric '{}' is not one Smelt logs; use one of: {}",
                     stop.metric,
@@ -463,6 +488,27 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(error.contains("unknown model kind 'xgboost'"), "{error}");
+    }
+
+    #[test]
+    fn every_family_round_trips_through_its_saved_table() {
+        for kind in families::kinds() {
+            let spec = ModelSpec::from_kind(kind).unwrap();
+            let text = toml::to_string(&spec).unwrap();
+            let table: toml::Table = toml::from_str(&text).unwrap();
+            assert_eq!(table["kind"].as_str(), Some(kind), "{text}");
+            assert_eq!(
+                ModelSpec::deserialize(toml::Value::Table(table)).unwrap(),
+                spec
+            );
+        }
+        let error = JobSpec::from_toml(
+            "[data]\ntrain = \"a.csv\"\ntarget = \"y\"\n[model]\nkind = \"gbdt\"\nbudgett = 1.0\n",
+            "job.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("budgett"), "{error}");
     }
 
     #[test]

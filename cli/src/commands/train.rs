@@ -4,17 +4,18 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Args;
 use smelt_trainer::job::SPEC_ARTIFACT;
 use smelt_trainer::spec::{EarlyStopping, ModelSpec, Optimizer, RegisterSpec};
-use smelt_trainer::{JobOptions, JobOutcome, JobSpec, ProgressMode, Tracking, TrainError};
+use smelt_trainer::{JobOptions, JobOutcome, JobSpec, ProgressMode, TrainError};
 
-use crate::commands::artifacts::{DestinationArgs, open_location_at, read_run_artifact};
 use crate::config::{Context, GlobalArgs, env_var};
 use crate::error::{failure, hinted};
 use crate::output::print_json;
+use crate::shared::artifacts::{DestinationArgs, read_run_artifact};
+use crate::shared::jobs::{job_error, tracking_for};
+use crate::shared::signals::cancel_on_ctrl_c;
 
 pub const LONG_ABOUT: &str = "\
 Train a model and track the run: params, per-epoch metrics, system tags, the
@@ -29,9 +30,13 @@ From flags:
 Continue a killed job in the same run, from its last checkpoint:
   smelt train --resume RUN_ID
 
-Model kinds: mlp, cnn (Burn); logistic_regression, decision_tree, random_forest,
-gaussian_nb, svm, linear_regression, ridge, lasso, elastic_net (linfa).
 Ctrl-C stops the job; its run ends KILLED.";
+
+/// The long help: [`LONG_ABOUT`] and the model kinds of the trainer's
+/// family registry, so the list cannot fall behind what trains.
+pub fn long_about() -> String {
+    format!("{LONG_ABOUT}\n\n{}", smelt_trainer::families::help())
+}
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
@@ -59,7 +64,7 @@ pub struct TrainArgs {
     /// Seed for the split, shuffling and initial weights
     #[arg(long, help_heading = "Data")]
     seed: Option<u64>,
-    /// Model kind (mlp, cnn, logistic_regression, random_forest, ...)
+    /// Model kind (mlp, logistic_regression, gbdt, ...; all listed below)
     #[arg(long, value_name = "KIND", help_heading = "Model")]
     model: Option<String>,
     /// A model hyperparameter as TOML, e.g. --param hidden=[128,64] --param dropout=0.1
@@ -138,7 +143,7 @@ pub async fn run(global: &GlobalArgs, args: TrainArgs) -> anyhow::Result<()> {
     spec.validate()
         .map_err(|m| spec_error(TrainError::Spec(m)))?;
 
-    let tracking = tracking_for(&ctx, args.destination.resolve());
+    let tracking = tracking_for(&ctx, &args.destination.resolve());
     let cancel = cancel_on_ctrl_c("stopping at the next batch (Ctrl-C again to abort)…");
     let options = JobOptions {
         base_dir,
@@ -164,38 +169,6 @@ pub async fn run(global: &GlobalArgs, args: TrainArgs) -> anyhow::Result<()> {
         .map_err(|e| failure(format!("the training job crashed: {e}")))?;
     let outcome = outcome.map_err(train_error)?;
     report(&ctx, &outcome)
-}
-
-/// The trainer's view of the tracking store the command line names, with
-/// `mlflow-artifacts:` URIs resolved against `destination`.
-pub(crate) fn tracking_for(ctx: &Context, destination: String) -> Tracking {
-    let tracking_uri = ctx.tracking_uri.clone();
-    Tracking {
-        store: ctx.store.clone(),
-        tracking_uri: ctx.tracking_uri.clone(),
-        open_artifacts: Arc::new(move |uri: &str| {
-            open_location_at(&tracking_uri, &destination, uri)
-                .map_err(|e| smelt_tracking::Error::invalid(e.to_string()))
-        }),
-        runtime: tokio::runtime::Handle::current(),
-    }
-}
-
-/// A flag set by the first Ctrl-C (the job stops cleanly and closes its run
-/// KILLED); a second Ctrl-C exits at once.
-pub(crate) fn cancel_on_ctrl_c(message: &'static str) -> Arc<AtomicBool> {
-    let cancel = Arc::new(AtomicBool::new(false));
-    let on_interrupt = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("{message}");
-            on_interrupt.store(true, Ordering::Relaxed);
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
-            }
-        }
-    });
-    cancel
 }
 
 fn report(ctx: &Context, outcome: &JobOutcome) -> anyhow::Result<()> {
@@ -278,10 +251,10 @@ fn apply_flags(spec: &mut Option<JobSpec>, args: &TrainArgs) -> anyhow::Result<(
     if let Some(v) = args.seed {
         d.seed = v;
     }
-    let kind_changed = args
-        .model
-        .as_deref()
-        .is_some_and(|k| k != spec.model.name());
+    // A synonym (`logistic`) of the spec's own kind keeps its hyperparameters.
+    let kind_changed = args.model.as_deref().is_some_and(|k| {
+        smelt_trainer::families::find(k).map_or(k, |family| family.kind) != spec.model.name()
+    });
     if kind_changed || !args.params.is_empty() {
         let mut table = match (&spec.model, kind_changed) {
             (_, true) => toml::Table::new(),
@@ -371,20 +344,5 @@ fn train_error(error: TrainError) -> anyhow::Error {
     match &error {
         TrainError::Spec(_) => spec_error(error),
         _ => job_error(error, "job"),
-    }
-}
-
-/// A job's error as the CLI says it: a data error made no run, a cancelled
-/// job's run is closed KILLED, anything else as it is.
-pub(crate) fn job_error(error: TrainError, job: &str) -> anyhow::Error {
-    match &error {
-        TrainError::Data(_) => hinted(
-            error.to_string(),
-            "no run was created; fix the data and run again",
-        ),
-        TrainError::Cancelled => failure(format!(
-            "the {job} was cancelled; its run is closed as KILLED"
-        )),
-        _ => failure(error.to_string()),
     }
 }

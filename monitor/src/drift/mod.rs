@@ -34,7 +34,6 @@
 //! a refused input into a [`ColumnOutcome::Skipped`] with its
 //! [`SkipReason`]; [`dataset_drift`] aggregates the outcomes.
 
-mod binning;
 mod chisquare;
 mod hellinger;
 mod jensen_shannon;
@@ -47,7 +46,7 @@ mod select;
 mod wasserstein;
 mod ztest;
 
-pub use binning::{QUANTILE_BIN_COUNT, quantile_bin_counts, quantile_edges};
+pub use crate::binning::{QUANTILE_BIN_COUNT, quantile_bin_counts, quantile_edges};
 pub use chisquare::ChiSquare;
 pub use hellinger::Hellinger;
 pub use jensen_shannon::JensenShannon;
