@@ -51,7 +51,7 @@ fn compare_reports_the_shifted_columns_first_in_json_html_and_the_terminal() {
             current.to_str().unwrap(),
             "--html",
             html.to_str().unwrap(),
-            "--json",
+            "--json-report",
             json.to_str().unwrap(),
         ],
     );
@@ -247,6 +247,46 @@ fn profile_describes_every_column_of_a_table() {
 
 /// The JSON report of `compare` on the shifted breast-cancer copy with MMD on
 /// two columns and the given `--compute`.
+/// `--json` is the global "print JSON" switch and takes no file: the report
+/// file has its own flag, and the old `--json FILE` spelling is a usage error
+/// rather than a guess.
+#[test]
+fn compare_writes_the_report_file_with_json_report_and_prints_json_with_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let current = shifted_copy(dir.path());
+    let reference = dataset("breast_cancer.train.csv");
+    let file = dir.path().join("report.json");
+    let printed = smelt_json(
+        dir.path(),
+        &[
+            "monitor",
+            "compare",
+            reference.to_str().unwrap(),
+            current.to_str().unwrap(),
+            "--json-report",
+            file.to_str().unwrap(),
+        ],
+    );
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(printed["columns"], written["columns"]);
+    assert_eq!(printed["dataset_drifted"], false);
+
+    let old = smelt(
+        dir.path(),
+        &[
+            "monitor",
+            "compare",
+            reference.to_str().unwrap(),
+            current.to_str().unwrap(),
+            "--json",
+            dir.path().join("other.json").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(old.status.code(), Some(2), "{}", stderr(&old));
+    assert!(stderr(&old).contains("other.json"), "{}", stderr(&old));
+    assert!(!dir.path().join("other.json").exists());
+}
+
 fn mmd_report(dir: &Path, compute: &str) -> Value {
     let current = shifted_copy(dir);
     let json = dir.join(format!("report-{compute}.json"));
@@ -263,7 +303,7 @@ fn mmd_report(dir: &Path, compute: &str) -> Value {
             "mean_area=mmd",
             "--compute",
             compute,
-            "--json",
+            "--json-report",
             json.to_str().unwrap(),
         ],
     );

@@ -38,9 +38,18 @@ impl LoadedModel {
             .map_err(|e| ServeError::Internal(format!("cannot make a download folder: {e}")))?;
         let folder = source.download(&resolved, download.path()).await?;
         let label = resolved.label();
+        // A downloaded model lives in a temporary folder whose path means
+        // nothing to API clients (and is the server's business): messages
+        // name the model's URI instead. A local folder is the user's own.
+        let shown = if resolved.version == "local" {
+            folder.display().to_string()
+        } else {
+            resolved.uri.clone()
+        };
         let predictor = tokio::task::spawn_blocking(move || -> Result<Arc<dyn Predictor>> {
             let model = smelt_models::load_model(&folder).map_err(|e| {
-                ServeError::InvalidInput(format!("cannot load {}: {e}", folder.display()))
+                let message = e.to_string().replace(&folder.display().to_string(), &shown);
+                ServeError::InvalidInput(format!("cannot load {shown}: {message}"))
             })?;
             let model: Arc<dyn Predictor> = Arc::from(model);
             warm(model.as_ref())?;

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use smelt_data::{Column, Frame, ReadOptions, Values, read_table};
 use smelt_models::task::{distinct_labels, encode_target, infer_task};
 use smelt_models::{EncodedTarget, Task};
+use smelt_tracking::artifacts::ModelUri;
 
 use crate::error::{TrainError, TrainResult};
 use crate::spec::{DataSpec, TaskKind};
@@ -334,26 +335,25 @@ fn locate(
     Ok(local)
 }
 
-/// `runs:/RUN_ID/path` → (the run's artifact root, path); other URIs split at
-/// their last `/`.
+/// `runs:/RUN_ID/path` → (the run's artifact root, path); other locations
+/// (`s3://`, `mlflow-artifacts:`) → (their parent, last segment). Parsed by
+/// tracking's `ModelUri`, which validates the path.
 fn split_uri(location: &str, tracking: &Tracking) -> TrainResult<(String, String)> {
-    if let Some(rest) = location.strip_prefix("runs:") {
-        let rest = rest.trim_start_matches('/');
-        let (run_id, path) = rest.split_once('/').ok_or_else(|| {
-            TrainError::Data(format!(
-                "'{location}' names no file; use runs:/RUN_ID/path/to/data.csv"
-            ))
-        })?;
-        let run = tracking.block(tracking.store.get_run(run_id))?;
-        return Ok((run.info.artifact_uri, path.to_string()));
-    }
-    let slash = location
-        .rfind('/')
-        .filter(|&i| i > location.find(':').unwrap_or(0) + 2);
-    match slash {
-        Some(i) => Ok((location[..i].to_string(), location[i + 1..].to_string())),
-        None => Err(TrainError::Data(format!(
-            "cannot read data from '{location}'"
+    let uri = ModelUri::parse(location).map_err(|e| TrainError::Data(e.message))?;
+    match &uri {
+        ModelUri::Run { path, .. } if path.is_empty() => Err(TrainError::Data(format!(
+            "'{location}' names no file; use runs:/RUN_ID/path/to/data.csv"
         ))),
+        ModelUri::Run { run_id, path } => {
+            let run = tracking.block(tracking.store.get_run(run_id))?;
+            Ok((run.info.artifact_uri, path.clone()))
+        }
+        other => match other.split_location() {
+            Some((root, name)) if !name.is_empty() => Ok((root, name)),
+            _ => Err(TrainError::Data(format!(
+                "cannot read data from '{location}': give runs:/RUN_ID/path, \
+                 s3://bucket/path or mlflow-artifacts:/path to a file"
+            ))),
+        },
     }
 }

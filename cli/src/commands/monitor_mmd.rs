@@ -9,10 +9,11 @@ use clap::Args;
 use smelt_data::{Frame, ReadOptions, Values};
 use smelt_monitor::drift::{DEFAULT_PERMUTATIONS, Mmd};
 
-use crate::commands::monitor::{ComputeArg, open_compute, read_pair};
+use crate::commands::monitor::read_pair;
 use crate::config::GlobalArgs;
 use crate::error::{failure, hinted};
 use crate::output::print_json;
+use crate::shared::compute::{ComputeArg, open_compute};
 
 pub const MMD_ABOUT: &str = "\
 Test two tables for a shift in the joint distribution of their numeric

@@ -7,11 +7,12 @@ use std::path::PathBuf;
 use clap::Args;
 use smelt_data::{ReadOptions, read_table};
 use smelt_models::{Predictions, load_model};
+use smelt_tracking::artifacts::ModelUri;
 
-use crate::commands::artifacts::{DestinationArgs, fetch};
 use crate::config::{Context, GlobalArgs};
 use crate::error::{failure, hinted};
 use crate::output::print_json;
+use crate::shared::artifacts::{DestinationArgs, fetch, parse_uri};
 
 pub const LONG_ABOUT: &str = "\
 Predict with a trained model. The model is a registry reference
@@ -41,20 +42,22 @@ pub struct PredictArgs {
 }
 
 pub async fn run(global: &GlobalArgs, args: PredictArgs) -> anyhow::Result<()> {
-    let local = std::path::Path::new(&args.model);
     let download_dir;
-    let folder = if local.is_dir() {
-        local.to_path_buf()
-    } else if args.model.contains(":/") {
-        let ctx = Context::open(global).await?;
-        download_dir = tempfile::tempdir()?;
-        let target = download_dir.path().join("model");
-        fetch(&ctx, &args.destination.resolve(), &args.model, &target).await?
-    } else {
-        return Err(hinted(
-            format!("'{}' is neither a model folder nor a model URI", args.model),
-            "use models:/NAME@ALIAS, models:/NAME/VERSION, runs:/RUN_ID/model or a folder",
-        ));
+    let folder = match parse_uri(&args.model)? {
+        // A folder on this machine is loaded where it is.
+        ModelUri::Folder(path) if path.is_dir() => path,
+        ModelUri::Folder(_) => {
+            return Err(hinted(
+                format!("'{}' is neither a model folder nor a model URI", args.model),
+                "use models:/NAME@ALIAS, models:/NAME/VERSION, runs:/RUN_ID/model or a folder",
+            ));
+        }
+        _ => {
+            let ctx = Context::open(global).await?;
+            download_dir = tempfile::tempdir()?;
+            let target = download_dir.path().join("model");
+            fetch(&ctx, &args.destination.resolve(), &args.model, &target).await?
+        }
     };
     let model = tokio::task::spawn_blocking(move || load_model(&folder))
         .await

@@ -3,20 +3,20 @@
 //! batching, hot swap and metrics.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::Args;
 use smelt_serving::http::standalone_router;
 use smelt_serving::metrics::ServingMetrics;
 use smelt_serving::{
-    BatchConfig, Capture, CaptureConfig, EndpointSpec, JsonlFiles, LocalFolders, ModelReference,
-    ModelSource, Serving, ServingConfig, VariantSpec,
+    Capture, CaptureConfig, EndpointSpec, JsonlFiles, LocalFolders, ModelSource, ModelUri,
+    RegistrySource, Serving, VariantSpec, parse_reference,
 };
 
-use crate::commands::artifacts::DestinationArgs;
 use crate::config::{Context, GlobalArgs};
 use crate::error::hinted;
-use crate::model_source::RegistrySource;
+use crate::shared::artifacts::{DestinationArgs, locations};
+use crate::shared::serving::{BatchingArgs, ServingArgs};
+use crate::shared::signals::shutdown_signal;
 
 pub const LONG_ABOUT: &str = "\
 Serve one model over HTTP, as `mlflow models serve` does:
@@ -75,75 +75,20 @@ pub struct ServeArgs {
     destination: DestinationArgs,
 }
 
-/// Batching knobs (per endpoint); defaults measured (ARCHITECTURE.md).
-#[derive(Debug, Clone, Args)]
-#[command(next_help_heading = "Batching")]
-pub struct BatchingArgs {
-    /// Most rows one model call takes
-    #[arg(long, env = "SMELT_MAX_BATCH_ROWS", default_value_t = BatchConfig::default().max_batch_rows)]
-    max_batch_rows: usize,
-    /// Wait up to this long (µs) for more requests before running a batch
-    #[arg(long, env = "SMELT_MAX_DELAY_US", default_value_t = BatchConfig::default().max_delay_us)]
-    max_delay_us: u64,
-    /// Rows allowed to wait; beyond it requests get 503 + Retry-After
-    #[arg(long, env = "SMELT_QUEUE_ROWS", default_value_t = BatchConfig::default().queue_rows)]
-    queue_rows: usize,
-    /// Inference threads per model version (0: one per core)
-    #[arg(long, env = "SMELT_INFERENCE_WORKERS", default_value_t = BatchConfig::default().workers)]
-    inference_workers: usize,
-    /// Per-request timeout in milliseconds (504 after it)
-    #[arg(long, env = "SMELT_REQUEST_TIMEOUT_MS", default_value_t = BatchConfig::default().timeout_ms)]
-    request_timeout_ms: u64,
-}
-
-impl BatchingArgs {
-    pub fn config(&self) -> BatchConfig {
-        BatchConfig {
-            max_batch_rows: self.max_batch_rows,
-            max_delay_us: self.max_delay_us,
-            queue_rows: self.queue_rows,
-            workers: self.inference_workers,
-            timeout_ms: self.request_timeout_ms,
-        }
-    }
-}
-
-/// Process-wide serving settings, shared with `smelt server`.
-#[derive(Debug, Clone, Args)]
-#[command(next_help_heading = "Serving")]
-pub struct ServingArgs {
-    /// Largest request body in bytes (413 above)
-    #[arg(long, env = "SMELT_MAX_BODY_BYTES", default_value_t = ServingConfig::default().max_body_bytes)]
-    max_body_bytes: usize,
-    /// How often aliases are re-resolved, in milliseconds
-    #[arg(long, env = "SMELT_POLL_INTERVAL_MS", default_value_t = 2000)]
-    poll_interval_ms: u64,
-}
-
-impl ServingArgs {
-    pub fn config(&self) -> ServingConfig {
-        ServingConfig {
-            poll_interval: Duration::from_millis(self.poll_interval_ms.max(10)),
-            max_body_bytes: self.max_body_bytes,
-        }
-    }
-}
-
 pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
-    let reference = ModelReference::parse(&args.model)
+    let reference = parse_reference(&args.model)
         .map_err(|e| hinted(e.to_string(), "`smelt models list` shows registered models"))?;
     let name = match &args.name {
         Some(name) => name.clone(),
         None => default_name(&reference),
     };
     // A folder needs no tracking store (and serving one must not create one).
-    let source: Arc<dyn ModelSource> = if matches!(reference, ModelReference::Folder(_)) {
+    let source: Arc<dyn ModelSource> = if matches!(reference, ModelUri::Folder(_)) {
         Arc::new(LocalFolders)
     } else {
-        Arc::new(RegistrySource {
-            ctx: Context::open(global).await?,
-            destination: args.destination.resolve(),
-        })
+        let ctx = Context::open(global).await?;
+        let locations = locations(&ctx, &args.destination.resolve());
+        Arc::new(RegistrySource::new(ctx.store, locations))
     };
     let metrics = Arc::new(ServingMetrics::new());
     let capture = (args.capture_percent > 0.0).then(|| {
@@ -192,22 +137,20 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
         endpoint.name
     );
     axum::serve(listener, standalone_router(serving))
-        .with_graceful_shutdown(crate::commands::server::shutdown_signal())
+        .with_graceful_shutdown(shutdown_signal())
         .await?;
     Ok(())
 }
 
 /// `/v2/models/NAME`: the registered model's name, else the run or folder.
-fn default_name(reference: &ModelReference) -> String {
+fn default_name(reference: &ModelUri) -> String {
     let name = match reference {
-        ModelReference::Alias { name, .. }
-        | ModelReference::Version { name, .. }
-        | ModelReference::Latest { name } => name.clone(),
-        ModelReference::Run { run_id, .. } => run_id.clone(),
-        ModelReference::Folder(path) => std::path::absolute(path)
+        ModelUri::Run { run_id, .. } => run_id.clone(),
+        ModelUri::Folder(path) => std::path::absolute(path)
             .ok()
             .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
             .unwrap_or_else(|| "model".into()),
+        other => other.registered_model().unwrap_or("model").to_string(),
     };
     smelt_serving::endpoint::plain_name(&name)
 }

@@ -3,10 +3,14 @@
 use std::time::Duration;
 
 use clap::Args;
+use smelt_tracking::artifacts::ArtifactLocations;
 use smelt_tracking::server::{self, ServerConfig};
 
 use crate::config::{default_artifacts_destination, local_store_uri, redact, smelt_home};
 use crate::error::hinted;
+use crate::shared::compute::{ComputeArg, open_compute};
+use crate::shared::serving::ServingArgs;
+use crate::shared::signals::shutdown_signal;
 
 /// How long in-flight requests get to finish after a shutdown signal.
 const GRACE: Duration = Duration::from_secs(30);
@@ -75,10 +79,10 @@ pub struct ServerArgs {
     capture_dir: Option<std::path::PathBuf>,
 
     #[command(flatten)]
-    compute: crate::commands::monitor::ComputeArg,
+    compute: ComputeArg,
 
     #[command(flatten)]
-    serving: crate::commands::serve::ServingArgs,
+    serving: ServingArgs,
 }
 
 impl ServerArgs {
@@ -222,15 +226,16 @@ fn start_executor(
     Ok(std::sync::Arc::new(executor))
 }
 
-/// Opens a run's artifact location the way this server stores it
-/// (`mlflow-artifacts:` under its artifacts destination).
+/// How this server reaches artifact locations: `mlflow-artifacts:` under
+/// its artifacts destination, as its proxy serves them.
+fn locations(config: &ServerConfig) -> ArtifactLocations {
+    ArtifactLocations::new(&config.backend_store_uri, &config.artifacts_destination)
+}
+
+/// Opens a run's artifact location the way this server stores it.
 fn open_artifacts(config: &ServerConfig) -> smelt_trainer::OpenArtifacts {
-    let store_uri = config.backend_store_uri.clone();
-    let destination = config.artifacts_destination.clone();
-    std::sync::Arc::new(move |uri: &str| {
-        crate::commands::artifacts::open_location_at(&store_uri, &destination, uri)
-            .map_err(|e| smelt_tracking::Error::invalid(e.to_string()))
-    })
+    let locations = locations(config);
+    std::sync::Arc::new(move |uri: &str| locations.open(uri))
 }
 
 /// Endpoints: definitions from the server's store (restored now, loading
@@ -248,15 +253,10 @@ async fn start_serving(
 )> {
     use std::sync::Arc;
     let store = bound.state().store.clone();
-    let registry = || crate::model_source::RegistrySource {
-        ctx: crate::config::Context {
-            store: store.clone(),
-            tracking_uri: config.backend_store_uri.clone(),
-            json: false,
-        },
-        destination: config.artifacts_destination.clone(),
-    };
-    let source = Arc::new(registry());
+    let source = Arc::new(smelt_serving::RegistrySource::new(
+        store.clone(),
+        locations(config),
+    ));
     let metrics = Arc::new(smelt_serving::metrics::ServingMetrics::new());
     let capture_dir = args
         .capture_dir
@@ -264,9 +264,12 @@ async fn start_serving(
         .unwrap_or_else(|| home.join("capture"));
     let monitors = smelt_monitor::service::Monitors::new(
         store.clone(),
-        Arc::new(crate::monitor_io::TrackedMonitorIo { models: registry() }),
+        Arc::new(smelt_monitor::tracked_io::TrackedIo::new(
+            store.clone(),
+            locations(config),
+        )),
         capture_dir.clone(),
-        crate::commands::monitor::open_compute(args.compute.preference)?,
+        open_compute(args.compute.preference)?,
     );
     {
         let monitors = monitors.clone();
@@ -329,28 +332,4 @@ fn openapi() -> serde_json::Value {
         }
     }
     document
-}
-
-/// Completes on Ctrl-C or (on Unix) SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
-    }
 }

@@ -14,10 +14,18 @@
 //! Every path a store is given is relative to its root and goes through
 //! [`validate_relative_path`] (`path.rs`) first, so no store can be made to
 //! read or write outside its root.
+//!
+//! What users write to name models and artifacts (`models:/NAME@ALIAS`,
+//! `runs:/ID/PATH`, `mlflow-artifacts:/…`, `s3://…`, folders) is parsed by
+//! [`ModelUri`] (`uri.rs`) and resolved to a store and a path by
+//! [`ModelUri::locate`] over [`ArtifactLocations`] (`locate.rs`); the
+//! commands, serving, the monitor and the server all go through them.
 
+pub mod locate;
 pub mod object;
 pub mod path;
 pub mod proxy;
+pub mod uri;
 
 use std::sync::Arc;
 
@@ -28,9 +36,11 @@ use futures::{StreamExt, TryStreamExt};
 use crate::entities::FileInfo;
 use crate::error::{Error, Result};
 
+pub use locate::{ArtifactLocations, Downloaded, Located};
 pub use object::ObjectArtifactStore;
 pub use path::validate_relative_path;
 pub use proxy::{ProxyArtifactStore, resolve_artifact_uri, resolve_artifact_uri_with_client};
+pub use uri::ModelUri;
 
 /// A body being streamed into or out of a store.
 ///

@@ -17,7 +17,8 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 
 use super::{
-    ArtifactObject, ArtifactStore, ByteStream, open_artifact_store, validate_relative_path,
+    ArtifactObject, ArtifactStore, ByteStream, ModelUri, open_artifact_store,
+    validate_relative_path,
 };
 use crate::entities::FileInfo;
 use crate::error::{Error, ErrorCode, Result};
@@ -385,16 +386,16 @@ pub fn resolve_artifact_uri_with_client(
         ))
     })?)
     .map_err(|error| Error::invalid(format!("Invalid tracking URL '{tracking}': {error}")))?;
-    // Split by hand rather than with a URL parser, which would quietly
+    // Split by `ModelUri` rather than a URL parser, which would quietly
     // resolve `..` segments that validation must see and refuse.
-    let rest = uri.get(17..).unwrap_or_default();
-    let (authority, path) = match rest.strip_prefix("//") {
-        Some(after) => after.split_at(after.find('/').unwrap_or(after.len())),
-        None => ("", rest),
+    let ModelUri::ServerArtifact { authority, path } = ModelUri::parse(uri)? else {
+        return Err(Error::invalid(format!(
+            "'{uri}' is not an mlflow-artifacts: URI"
+        )));
     };
     // `mlflow-artifacts://host:port/…` names the server; the scheme and any
     // path prefix still come from the tracking URL (mlflow_artifacts_repo.py).
-    if !authority.is_empty() {
+    if let Some(authority) = authority {
         let named = url::Url::parse(&format!("http://{authority}"))
             .ok()
             .filter(|named| named.path() == "/" && named.username().is_empty())
@@ -404,7 +405,7 @@ pub fn resolve_artifact_uri_with_client(
         base.set_port(named.port())
             .map_err(|()| Error::invalid(format!("Invalid port in '{uri}'")))?;
     }
-    let mut root = path.trim_start_matches('/');
+    let mut root = path.as_str();
     // `mlflow-artifacts:/api/2.0/mlflow-artifacts/artifacts/x` is `x`.
     if let Some(rest) = root.strip_prefix(ARTIFACTS_API_PATH.trim_start_matches('/'))
         && (rest.is_empty() || rest.starts_with('/'))

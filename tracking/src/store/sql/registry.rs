@@ -8,6 +8,7 @@ use sqlx::any::AnyRow;
 use super::filters::{MissingTag, direction, push_comparison, push_key_value};
 use super::rows::{Sql, limits, parse_version, validate_key, validate_length};
 use super::{SqlStore, page_size};
+use crate::artifacts::ModelUri;
 use crate::entities::*;
 use crate::error::{Error, Result};
 use crate::search::{self, Comparator, Entity, SearchKind, Value};
@@ -711,35 +712,37 @@ impl ModelRegistry for SqlStore {
     async fn get_model_version_download_uri(&self, name: &str, version: &str) -> Result<String> {
         let model_version = self.get_model_version(name, version).await?;
         // A version made from a logged model (`models:/m-…`) downloads from
-        // that model's artifact location, as MLflow resolves it.
-        if let Some(model_id) = model_version
-            .source
-            .strip_prefix("models:/")
-            .filter(|id| id.starts_with("m-"))
-        {
-            let location: Option<String> =
-                sqlx::query_scalar("SELECT artifact_uri FROM logged_models WHERE model_id = $1")
-                    .bind(model_id.to_string())
-                    .fetch_optional(&self.pool)
-                    .await?;
-            if let Some(location) = location {
-                return Ok(location);
+        // that model's artifact location, and one made from a run's files
+        // (`runs:/ID/PATH`) from that path under the run's, as MLflow
+        // resolves them; `ModelUri` reads the source. Anything else (or a
+        // source whose model or run is gone) is its own location.
+        match ModelUri::parse(&model_version.source) {
+            Ok(ModelUri::LoggedModel { model_id }) => {
+                let location: Option<String> = sqlx::query_scalar(
+                    "SELECT artifact_uri FROM logged_models WHERE model_id = $1",
+                )
+                .bind(model_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                if let Some(location) = location {
+                    return Ok(location);
+                }
             }
-        }
-        if let Some(rest) = model_version.source.strip_prefix("runs:/") {
-            let (run_id, path) = rest.split_once('/').unwrap_or((rest, ""));
-            let artifact_uri: Option<String> =
-                sqlx::query_scalar("SELECT artifact_uri FROM runs WHERE run_id = $1")
-                    .bind(run_id.to_string())
-                    .fetch_optional(&self.pool)
-                    .await?;
-            if let Some(artifact_uri) = artifact_uri {
-                return Ok(if path.is_empty() {
-                    artifact_uri
-                } else {
-                    format!("{artifact_uri}/{path}")
-                });
+            Ok(ModelUri::Run { run_id, path }) => {
+                let artifact_uri: Option<String> =
+                    sqlx::query_scalar("SELECT artifact_uri FROM runs WHERE run_id = $1")
+                        .bind(run_id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                if let Some(artifact_uri) = artifact_uri {
+                    return Ok(if path.is_empty() {
+                        artifact_uri
+                    } else {
+                        format!("{artifact_uri}/{path}")
+                    });
+                }
             }
+            _ => {}
         }
         Ok(model_version.source)
     }
