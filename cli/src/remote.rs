@@ -1,7 +1,10 @@
-//! Talking to a running `smelt server` over its Smelt API (jobs, endpoints).
+//! Talking to a running `smelt server` over its Smelt API (jobs, endpoints,
+//! monitors), in `smelt-api`'s types.
 
 use clap::Args;
-use serde_json::Value;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use smelt_api::ErrorBody;
 
 use crate::config::{GlobalArgs, env_var, is_remote};
 use crate::error::{failure, hinted};
@@ -40,24 +43,32 @@ impl ServerArg {
     }
 }
 
-pub async fn call(
+/// No request body, for [`call`].
+pub const NO_BODY: Option<&()> = None;
+
+/// One call to a server's Smelt API: `body` (one of `smelt-api`'s request
+/// types) sent as JSON, the answer read as `R` (one of its response types).
+/// A refusal becomes an error with the server's message (from its
+/// `{"error_code", "message"}` body), hinted on a 404.
+pub async fn call<R: DeserializeOwned>(
     client: &reqwest::Client,
     method: reqwest::Method,
     url: &str,
-    body: Option<Value>,
+    body: Option<&impl Serialize>,
     not_found_hint: &str,
-) -> anyhow::Result<Value> {
+) -> anyhow::Result<R> {
     let mut request = client.request(method, url);
     if let Some(body) = body {
-        request = request.json(&body);
+        request = request.json(body);
     }
     let response = request.send().await.map_err(|e| unreachable(url, e))?;
     let status = response.status();
-    let body: Value = response.json().await.unwrap_or_default();
+    let bytes = response.bytes().await.map_err(|e| unreachable(url, e))?;
     if !status.is_success() {
-        let message = body["message"]
-            .as_str()
-            .map(str::to_string)
+        let message = serde_json::from_slice::<ErrorBody>(&bytes)
+            .map(|body| body.message)
+            .ok()
+            .filter(|message| !message.is_empty())
             .unwrap_or_else(|| format!("HTTP {status}"));
         return Err(if status == reqwest::StatusCode::NOT_FOUND {
             hinted(message, not_found_hint)
@@ -65,7 +76,11 @@ pub async fn call(
             failure(message)
         });
     }
-    Ok(body)
+    serde_json::from_slice(&bytes).map_err(|e| {
+        failure(format!(
+            "{url} answered what this smelt cannot read ({e}); is the server the same version?"
+        ))
+    })
 }
 
 pub fn unreachable(url: &str, error: reqwest::Error) -> anyhow::Error {

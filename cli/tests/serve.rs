@@ -306,7 +306,7 @@ async fn serve_answers_mlflow_and_oip_requests_and_refuses_bad_input() {
     assert_eq!(reply.status, 415);
     let huge = json!({ "dataframe_records": vec![records[0].clone(); 400] });
     let reply = post_json(&client, &invocations, &huge).await;
-    assert_error(&reply, 413, "INVALID_PARAMETER_VALUE", "limit");
+    assert_error(&reply, 413, "REQUEST_LIMIT_EXCEEDED", "limit");
     // Answered before the body was read: the connection is not reusable, and
     // the client is told so instead of pooling it.
     assert_eq!(reply.header("connection"), "close");

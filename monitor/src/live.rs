@@ -121,17 +121,9 @@ fn collect_jsonl(root: &Path, dir: &Path, files: &mut Vec<String>) -> std::io::R
 /// the window still counts every row.
 pub const MAX_WINDOW_ROWS: usize = 100_000;
 
-/// How a monitor cuts traffic into windows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WindowSize {
-    /// A window closes once at least this many rows arrived in it (requests
-    /// are never split across windows).
-    Rows(usize),
-    /// Windows are aligned clock intervals of this many minutes; one closes
-    /// when a later record arrives or the clock passes its end.
-    Minutes(u64),
-}
+/// How a monitor cuts traffic into windows (part of a monitor's spec, so
+/// the type is `smelt-api`'s).
+pub use smelt_api::monitors::WindowSize;
 
 /// A closed window of traffic.
 #[derive(Debug, Clone, PartialEq)]

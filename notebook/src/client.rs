@@ -5,13 +5,18 @@
 
 use std::time::{Duration, Instant};
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+use smelt_api::ErrorBody;
+use smelt_api::endpoints::{ENDPOINTS_PATH, EndpointList, invocations_path};
+use smelt_api::jobs::{JOBS_PATH, JobResponse, JobStatus, SubmitJob, job_path};
+use smelt_api::monitors::{MonitorReports, metrics, monitor_reports_path};
 use smelt_charts::{LineChart, Series};
 
 use crate::display::{Chart, DriftView, LeaderboardView, RunView, Table, number};
 
 const MLFLOW: &str = "/api/2.0/mlflow";
-const SMELT: &str = "/api/2.0/smelt";
 /// Severity (threshold / p-value) reaches 1e12 for a clear shift; charts
 /// stop at this so the other features stay readable.
 const SEVERITY_CAP: f64 = 10.0;
@@ -42,7 +47,7 @@ pub struct Smelt {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {
     pub job_id: String,
-    pub status: String,
+    pub status: JobStatus,
     pub run_id: String,
     pub model_version: Option<String>,
 }
@@ -78,14 +83,36 @@ impl Smelt {
             .into_body()
             .read_to_string()
             .map_err(|e| Error(format!("{what}: cannot read the answer: {e}")))?;
-        let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
         if status.is_success() {
-            return Ok(value);
+            return Ok(serde_json::from_str(&text).unwrap_or(Value::String(text)));
         }
-        let message = value["message"]
-            .as_str()
-            .map_or_else(|| value.to_string(), str::to_string);
+        // Smelt's and MLflow's routes both answer `{"error_code", "message"}`.
+        let message = serde_json::from_str::<ErrorBody>(&text)
+            .ok()
+            .map(|body| body.message)
+            .filter(|message| !message.is_empty())
+            .unwrap_or(text);
         Err(Error(format!("{what}: {status}: {message}")))
+    }
+
+    /// A call to Smelt's own API, in `smelt-api`'s types.
+    fn smelt<R: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&impl Serialize>,
+    ) -> Result<R> {
+        let what = format!("{method} {path}");
+        let url = format!("{}{path}", self.base);
+        let response = match (method, body) {
+            ("GET", _) => self.agent.get(&url).call(),
+            (_, Some(body)) => self.agent.post(&url).send_json(body),
+            (_, None) => self.agent.post(&url).send_empty(),
+        }
+        .map_err(|e| Error(format!("{what}: {e}")))?;
+        let value = self.answer(&what, response)?;
+        serde_json::from_value(value)
+            .map_err(|e| Error(format!("{what}: an answer this client cannot read: {e}")))
     }
 
     fn get(&self, path: &str) -> Result<Value> {
@@ -238,8 +265,14 @@ impl Smelt {
     /// Trains a model on the server from a job spec (the TOML of `smelt
     /// train`; data paths as the server sees them) and waits for the job.
     pub fn train(&self, spec_toml: &str) -> Result<Job> {
-        let submitted = self.post(&format!("{SMELT}/jobs"), json!({ "spec": spec_toml }))?;
-        self.wait(&text(&submitted["job"]["job_id"]))
+        let submitted: JobResponse = self.smelt(
+            "POST",
+            JOBS_PATH,
+            Some(&SubmitJob {
+                spec: spec_toml.to_string(),
+            }),
+        )?;
+        self.wait(&submitted.job.job_id)
     }
 
     /// Runs an autopilot search on the server (an `[autopilot]` spec) and
@@ -251,24 +284,26 @@ impl Smelt {
     fn wait(&self, job_id: &str) -> Result<Job> {
         let deadline = Instant::now() + JOB_TIMEOUT;
         loop {
-            let job = self.get(&format!("{SMELT}/jobs/{}", encode(job_id)))?["job"].clone();
-            let status = text(&job["status"]);
-            match status.as_str() {
-                "SUCCEEDED" => {
+            let job = self
+                .smelt::<JobResponse>("GET", &job_path(&encode(job_id)), NO_BODY)?
+                .job;
+            match job.status {
+                JobStatus::Succeeded => {
                     return Ok(Job {
                         job_id: job_id.to_string(),
-                        status,
-                        run_id: text(&job["run_id"]),
-                        model_version: job["model_version"].as_str().map(str::to_string),
+                        status: job.status,
+                        run_id: job.run_id.unwrap_or_default(),
+                        model_version: job.model_version,
                     });
                 }
-                "FAILED" | "CANCELLED" => {
+                JobStatus::Failed | JobStatus::Cancelled => {
                     return Err(Error(format!(
-                        "job {job_id} ended {status}: {}",
-                        job["error"].as_str().unwrap_or("no error recorded")
+                        "job {job_id} ended {}: {}",
+                        job.status,
+                        job.error.as_deref().unwrap_or("no error recorded")
                     )));
                 }
-                _ if Instant::now() > deadline => {
+                status if Instant::now() > deadline => {
                     return Err(Error(format!("job {job_id} is still {status}")));
                 }
                 _ => std::thread::sleep(Duration::from_millis(300)),
@@ -346,25 +381,21 @@ impl Smelt {
 
     /// The server's endpoints and their variants.
     pub fn endpoints(&self) -> Result<Table> {
-        let found = self.get(&format!("{SMELT}/endpoints"))?;
+        let found: EndpointList = self.smelt("GET", ENDPOINTS_PATH, NO_BODY)?;
         Ok(Table {
             title: "Endpoints".into(),
             columns: vec!["name".into(), "variants".into()],
-            rows: list(&found["endpoints"])
+            rows: found
+                .endpoints
+                .iter()
                 .map(|e| {
-                    let spec = if e["spec"].is_object() { &e["spec"] } else { e };
-                    let variants = list(&spec["variants"])
-                        .map(|v| {
-                            format!(
-                                "{} ({}, weight {})",
-                                text(&v["name"]),
-                                text(&v["model"]),
-                                v["weight"]
-                            )
-                        })
+                    let variants = e
+                        .variants
+                        .iter()
+                        .map(|v| format!("{} ({}, weight {})", v.name, v.model, v.weight))
                         .collect::<Vec<_>>()
                         .join("; ");
-                    vec![text(&spec["name"]), variants]
+                    vec![e.name.clone(), variants]
                 })
                 .collect(),
         })
@@ -377,7 +408,7 @@ impl Smelt {
         let records: Value = serde_json::from_str(records_json)
             .map_err(|e| Error(format!("the rows are not JSON: {e}")))?;
         let answer = self.post(
-            &format!("/endpoints/{}/invocations", encode(endpoint)),
+            &invocations_path(&encode(endpoint)),
             json!({ "dataframe_records": records }),
         )?;
         Ok(answer["predictions"].clone())
@@ -385,17 +416,18 @@ impl Smelt {
 
     /// A monitor's windows, severity per feature over them, and its latest report.
     pub fn drift(&self, monitor: &str) -> Result<DriftView> {
-        let reports = self.get(&format!("{SMELT}/monitors/{}/reports", encode(monitor)))?;
-        let windows: Vec<Value> = list(&reports["windows"]).cloned().collect();
+        let reports: MonitorReports =
+            self.smelt("GET", &monitor_reports_path(&encode(monitor)), NO_BODY)?;
+        let windows = reports.windows;
         let mut chart = LineChart::new(format!("Drift severity of {monitor} (above 1 = drift)"))
             .x_label("window")
             .y_label(format!("severity (drawn up to {SEVERITY_CAP})"))
             .threshold(1.0, "drift");
         let mut report_html = None;
-        if let Some(run_id) = reports["run_id"].as_str() {
+        if let Some(run_id) = reports.run_id.as_deref() {
             let run = self.run(run_id)?;
             for key in run.metric_keys() {
-                if let Some(feature) = key.strip_prefix("severity.") {
+                if let Some(feature) = metrics::severity_column(&key) {
                     let points = self
                         .metric_history(run_id, &key)?
                         .into_iter()
@@ -404,8 +436,8 @@ impl Smelt {
                     chart = chart.series(Series::new(feature, points));
                 }
             }
-            if let Some(path) = windows.last().and_then(|w| w["report"].as_str()) {
-                report_html = self.artifact_text(run_id, path).ok();
+            if let Some(window) = windows.last() {
+                report_html = self.artifact_text(run_id, &window.report).ok();
             }
         }
         Ok(DriftView {
@@ -416,6 +448,9 @@ impl Smelt {
         })
     }
 }
+
+/// No request body, for [`Smelt::smelt`].
+const NO_BODY: Option<&()> = None;
 
 fn list(value: &Value) -> impl Iterator<Item = &Value> {
     value.as_array().into_iter().flatten()

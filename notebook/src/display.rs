@@ -6,6 +6,7 @@
 use std::fmt::Write;
 
 use serde_json::Value;
+use smelt_api::monitors::WindowSummary;
 use smelt_charts::{LineChart, escape, format_value};
 
 /// Anything a cell can show: HTML for notebooks, text for terminals.
@@ -330,7 +331,7 @@ impl Html for LeaderboardView {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DriftView {
     pub monitor: String,
-    pub windows: Vec<Value>,
+    pub windows: Vec<WindowSummary>,
     pub severity: Chart,
     /// The latest window's HTML report, when there is one.
     pub report_html: Option<String>,
@@ -339,7 +340,7 @@ pub struct DriftView {
 impl DriftView {
     /// Whether the latest window drifted.
     pub fn drifted(&self) -> Option<bool> {
-        self.windows.last()?["dataset_drifted"].as_bool()
+        self.windows.last().map(|w| w.dataset_drifted)
     }
 
     pub fn windows_table(&self) -> Table {
@@ -356,17 +357,14 @@ impl DriftView {
                 .iter()
                 .map(|w| {
                     vec![
-                        w["window"].to_string(),
-                        w["rows"].to_string(),
-                        if w["dataset_drifted"].as_bool() == Some(true) {
+                        w.window.to_string(),
+                        w.rows.to_string(),
+                        if w.dataset_drifted {
                             "drift".into()
                         } else {
                             "no drift".into()
                         },
-                        entries(&w["drifted_columns"])
-                            .filter_map(Value::as_str)
-                            .collect::<Vec<_>>()
-                            .join(", "),
+                        w.drifted_columns.join(", "),
                     ]
                 })
                 .collect(),
@@ -463,8 +461,20 @@ mod tests {
         assert_eq!(table.to_string(), "t\na  b\n1  2");
         let drift = DriftView {
             monitor: "m".into(),
-            windows: vec![json!({ "window": 1, "rows": 40, "dataset_drifted": true,
-                                  "drifted_columns": ["alcohol"] })],
+            windows: vec![WindowSummary {
+                window: 1,
+                start: "2026-01-01T00:00:00Z".into(),
+                end: "2026-01-01T00:01:00Z".into(),
+                rows: 40,
+                rows_tested: 40,
+                versions: vec!["wine/1".into()],
+                dataset_drifted: true,
+                drifted_share: 0.5,
+                drifted_columns: vec!["alcohol".into()],
+                skipped_columns: 0,
+                report: "reports/window-00001.html".into(),
+                alert: None,
+            }],
             severity: Chart {
                 chart: LineChart::new("s"),
             },

@@ -34,45 +34,29 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
 use smelt_data::{Column, Frame, Values};
 use smelt_models::{Predictions, Predictor};
 use tokio::sync::oneshot;
 
 use crate::error::{Result, ServeError};
 
-/// How a variant batches. Every field has a measured default (see
-/// README.md, "Serving").
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct BatchConfig {
-    /// Most rows one model call takes.
-    pub max_batch_rows: usize,
-    /// How long a worker waits for more requests once it has some, in
-    /// microseconds (0: run whatever is waiting at once).
-    pub max_delay_us: u64,
-    /// Most rows waiting in the queue before requests are refused with 503.
-    pub queue_rows: usize,
-    /// Worker threads running the model (0: one per core).
-    pub workers: usize,
-    /// How long a request may wait for its answer, in milliseconds.
-    pub timeout_ms: u64,
+/// How a variant batches: the type is `smelt-api`'s (endpoint specs carry
+/// it over the wire); what it means for a running batcher is here.
+pub use smelt_api::endpoints::BatchConfig;
+
+/// Serving's rules over a [`BatchConfig`]: its limits, and the durations and
+/// thread counts it stands for.
+pub trait BatchConfigExt {
+    /// Refuses settings no batcher can run with (the message names the field).
+    fn validate(&self) -> Result<()>;
+    /// How long a request may wait for its answer.
+    fn timeout(&self) -> Duration;
+    /// Worker threads to start (`workers`, or one per core for 0).
+    fn worker_count(&self) -> usize;
 }
 
-impl Default for BatchConfig {
-    fn default() -> Self {
-        BatchConfig {
-            max_batch_rows: 256,
-            max_delay_us: 0,
-            queue_rows: 65_536,
-            workers: 0,
-            timeout_ms: 30_000,
-        }
-    }
-}
-
-impl BatchConfig {
-    pub fn validate(&self) -> Result<()> {
+impl BatchConfigExt for BatchConfig {
+    fn validate(&self) -> Result<()> {
         if self.max_batch_rows == 0 {
             return Err(ServeError::InvalidInput(
                 "batching.max_batch_rows must be at least 1".into(),
@@ -97,7 +81,7 @@ impl BatchConfig {
         Ok(())
     }
 
-    pub fn timeout(&self) -> Duration {
+    fn timeout(&self) -> Duration {
         Duration::from_millis(self.timeout_ms)
     }
 

@@ -2,7 +2,8 @@
 //! optional shadow, batching and capture settings.
 //!
 //! [`EndpointSpec`] is what users write and what the tracking store keeps
-//! (JSON, kind `endpoint`). [`Endpoint`] is the running form: each variant
+//! (JSON, kind `endpoint`); the type is `smelt-api`'s, its checks
+//! ([`EndpointSpecExt::normalized`]) are here. [`Endpoint`] is the running form: each variant
 //! holds its current [`LoadedModel`] in an `ArcSwap`, so a request takes a
 //! consistent version with one atomic load, and a hot swap is one atomic
 //! store; requests already holding the old version finish on it, and the
@@ -11,66 +12,30 @@
 use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
-use serde::{Deserialize, Serialize};
 
-use crate::batcher::BatchConfig;
+use crate::batcher::BatchConfigExt;
 use crate::error::{Result, ServeError};
 use crate::loaded::LoadedModel;
 use crate::metrics::{ServingMetrics, VariantMetrics};
-use crate::source::ModelReference;
+use crate::source::{ModelUri, parse_reference};
 
-/// An endpoint as defined by its owner.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EndpointSpec {
-    pub name: String,
-    pub variants: Vec<VariantSpec>,
-    /// Receives a copy of every request; its answer is captured and
-    /// logged, never returned.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shadow: Option<VariantSpec>,
-    #[serde(default)]
-    pub batching: BatchConfig,
-    #[serde(default)]
-    pub capture: CaptureConfig,
-}
+/// An endpoint's definition (what users write and the store keeps) is
+/// `smelt-api`'s; checking one needs model references, so it is here.
+pub use smelt_api::endpoints::{CaptureConfig, EndpointSpec, VariantSpec};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VariantSpec {
-    /// Defaults to what the model reference names: the alias, `v3`,
-    /// `latest`, the run id's start or the folder name.
-    #[serde(default)]
-    pub name: String,
-    /// `models:/NAME@ALIAS`, `models:/NAME/VERSION`, `runs:/ID/PATH` or a folder.
-    pub model: String,
-    /// Share of traffic: weight / sum of weights.
-    #[serde(default = "default_weight")]
-    pub weight: u32,
-}
-
-fn default_weight() -> u32 {
-    1
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct CaptureConfig {
-    /// Percentage of requests captured, 0 to 100.
-    pub sample_percent: f64,
-}
-
-impl Default for CaptureConfig {
-    fn default() -> Self {
-        CaptureConfig {
-            sample_percent: 0.0,
-        }
-    }
-}
-
-impl EndpointSpec {
+/// Serving's checks of an [`EndpointSpec`].
+pub trait EndpointSpecExt: Sized {
     /// Checks the spec and fills in variant names.
-    pub fn normalized(mut self) -> Result<EndpointSpec> {
+    fn normalized(self) -> Result<EndpointSpec>;
+}
+
+impl EndpointSpecExt for EndpointSpec {
+    fn normalized(mut self) -> Result<EndpointSpec> {
+        if self.name.is_empty() {
+            return Err(ServeError::InvalidInput(
+                "the endpoint spec needs a name".into(),
+            ));
+        }
         validate_name(&self.name)?;
         if self.variants.is_empty() {
             return Err(ServeError::InvalidInput(format!(
@@ -87,7 +52,7 @@ impl EndpointSpec {
         }
         let mut taken: Vec<String> = Vec::new();
         for variant in self.variants.iter_mut().chain(self.shadow.as_mut()) {
-            let reference = ModelReference::parse(&variant.model)?;
+            let reference = parse_reference(&variant.model)?;
             if variant.name.trim().is_empty() {
                 variant.name = unique(default_variant_name(&reference), &taken);
             }
@@ -126,15 +91,20 @@ pub fn validate_name(name: &str) -> Result<()> {
     }
 }
 
-fn default_variant_name(reference: &ModelReference) -> String {
+fn default_variant_name(reference: &ModelUri) -> String {
     let name = match reference {
-        ModelReference::Alias { alias, .. } => alias.clone(),
-        ModelReference::Version { version, .. } => format!("v{version}"),
-        ModelReference::Latest { .. } => "latest".into(),
-        ModelReference::Run { run_id, .. } => run_id.chars().take(8).collect(),
-        ModelReference::Folder(path) => path
+        ModelUri::Alias { alias, .. } => alias.clone(),
+        ModelUri::Version { version, .. } => format!("v{version}"),
+        ModelUri::Latest { .. } => "latest".into(),
+        ModelUri::Run { run_id, .. } => run_id.chars().take(8).collect(),
+        ModelUri::Folder(path) => path
             .file_name()
             .map_or_else(|| "model".into(), |n| n.to_string_lossy().into_owned()),
+        // `parse_reference` refuses the other forms.
+        ModelUri::Stage { .. }
+        | ModelUri::LoggedModel { .. }
+        | ModelUri::ServerArtifact { .. }
+        | ModelUri::Location { .. } => "model".into(),
     };
     plain_name(&name)
 }
@@ -173,7 +143,7 @@ fn unique(name: String, taken: &[String]) -> String {
 /// A running variant.
 pub struct Variant {
     pub spec: VariantSpec,
-    pub reference: ModelReference,
+    pub reference: ModelUri,
     pub name: Arc<str>,
     /// The name as a response header value.
     pub name_header: axum::http::HeaderValue,
@@ -194,7 +164,7 @@ impl Variant {
             name_header: axum::http::HeaderValue::from_str(&spec.name).map_err(|_| {
                 ServeError::InvalidInput(format!("'{}' is not a valid name", spec.name))
             })?,
-            reference: ModelReference::parse(&spec.model)?,
+            reference: parse_reference(&spec.model)?,
             name: spec.name.as_str().into(),
             metrics: metrics.variant(endpoint, &spec.name),
             current: ArcSwapOption::empty(),
@@ -298,6 +268,7 @@ impl Endpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::batcher::BatchConfig;
 
     fn spec(variants: &[(&str, u32)]) -> EndpointSpec {
         EndpointSpec {
@@ -334,7 +305,7 @@ mod tests {
         let error = |s: EndpointSpec| s.normalized().unwrap_err().to_string();
         assert!(error(spec(&[])).contains("at least one variant"));
         assert!(error(spec(&[("models:/iris@a", 0)])).contains("weight above 0"));
-        assert!(error(spec(&[("models:/iris", 1)])).contains("not a model reference"));
+        assert!(error(spec(&[("models:/iris", 1)])).contains("names no version"));
         let mut bad_name = spec(&[("models:/iris@a", 1)]);
         bad_name.name = "has space".into();
         assert!(error(bad_name).contains("not a valid name"));

@@ -20,9 +20,11 @@ pub mod schema;
 pub mod serving;
 pub mod source;
 
-pub use batcher::BatchConfig;
+pub use batcher::{BatchConfig, BatchConfigExt};
 pub use capture::{Capture, CaptureRecord, CaptureSink, JsonlFiles};
-pub use endpoint::{CaptureConfig, EndpointSpec, VariantSpec};
+pub use endpoint::{CaptureConfig, EndpointSpec, EndpointSpecExt, VariantSpec};
 pub use error::ServeError;
 pub use serving::{Serving, ServingConfig};
-pub use source::{LocalFolders, ModelReference, ModelSource, ResolvedModel};
+pub use source::{
+    LocalFolders, ModelSource, ModelUri, RegistrySource, ResolvedModel, parse_reference,
+};

@@ -16,7 +16,7 @@ use std::time::Duration;
 use smelt_tracking::DefinitionStore;
 
 use crate::capture::Capture;
-use crate::endpoint::{Endpoint, EndpointSpec, Variant};
+use crate::endpoint::{Endpoint, EndpointSpec, EndpointSpecExt, Variant};
 use crate::error::{Result, ServeError};
 use crate::loaded::LoadedModel;
 use crate::metrics::ServingMetrics;
@@ -168,7 +168,7 @@ impl Serving {
                     &to_json(&endpoint.spec)?,
                 )
                 .await
-                .map_err(store_error)?;
+                .map_err(ServeError::from)?;
         }
         self.write()
             .insert(endpoint.spec.name.clone(), endpoint.clone());
@@ -191,7 +191,7 @@ impl Serving {
                     &to_json(&endpoint.spec)?,
                 )
                 .await
-                .map_err(store_error)?;
+                .map_err(ServeError::from)?;
         }
         self.write()
             .insert(endpoint.spec.name.clone(), endpoint.clone());
@@ -208,7 +208,7 @@ impl Serving {
                 Ok(()) => {}
                 // Not persisted (created by `smelt serve`): nothing to forget.
                 Err(e) if e.code == smelt_tracking::error::ErrorCode::ResourceDoesNotExist => {}
-                Err(e) => return Err(store_error(e)),
+                Err(e) => return Err(ServeError::from(e)),
             }
         }
         self.write().remove(name);
@@ -326,14 +326,4 @@ impl Serving {
 
 fn to_json(spec: &EndpointSpec) -> Result<String> {
     serde_json::to_string(spec).map_err(|e| ServeError::Internal(e.to_string()))
-}
-
-fn store_error(error: smelt_tracking::Error) -> ServeError {
-    use smelt_tracking::error::ErrorCode;
-    match error.code {
-        ErrorCode::ResourceAlreadyExists => ServeError::AlreadyExists(error.message),
-        ErrorCode::ResourceDoesNotExist => ServeError::NotFound(error.message),
-        ErrorCode::InvalidParameterValue => ServeError::InvalidInput(error.message),
-        _ => ServeError::Internal(format!("the tracking store failed: {}", error.message)),
-    }
 }

@@ -1,69 +1,15 @@
 //! The one error type of the tracking crate, carrying MLflow's error codes.
 //!
-//! Every failure a client can cause maps to an [`ErrorCode`] whose HTTP status
-//! is fixed in one place ([`ErrorCode::http_status`]), so the REST API, the CLI
-//! and the REST client all agree on what went wrong.
+//! Every failure a client can cause maps to an [`ErrorCode`] (defined in
+//! `smelt-api`, re-exported here so `smelt_tracking::ErrorCode` keeps
+//! working). The code alone decides the HTTP status, in one place: MLflow's
+//! table ([`ErrorCode::http_status`]) on MLflow's routes, Smelt's rule
+//! ([`ErrorCode::smelt_status`]) on Smelt's own. The other crates' errors
+//! convert into this [`Error`] keeping their code, so the REST API, Smelt's
+//! APIs, the CLI and the REST client all agree on what went wrong.
 
-use serde::{Deserialize, Serialize};
-
-/// MLflow's error codes (`databricks.proto`), as they appear on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-#[non_exhaustive]
-pub enum ErrorCode {
-    /// A request field has a wrong value or type.
-    InvalidParameterValue,
-    /// The request is malformed.
-    BadRequest,
-    /// The entity being created exists already.
-    ResourceAlreadyExists,
-    /// The entity named by the request does not exist.
-    ResourceDoesNotExist,
-    /// The route does not exist.
-    EndpointNotFound,
-    /// The request would change state it may not change.
-    InvalidState,
-    /// A request body over the size limit.
-    RequestLimitExceeded,
-    /// A failure inside the server (database or storage).
-    InternalError,
-    /// A dependency is down.
-    TemporarilyUnavailable,
-    /// Any code this build does not know, kept so a client never fails to parse an error.
-    #[serde(other)]
-    Unknown,
-}
-
-impl ErrorCode {
-    /// The HTTP status MLflow's server uses for this code (`ERROR_CODE_TO_HTTP_STATUS`).
-    pub fn http_status(self) -> u16 {
-        match self {
-            ErrorCode::InvalidParameterValue
-            | ErrorCode::BadRequest
-            | ErrorCode::ResourceAlreadyExists => 400,
-            ErrorCode::ResourceDoesNotExist | ErrorCode::EndpointNotFound => 404,
-            ErrorCode::RequestLimitExceeded => 413,
-            ErrorCode::TemporarilyUnavailable => 503,
-            ErrorCode::InvalidState | ErrorCode::InternalError | ErrorCode::Unknown => 500,
-        }
-    }
-
-    /// The name MLflow puts in `error_code`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::InvalidParameterValue => "INVALID_PARAMETER_VALUE",
-            ErrorCode::BadRequest => "BAD_REQUEST",
-            ErrorCode::ResourceAlreadyExists => "RESOURCE_ALREADY_EXISTS",
-            ErrorCode::ResourceDoesNotExist => "RESOURCE_DOES_NOT_EXIST",
-            ErrorCode::EndpointNotFound => "ENDPOINT_NOT_FOUND",
-            ErrorCode::InvalidState => "INVALID_STATE",
-            ErrorCode::RequestLimitExceeded => "REQUEST_LIMIT_EXCEEDED",
-            ErrorCode::InternalError => "INTERNAL_ERROR",
-            ErrorCode::TemporarilyUnavailable => "TEMPORARILY_UNAVAILABLE",
-            ErrorCode::Unknown => "UNKNOWN",
-        }
-    }
-}
+use smelt_api::ErrorBody;
+pub use smelt_api::ErrorCode;
 
 /// A tracking failure: an MLflow error code and a message meant for a person.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -97,7 +43,8 @@ impl Error {
         Self::new(ErrorCode::ResourceDoesNotExist, message)
     }
 
-    /// An entity that exists already (HTTP 400, as MLflow answers).
+    /// An entity that exists already (HTTP 400 on MLflow's routes, as MLflow
+    /// answers; 409 on Smelt's own).
     pub fn already_exists(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::ResourceAlreadyExists, message)
     }
@@ -117,6 +64,18 @@ impl Error {
     /// Whether this error means "no such entity".
     pub fn is_not_found(&self) -> bool {
         self.code == ErrorCode::ResourceDoesNotExist
+    }
+}
+
+impl From<Error> for ErrorBody {
+    fn from(error: Error) -> ErrorBody {
+        ErrorBody::new(error.code, error.message)
+    }
+}
+
+impl From<ErrorBody> for Error {
+    fn from(body: ErrorBody) -> Error {
+        Error::new(body.error_code, body.message)
     }
 }
 

@@ -5,22 +5,23 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
+use smelt_api::jobs::{JOBS_PATH, JobResponse, SubmitJob};
 use smelt_autopilot::candidates::Learner;
 use smelt_autopilot::job::LEADERBOARD_JSON;
 use smelt_autopilot::spec::parse_duration;
 use smelt_autopilot::{
     AutopilotOptions, AutopilotOutcome, AutopilotSpec, Leaderboard, Metric, ProblemType,
 };
-use smelt_trainer::executor::api::JOBS_PATH;
 use smelt_trainer::spec::RegisterSpec;
 use smelt_trainer::{ProgressMode, TrainError};
 
-use crate::commands::artifacts::{DestinationArgs, read_run_artifact};
-use crate::commands::train::{cancel_on_ctrl_c, job_error, tracking_for};
 use crate::config::{Context, GlobalArgs};
 use crate::error::{failure, hinted};
 use crate::output::{self, print_json, print_table};
 use crate::remote::{ServerArg, call};
+use crate::shared::artifacts::{DestinationArgs, read_run_artifact};
+use crate::shared::jobs::{job_error, tracking_for};
+use crate::shared::signals::cancel_on_ctrl_c;
 
 pub const LONG_ABOUT: &str = "\
 Search for the best model of a table within a time budget, and register it.
@@ -230,7 +231,7 @@ async fn start(global: &GlobalArgs, args: JobArgs) -> anyhow::Result<()> {
         return submit(global, &base, &spec.with_absolute_paths(&base_dir)).await;
     }
     let ctx = Context::open(global).await?;
-    let tracking = tracking_for(&ctx, args.destination.resolve());
+    let tracking = tracking_for(&ctx, &args.destination.resolve());
     let cancel = cancel_on_ctrl_c("stopping the search (Ctrl-C again to abort)…");
     let options = AutopilotOptions {
         base_dir,
@@ -257,18 +258,20 @@ async fn start(global: &GlobalArgs, args: JobArgs) -> anyhow::Result<()> {
 
 async fn submit(global: &GlobalArgs, base: &str, spec: &AutopilotSpec) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
-    let job = call(
+    let submitted: JobResponse = call(
         &client,
         reqwest::Method::POST,
         &format!("{base}{JOBS_PATH}"),
-        Some(serde_json::json!({ "spec": spec.to_toml() })),
+        Some(&SubmitJob {
+            spec: spec.to_toml(),
+        }),
         "`smelt jobs list` shows the server's jobs",
     )
     .await?;
     if global.json {
-        return print_json(job);
+        return print_json(serde_json::to_value(&submitted)?);
     }
-    let job_id = job["job"]["job_id"].as_str().unwrap_or_default();
+    let job_id = &submitted.job.job_id;
     eprintln!("autopilot job {job_id} queued; follow it with: smelt jobs logs --follow {job_id}");
     println!("{job_id}");
     Ok(())

@@ -2,13 +2,16 @@
 //! (weighted variants, a shadow, batching, capture), through its API.
 
 use clap::{Args, Subcommand};
-use serde_json::{Value, json};
-use smelt_serving::http::manage::ENDPOINTS_PATH;
+use smelt_api::Empty;
+use smelt_api::endpoints::{
+    CaptureConfig, ENDPOINTS_PATH, EndpointList, EndpointResponse, EndpointSpec, EndpointView,
+    VariantSpec, endpoint_path,
+};
 
-use crate::commands::serve::BatchingArgs;
 use crate::config::GlobalArgs;
 use crate::output::{self, print_json, print_table};
-use crate::remote::{ServerArg, call};
+use crate::remote::{NO_BODY, ServerArg, call};
+use crate::shared::serving::BatchingArgs;
 
 const HINT: &str = "`smelt endpoints list` shows the server's endpoints";
 
@@ -75,7 +78,7 @@ pub struct DefineArgs {
 }
 
 impl DefineArgs {
-    fn spec(&self) -> anyhow::Result<Value> {
+    fn spec(&self) -> anyhow::Result<EndpointSpec> {
         let variants = self
             .variants
             .iter()
@@ -86,22 +89,21 @@ impl DefineArgs {
             .as_deref()
             .map(|text| parse_variant(text, false))
             .transpose()?;
-        let mut spec = json!({
-            "name": self.name,
-            "variants": variants,
-            "batching": self.batching.config(),
-            "capture": { "sample_percent": self.capture_percent },
-        });
-        if let Some(shadow) = shadow {
-            spec["shadow"] = shadow;
-        }
-        Ok(spec)
+        Ok(EndpointSpec {
+            name: self.name.clone(),
+            variants,
+            shadow,
+            batching: self.batching.config(),
+            capture: CaptureConfig {
+                sample_percent: self.capture_percent,
+            },
+        })
     }
 }
 
 /// `[NAME:]REF[=WEIGHT]`. The name is whatever precedes the first ':' when
 /// that is not a URI scheme (`models`, `runs`, `file`).
-fn parse_variant(text: &str, weighted: bool) -> anyhow::Result<Value> {
+fn parse_variant(text: &str, weighted: bool) -> anyhow::Result<VariantSpec> {
     let text = text.trim();
     let (name, rest) = match text.split_once(':') {
         Some((name, rest)) if !matches!(name, "models" | "runs" | "file") => (name, rest),
@@ -119,94 +121,109 @@ fn parse_variant(text: &str, weighted: bool) -> anyhow::Result<Value> {
         }
         _ => (rest, 1),
     };
-    Ok(json!({ "name": name, "model": model.trim(), "weight": weight }))
+    Ok(VariantSpec {
+        name: name.to_string(),
+        model: model.trim().to_string(),
+        weight,
+    })
 }
 
 pub async fn run(global: &GlobalArgs, command: EndpointsCommand) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
-    let (method, server, path, body) = match &command {
-        EndpointsCommand::Create(args) => (
-            reqwest::Method::POST,
-            &args.server,
-            String::new(),
-            Some(args.spec()?),
-        ),
-        EndpointsCommand::Update(args) => (
-            reqwest::Method::PUT,
-            &args.server,
-            format!("/{}", args.name),
-            Some(args.spec()?),
-        ),
-        EndpointsCommand::Delete { name, server } => {
-            (reqwest::Method::DELETE, server, format!("/{name}"), None)
+    match &command {
+        EndpointsCommand::Create(args) => {
+            let base = args.server.url(global)?;
+            let url = format!("{base}{ENDPOINTS_PATH}");
+            let answer: EndpointResponse = call(
+                &client,
+                reqwest::Method::POST,
+                &url,
+                Some(&args.spec()?),
+                HINT,
+            )
+            .await?;
+            show_one(global, &base, &answer)
         }
-        EndpointsCommand::List { server } => (reqwest::Method::GET, server, String::new(), None),
+        EndpointsCommand::Update(args) => {
+            let base = args.server.url(global)?;
+            let url = format!("{base}{}", endpoint_path(&args.name));
+            let answer: EndpointResponse = call(
+                &client,
+                reqwest::Method::PUT,
+                &url,
+                Some(&args.spec()?),
+                HINT,
+            )
+            .await?;
+            show_one(global, &base, &answer)
+        }
         EndpointsCommand::Show { name, server } => {
-            (reqwest::Method::GET, server, format!("/{name}"), None)
+            let base = server.url(global)?;
+            let url = format!("{base}{}", endpoint_path(name));
+            let answer: EndpointResponse =
+                call(&client, reqwest::Method::GET, &url, NO_BODY, HINT).await?;
+            show_one(global, &base, &answer)
         }
-    };
-    let base = server.url(global)?;
-    let answer = call(
-        &client,
-        method,
-        &format!("{base}{ENDPOINTS_PATH}{path}"),
-        body,
-        HINT,
-    )
-    .await?;
-    if global.json {
-        return print_json(answer);
-    }
-    match command {
-        EndpointsCommand::Delete { name, .. } => {
+        EndpointsCommand::Delete { name, server } => {
+            let base = server.url(global)?;
+            let url = format!("{base}{}", endpoint_path(name));
+            let answer: Empty = call(&client, reqwest::Method::DELETE, &url, NO_BODY, HINT).await?;
+            if global.json {
+                return print_json(serde_json::to_value(answer)?);
+            }
             println!("deleted endpoint {name}");
             Ok(())
         }
-        EndpointsCommand::List { .. } => {
-            let endpoints = answer["endpoints"].as_array().cloned().unwrap_or_default();
-            print_endpoints(&endpoints);
-            Ok(())
-        }
-        _ => {
-            let endpoint = &answer["endpoint"];
-            print_endpoints(std::slice::from_ref(endpoint));
-            println!(
-                "invoke: POST {base}{}  or  POST {base}{}",
-                endpoint["invocations_path"].as_str().unwrap_or_default(),
-                endpoint["oip_path"].as_str().unwrap_or_default()
-            );
+        EndpointsCommand::List { server } => {
+            let base = server.url(global)?;
+            let url = format!("{base}{ENDPOINTS_PATH}");
+            let answer: EndpointList =
+                call(&client, reqwest::Method::GET, &url, NO_BODY, HINT).await?;
+            if global.json {
+                return print_json(serde_json::to_value(&answer)?);
+            }
+            print_endpoints(&answer.endpoints);
             Ok(())
         }
     }
 }
 
+/// One endpoint as the server answered it, with where to invoke it.
+fn show_one(global: &GlobalArgs, base: &str, answer: &EndpointResponse) -> anyhow::Result<()> {
+    if global.json {
+        return print_json(serde_json::to_value(answer)?);
+    }
+    let endpoint = &answer.endpoint;
+    print_endpoints(std::slice::from_ref(endpoint));
+    println!(
+        "invoke: POST {base}{}  or  POST {base}{}",
+        endpoint.invocations_path, endpoint.oip_path
+    );
+    Ok(())
+}
+
 /// One row per variant (and shadow).
-fn print_endpoints(endpoints: &[Value]) {
+fn print_endpoints(endpoints: &[EndpointView]) {
     let mut table = output::table(["endpoint", "variant", "role", "model", "traffic", "serving"]);
     for endpoint in endpoints {
-        let name = endpoint["name"].as_str().unwrap_or_default();
-        let variants = endpoint["variants"].as_array().cloned().unwrap_or_default();
-        let shadow = endpoint["shadow"]
-            .as_object()
-            .map(|_| endpoint["shadow"].clone());
-        for (variant, role) in variants
+        for (variant, role) in endpoint
+            .variants
             .iter()
             .map(|v| (v, "variant"))
-            .chain(shadow.iter().map(|v| (v, "shadow")))
+            .chain(endpoint.shadow.iter().map(|v| (v, "shadow")))
         {
-            let serving = &variant["serving"];
             table.add_row(vec![
-                name.to_string(),
-                variant["name"].as_str().unwrap_or_default().to_string(),
+                endpoint.name.clone(),
+                variant.name.clone(),
                 role.to_string(),
-                variant["model"].as_str().unwrap_or_default().to_string(),
-                match variant["traffic_share"].as_f64() {
+                variant.model.clone(),
+                match variant.traffic_share {
                     Some(share) => format!("{:.0}%", share * 100.0),
                     None => "copy".into(),
                 },
-                match (serving["model"].as_str(), serving["version"].as_str()) {
-                    (Some(model), Some(version)) => format!("{model}/{version}"),
-                    _ => "not loaded".into(),
+                match &variant.serving {
+                    Some(version) => version.label(),
+                    None => "not loaded".into(),
                 },
             ]);
         }
@@ -218,19 +235,27 @@ fn print_endpoints(endpoints: &[Value]) {
 mod tests {
     use super::*;
 
+    fn variant(name: &str, model: &str, weight: u32) -> VariantSpec {
+        VariantSpec {
+            name: name.into(),
+            model: model.into(),
+            weight,
+        }
+    }
+
     #[test]
     fn variants_parse_with_optional_names_and_weights() {
         assert_eq!(
             parse_variant("models:/iris@champion=90", true).unwrap(),
-            json!({"name": "", "model": "models:/iris@champion", "weight": 90})
+            variant("", "models:/iris@champion", 90)
         );
         assert_eq!(
             parse_variant("blue:models:/iris/3=50", true).unwrap(),
-            json!({"name": "blue", "model": "models:/iris/3", "weight": 50})
+            variant("blue", "models:/iris/3", 50)
         );
         assert_eq!(
             parse_variant("runs:/abc/model", true).unwrap(),
-            json!({"name": "", "model": "runs:/abc/model", "weight": 1})
+            variant("", "runs:/abc/model", 1)
         );
         assert!(parse_variant("models:/iris@a=ninety", true).is_err());
     }

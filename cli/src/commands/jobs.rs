@@ -5,15 +5,18 @@ use std::path::Path;
 use std::time::Duration;
 
 use clap::Subcommand;
-use serde_json::Value;
+use smelt_api::ErrorBody;
+use smelt_api::jobs::{
+    JOBS_PATH, JobList, JobRecord, JobResponse, JobStatus, SubmitJob, job_cancel_path,
+    job_logs_path, job_path,
+};
 use smelt_autopilot::AutopilotSpec;
 use smelt_trainer::JobSpec;
-use smelt_trainer::executor::api::JOBS_PATH;
 
 use crate::config::GlobalArgs;
 use crate::error::{failure, hinted};
 use crate::output::{self, print_json, print_table};
-use crate::remote::{ServerArg, call};
+use crate::remote::{NO_BODY, ServerArg, call};
 
 const JOBS_HINT: &str = "`smelt jobs list` shows the server's jobs";
 
@@ -93,34 +96,28 @@ pub async fn run(global: &GlobalArgs, command: JobsCommand) -> anyhow::Result<()
                 })?;
                 toml::to_string(&parsed.with_absolute_data_paths(base_dir))?
             };
-            let job = call(
+            let submitted: JobResponse = call(
                 &client,
                 reqwest::Method::POST,
                 &format!("{base}{JOBS_PATH}"),
-                Some(serde_json::json!({ "spec": text })),
+                Some(&SubmitJob { spec: text }),
                 JOBS_HINT,
             )
             .await?;
-            let job_id = job["job"]["job_id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
+            let job_id = submitted.job.job_id.clone();
             if global.json && !wait {
-                return print_json(job);
+                return print_json(serde_json::to_value(&submitted)?);
             }
             eprintln!("job {job_id} queued");
             if wait {
                 follow(&client, &base, &job_id).await?;
                 let job = get_job(&client, &base, &job_id).await?;
                 if global.json {
-                    return print_json(job);
+                    return print_json(serde_json::to_value(&job)?);
                 }
-                print_job(&job["job"]);
-                if job["job"]["status"] != "SUCCEEDED" {
-                    return Err(failure(format!(
-                        "job {job_id} ended {}",
-                        job["job"]["status"].as_str().unwrap_or("?")
-                    )));
+                print_job(&job.job);
+                if job.job.status != JobStatus::Succeeded {
+                    return Err(failure(format!("job {job_id} ended {}", job.job.status)));
                 }
             } else {
                 println!("{job_id}");
@@ -129,27 +126,27 @@ pub async fn run(global: &GlobalArgs, command: JobsCommand) -> anyhow::Result<()
         }
         JobsCommand::List { server } => {
             let base = server.url(global)?;
-            let jobs = call(
+            let listed: JobList = call(
                 &client,
                 reqwest::Method::GET,
                 &format!("{base}{JOBS_PATH}"),
-                None,
+                NO_BODY,
                 JOBS_HINT,
             )
             .await?;
             if global.json {
-                return print_json(jobs["jobs"].clone());
+                return print_json(serde_json::to_value(&listed.jobs)?);
             }
             let mut table =
                 output::table(["job", "status", "model", "experiment", "run", "submitted"]);
-            for job in jobs["jobs"].as_array().into_iter().flatten() {
+            for job in &listed.jobs {
                 table.add_row([
-                    text(&job["job_id"]),
-                    text(&job["status"]),
-                    text(&job["model"]),
-                    text(&job["experiment"]),
-                    text(&job["run_id"]),
-                    output::time(job["submitted_at"].as_i64()),
+                    job.job_id.clone(),
+                    job.status.to_string(),
+                    job.model.clone().unwrap_or_default(),
+                    job.experiment.clone().unwrap_or_default(),
+                    job.run_id.clone().unwrap_or_default(),
+                    output::time(Some(job.submitted_at)),
                 ]);
             }
             print_table(&table);
@@ -159,9 +156,9 @@ pub async fn run(global: &GlobalArgs, command: JobsCommand) -> anyhow::Result<()
             let base = server.url(global)?;
             let job = get_job(&client, &base, &job_id).await?;
             if global.json {
-                return print_json(job["job"].clone());
+                return print_json(serde_json::to_value(&job.job)?);
             }
-            print_job(&job["job"]);
+            print_job(&job.job);
             Ok(())
         }
         JobsCommand::Logs {
@@ -178,45 +175,39 @@ pub async fn run(global: &GlobalArgs, command: JobsCommand) -> anyhow::Result<()
         }
         JobsCommand::Cancel { job_id, server } => {
             let base = server.url(global)?;
-            let job = call(
+            let job: JobResponse = call(
                 &client,
                 reqwest::Method::POST,
-                &format!("{base}{JOBS_PATH}/{job_id}/cancel"),
-                None,
+                &format!("{base}{}", job_cancel_path(&job_id)),
+                NO_BODY,
                 JOBS_HINT,
             )
             .await?;
             if global.json {
-                return print_json(job["job"].clone());
+                return print_json(serde_json::to_value(&job.job)?);
             }
             eprintln!("cancel requested");
-            print_job(&job["job"]);
+            print_job(&job.job);
             Ok(())
         }
     }
 }
 
-fn text(value: &Value) -> String {
-    value.as_str().map(str::to_string).unwrap_or_default()
-}
-
-fn print_job(job: &Value) {
-    for key in [
-        "job_id",
-        "status",
-        "model",
-        "experiment",
-        "run_id",
-        "model_version",
-        "attempts",
-        "error",
-    ] {
-        let value = match &job[key] {
-            Value::Null => continue,
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        println!("{key:<14} {value}");
+fn print_job(job: &JobRecord) {
+    let fields = [
+        ("job_id", Some(job.job_id.clone())),
+        ("status", Some(job.status.to_string())),
+        ("model", job.model.clone()),
+        ("experiment", job.experiment.clone()),
+        ("run_id", job.run_id.clone()),
+        ("model_version", job.model_version.clone()),
+        ("attempts", Some(job.attempts.to_string())),
+        ("error", job.error.clone()),
+    ];
+    for (key, value) in fields {
+        if let Some(value) = value {
+            println!("{key:<14} {value}");
+        }
     }
 }
 
@@ -230,10 +221,7 @@ async fn follow(client: &reqwest::Client, base: &str, job_id: &str) -> anyhow::R
             printed = log.len();
         }
         let job = get_job(client, base, job_id).await?;
-        if matches!(
-            job["job"]["status"].as_str(),
-            Some("SUCCEEDED" | "FAILED" | "CANCELLED")
-        ) {
+        if job.job.status.is_final() {
             let log = logs(client, base, job_id).await?;
             eprint!("{}", &log[printed.min(log.len())..]);
             return Ok(());
@@ -243,12 +231,16 @@ async fn follow(client: &reqwest::Client, base: &str, job_id: &str) -> anyhow::R
 }
 
 /// `{"job": …}` for one job.
-async fn get_job(client: &reqwest::Client, base: &str, job_id: &str) -> anyhow::Result<Value> {
+async fn get_job(
+    client: &reqwest::Client,
+    base: &str,
+    job_id: &str,
+) -> anyhow::Result<JobResponse> {
     call(
         client,
         reqwest::Method::GET,
-        &format!("{base}{JOBS_PATH}/{job_id}"),
-        None,
+        &format!("{base}{}", job_path(job_id)),
+        NO_BODY,
         JOBS_HINT,
     )
     .await
@@ -256,18 +248,17 @@ async fn get_job(client: &reqwest::Client, base: &str, job_id: &str) -> anyhow::
 
 async fn logs(client: &reqwest::Client, base: &str, job_id: &str) -> anyhow::Result<String> {
     let response = client
-        .get(format!("{base}{JOBS_PATH}/{job_id}/logs"))
+        .get(format!("{base}{}", job_logs_path(job_id)))
         .send()
         .await
         .map_err(|e| crate::remote::unreachable(base, e))?;
     if !response.status().is_success() {
-        let body: Value = response.json().await.unwrap_or_default();
-        return Err(failure(
-            body["message"]
-                .as_str()
-                .unwrap_or("the server refused")
-                .to_string(),
-        ));
+        let message = response
+            .json::<ErrorBody>()
+            .await
+            .map(|body| body.message)
+            .unwrap_or_else(|_| "the server refused".into());
+        return Err(failure(message));
     }
     Ok(response.text().await?)
 }

@@ -5,14 +5,20 @@ use std::path::PathBuf;
 use clap::Subcommand;
 use smelt_data::{ReadOptions, is_parquet, parquet_column_names, read_parquet_columns, read_table};
 use smelt_monitor::drift::{DEFAULT_DRIFT_SHARE, TestKind, TestPlan};
-use smelt_monitor::{Compute, DriftReport, Preference, Profile, ProfileOptions, report_html};
+use smelt_monitor::{DriftReport, Profile, ProfileOptions, report_html};
 
-use smelt_monitor::service::api::MONITORS_PATH;
+use smelt_api::Empty;
+use smelt_api::monitors::{
+    AlertSpec, MONITORS_PATH, MonitorEntry, MonitorList, MonitorReports, MonitorResponse,
+    MonitorSpec, MonitorStatus, MonitorWindows, WindowSize, WindowSummary, monitor_path,
+    monitor_reports_path, monitor_run_path,
+};
 
 use crate::config::GlobalArgs;
 use crate::error::{failure, hinted};
 use crate::output::{self, print_json, print_table};
 use crate::remote::{ServerArg, call};
+use crate::shared::compute::{ComputeArg, open_compute};
 
 pub const COMPARE_ABOUT: &str = "\
 Compare a current table with a reference table, column by column, and say
@@ -21,7 +27,10 @@ and the reference's size (KS or chi-square up to 1,000 reference rows,
 normed Wasserstein or Jensen-Shannon above), unless --test overrides it; the
 dataset drifted when at least --drift-share of the tested columns did.
 
-  smelt monitor compare train.csv live.csv --html report.html --json report.json
+  smelt monitor compare train.csv live.csv --html report.html --json-report report.json
+
+--json-report writes the report to a file; the global --json prints it to
+stdout instead of the table (both may be given).
 
 The HTML page holds the verdict, a table of statistic, p-value, threshold and
 verdict per column (most severe first) and reference-vs-current histograms.
@@ -41,9 +50,8 @@ pub enum MonitorCommand {
         /// Write the HTML report here
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
-        /// Write the JSON report here (`--json FILE` also works for this
-        /// command; a bare `--json` prints the report as JSON)
-        #[arg(long, value_name = "FILE")]
+        /// Write the JSON report here (the global --json prints it to stdout instead)
+        #[arg(long = "json-report", value_name = "FILE")]
         json_report: Option<PathBuf>,
         /// Use this test for a column: COLUMN=ks|chisquare|z|wasserstein|jensenshannon|psi|hellinger|mmd
         #[arg(long = "test", value_name = "COLUMN=TEST", value_parser = crate::commands::parse_key_value)]
@@ -163,15 +171,16 @@ reference profile (a model's profile.json, saved at training), and:
   smelt monitor create wine-live --endpoint wine --reference models:/wine@champion \\
       --window-rows 500 --webhook https://hooks.example/drift --server http://127.0.0.1:5000";
 
-/// A call to the server's monitors API at `MONITORS_PATH` + `path`.
-async fn monitors_api(
+/// A call to the server's monitors API at `path` (`smelt_api::monitors`'
+/// paths), in its types.
+async fn monitors_api<R: serde::de::DeserializeOwned>(
     client: &reqwest::Client,
     method: reqwest::Method,
     base: &str,
     path: &str,
-    body: Option<serde_json::Value>,
-) -> anyhow::Result<serde_json::Value> {
-    let url = format!("{base}{MONITORS_PATH}{path}");
+    body: Option<&MonitorSpec>,
+) -> anyhow::Result<R> {
+    let url = format!("{base}{path}");
     call(
         client,
         method,
@@ -202,37 +211,52 @@ pub async fn run(global: &GlobalArgs, command: MonitorCommand) -> anyhow::Result
             }
             let tests: std::collections::BTreeMap<String, String> = tests.into_iter().collect();
             let window = match (window_rows, window_minutes) {
-                (_, Some(minutes)) => serde_json::json!({ "minutes": minutes }),
-                (Some(rows), None) => serde_json::json!({ "rows": rows }),
-                (None, None) => serde_json::json!({ "rows": 1000 }),
+                (_, Some(minutes)) => WindowSize::Minutes(minutes),
+                (Some(rows), None) => WindowSize::Rows(rows),
+                (None, None) => WindowSize::Rows(1000),
             };
             // A profile path is sent absolute: the server reads it.
             let reference = match std::path::Path::new(&reference) {
                 path if path.is_file() => std::path::absolute(path)?.display().to_string(),
                 _ => reference,
             };
-            let body = serde_json::json!({
-                "name": name, "endpoint": endpoint, "reference": reference, "window": window,
-                "every_seconds": every_seconds, "drift_share": drift_share,
-                "alerts": { "webhook": webhook }, "tests": tests,
-            });
+            let body = MonitorSpec {
+                name: name.clone(),
+                endpoint: endpoint.clone(),
+                reference,
+                window,
+                drift_share,
+                every_seconds,
+                alerts: AlertSpec {
+                    webhook,
+                    ..AlertSpec::default()
+                },
+                tests,
+            };
             let base = server.url(global)?;
-            let answer =
-                monitors_api(&client, reqwest::Method::POST, &base, "", Some(body)).await?;
+            let answer: MonitorResponse = monitors_api(
+                &client,
+                reqwest::Method::POST,
+                &base,
+                MONITORS_PATH,
+                Some(&body),
+            )
+            .await?;
             if global.json {
-                return print_json(answer);
+                return print_json(serde_json::to_value(&answer)?);
             }
             println!(
                 "monitor {name} watches endpoint {endpoint} against {}",
-                answer["monitor"]["reference"].as_str().unwrap_or_default()
+                answer.monitor.reference
             );
             Ok(())
         }
         MonitorCommand::List { server } => {
             let base = server.url(global)?;
-            let answer = monitors_api(&client, reqwest::Method::GET, &base, "", None).await?;
+            let answer: MonitorList =
+                monitors_api(&client, reqwest::Method::GET, &base, MONITORS_PATH, None).await?;
             if global.json {
-                return print_json(answer);
+                return print_json(serde_json::to_value(&answer)?);
             }
             let mut table = output::table([
                 "monitor",
@@ -242,23 +266,15 @@ pub async fn run(global: &GlobalArgs, command: MonitorCommand) -> anyhow::Result
                 "drifted share",
                 "verdict",
             ]);
-            for item in answer["monitors"].as_array().cloned().unwrap_or_default() {
-                let last = &item["status"]["last_window"];
+            for item in &answer.monitors {
+                let last = item.status.last_window.as_ref();
                 table.add_row(vec![
-                    item["monitor"]["name"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string(),
-                    item["monitor"]["endpoint"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string(),
-                    item["status"]["windows"].to_string(),
-                    last["end"].as_str().unwrap_or("-").to_string(),
-                    last["drifted_share"]
-                        .as_f64()
-                        .map_or("-".into(), |s| format!("{:.0}%", s * 100.0)),
-                    verdict(last),
+                    item.monitor.name.clone(),
+                    item.monitor.endpoint.clone(),
+                    item.status.windows.to_string(),
+                    last.map_or("-".into(), |w| w.end.clone()),
+                    last.map_or("-".into(), |w| format!("{:.0}%", w.drifted_share * 100.0)),
+                    last.map_or("-".into(), verdict),
                 ]);
             }
             print_table(&table);
@@ -266,55 +282,64 @@ pub async fn run(global: &GlobalArgs, command: MonitorCommand) -> anyhow::Result
         }
         MonitorCommand::Status { name, server } => {
             let base = server.url(global)?;
-            let shown = monitors_api(
+            let shown: MonitorEntry = monitors_api(
                 &client,
                 reqwest::Method::GET,
                 &base,
-                &format!("/{name}"),
+                &monitor_path(&name),
                 None,
             )
             .await?;
-            let history = monitors_api(
+            let history: MonitorReports = monitors_api(
                 &client,
                 reqwest::Method::GET,
                 &base,
-                &format!("/{name}/reports"),
+                &monitor_reports_path(&name),
                 None,
             )
             .await?;
             if global.json {
-                return print_json(
-                    serde_json::json!({ "monitor": shown["monitor"], "status": shown["status"], "windows": history["windows"] }),
-                );
+                /// What `status --json` prints: the monitor, its status and
+                /// its window history in one object.
+                #[derive(serde::Serialize)]
+                struct Shown<'a> {
+                    monitor: &'a MonitorSpec,
+                    status: &'a MonitorStatus,
+                    windows: &'a [WindowSummary],
+                }
+                return print_json(serde_json::to_value(Shown {
+                    monitor: &shown.monitor,
+                    status: &shown.status,
+                    windows: &history.windows,
+                })?);
             }
             println!(
                 "monitor {name}: endpoint {}, reference {}, {} window(s), {} row(s) waiting",
-                shown["monitor"]["endpoint"].as_str().unwrap_or_default(),
-                shown["monitor"]["reference"].as_str().unwrap_or_default(),
-                shown["status"]["windows"],
-                shown["status"]["pending_rows"],
+                shown.monitor.endpoint,
+                shown.monitor.reference,
+                shown.status.windows,
+                shown.status.pending_rows,
             );
-            print_windows(history["windows"].as_array().map_or(&[][..], Vec::as_slice));
+            print_windows(&history.windows);
             Ok(())
         }
         MonitorCommand::Run { name, server } => {
             let base = server.url(global)?;
-            let answer = monitors_api(
+            let answer: MonitorWindows = monitors_api(
                 &client,
                 reqwest::Method::POST,
                 &base,
-                &format!("/{name}/run"),
+                &monitor_run_path(&name),
                 None,
             )
             .await?;
             if global.json {
-                return print_json(answer);
+                return print_json(serde_json::to_value(&answer)?);
             }
-            let windows = answer["windows"].as_array().cloned().unwrap_or_default();
-            if windows.is_empty() {
+            if answer.windows.is_empty() {
                 println!("no window closed (not enough new traffic yet)");
             } else {
-                print_windows(&windows);
+                print_windows(&answer.windows);
             }
             Ok(())
         }
@@ -326,17 +351,17 @@ pub async fn run(global: &GlobalArgs, command: MonitorCommand) -> anyhow::Result
             server,
         } => {
             let base = server.url(global)?;
-            let history = monitors_api(
+            let history: MonitorReports = monitors_api(
                 &client,
                 reqwest::Method::GET,
                 &base,
-                &format!("/{name}/reports"),
+                &monitor_reports_path(&name),
                 None,
             )
             .await?;
-            let windows = history["windows"].as_array().cloned().unwrap_or_default();
+            let windows = &history.windows;
             let chosen = match window {
-                Some(k) => windows.iter().find(|w| w["window"] == k),
+                Some(k) => windows.iter().find(|w| w.window == k),
                 None => windows.last(),
             }
             .ok_or_else(|| {
@@ -348,12 +373,8 @@ pub async fn run(global: &GlobalArgs, command: MonitorCommand) -> anyhow::Result
                     "`smelt monitor status NAME` lists its windows",
                 )
             })?;
-            let run_id = history["run_id"].as_str().unwrap_or_default();
-            let stem = chosen["report"]
-                .as_str()
-                .unwrap_or_default()
-                .trim_end_matches(".html")
-                .to_string();
+            let run_id = history.run_id.as_deref().unwrap_or_default();
+            let stem = chosen.report_stem();
             let ctx = crate::config::Context::open(&GlobalArgs {
                 tracking_uri: Some(base.clone()),
                 json: false,
@@ -365,7 +386,7 @@ pub async fn run(global: &GlobalArgs, command: MonitorCommand) -> anyhow::Result
             for (target, extension) in [(&html, "html"), (&json_report, "json")] {
                 if let Some(target) = target {
                     let uri = format!("runs:/{run_id}/{stem}.{extension}");
-                    let local = crate::commands::artifacts::fetch(
+                    let local = crate::shared::artifacts::fetch(
                         &ctx,
                         "",
                         &uri,
@@ -385,11 +406,11 @@ pub async fn run(global: &GlobalArgs, command: MonitorCommand) -> anyhow::Result
         }
         MonitorCommand::Delete { name, server } => {
             let base = server.url(global)?;
-            monitors_api(
+            let _: Empty = monitors_api(
                 &client,
                 reqwest::Method::DELETE,
                 &base,
-                &format!("/{name}"),
+                &monitor_path(&name),
                 None,
             )
             .await?;
@@ -472,57 +493,6 @@ pub async fn run(global: &GlobalArgs, command: MonitorCommand) -> anyhow::Result
     }
 }
 
-/// `smelt monitor compare … --json FILE` writes the JSON report to FILE, as
-/// Evidently-style tools spell it, while `--json` alone stays the global
-/// "print JSON" flag: the file form is read as `--json-report FILE`.
-pub fn rewrite_json_file_flag(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    let is_compare = args
-        .windows(2)
-        .any(|pair| pair[0] == "monitor" && pair[1] == "compare");
-    if !is_compare {
-        return args;
-    }
-    let mut out = args.clone();
-    for i in 0..args.len().saturating_sub(1) {
-        let takes_value = args[i + 1]
-            .to_str()
-            .is_some_and(|next| !next.starts_with('-'));
-        // Only a third path after the two tables can be the report file.
-        if args[i] == "--json" && takes_value && positional_count(&args[..i]) >= 4 {
-            out[i] = "--json-report".into();
-        }
-    }
-    out
-}
-
-/// Arguments before `--json` that are not flags or flag values: `smelt`,
-/// `monitor`, `compare`, then the tables.
-fn positional_count(args: &[std::ffi::OsString]) -> usize {
-    let mut count = 0;
-    let mut skip_value = false;
-    for arg in args {
-        let text = arg.to_string_lossy();
-        if skip_value {
-            skip_value = false;
-        } else if text.starts_with("--") {
-            skip_value = !text.contains('=') && VALUE_FLAGS.contains(&text.as_ref());
-        } else if !text.starts_with('-') || text == "-" {
-            count += 1;
-        }
-    }
-    count
-}
-
-const VALUE_FLAGS: &[&str] = &[
-    "--html",
-    "--json-report",
-    "--test",
-    "--drift-share",
-    "--categorical",
-    "--tracking-uri",
-];
-
-/// A table, or the reservoir sample of a profile (`.json`).
 /// Columns compared at once by [`compare_parquet_by_columns`]: two per core,
 /// so every core has work and only these columns are in memory.
 fn columns_per_group() -> usize {
@@ -595,6 +565,7 @@ pub(crate) async fn read_pair(
     Ok((r??, c??))
 }
 
+/// A table, or the reservoir sample of a profile (`.json`).
 fn read_reference(
     path: &std::path::Path,
     options: &ReadOptions,
@@ -626,15 +597,15 @@ fn test_kind(name: &str) -> anyhow::Result<TestKind> {
     })
 }
 
-fn verdict(window: &serde_json::Value) -> String {
-    match window["dataset_drifted"].as_bool() {
-        Some(true) => "drift".into(),
-        Some(false) => "no drift".into(),
-        None => "-".into(),
+fn verdict(window: &WindowSummary) -> String {
+    if window.dataset_drifted {
+        "drift".into()
+    } else {
+        "no drift".into()
     }
 }
 
-fn print_windows(windows: &[serde_json::Value]) {
+fn print_windows(windows: &[WindowSummary]) {
     let mut table = output::table([
         "window",
         "end",
@@ -645,20 +616,14 @@ fn print_windows(windows: &[serde_json::Value]) {
         "alert",
     ]);
     for window in windows {
-        let columns: Vec<&str> = window["drifted_columns"]
-            .as_array()
-            .map(|c| c.iter().filter_map(|v| v.as_str()).collect())
-            .unwrap_or_default();
         table.add_row(vec![
-            window["window"].to_string(),
-            window["end"].as_str().unwrap_or_default().to_string(),
-            window["rows"].to_string(),
-            window["drifted_share"]
-                .as_f64()
-                .map_or("-".into(), |s| format!("{:.0}%", s * 100.0)),
+            window.window.to_string(),
+            window.end.clone(),
+            window.rows.to_string(),
+            format!("{:.0}%", window.drifted_share * 100.0),
             verdict(window),
-            columns.join(", "),
-            window["alert"].as_str().unwrap_or("-").to_string(),
+            window.drifted_columns.join(", "),
+            window.alert.clone().unwrap_or_else(|| "-".into()),
         ]);
     }
     print_table(&table);
@@ -705,81 +670,4 @@ fn print_report(report: &DriftReport) {
         report.drift_share * 100.0
     );
     println!("computed on: {}", report.compute);
-}
-
-/// `--compute`, for the commands whose drift sums can run on a GPU.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ComputeArg {
-    /// Where the heavy sums (MMD kernel sums, histograms) run: auto (a
-    /// hardware GPU when present, else the CPU), cpu, or gpu (any adapter,
-    /// software ones such as lavapipe included); reports say which
-    #[arg(
-        long = "compute",
-        env = "SMELT_COMPUTE",
-        default_value = "auto",
-        value_name = "WHERE"
-    )]
-    pub preference: Preference,
-}
-
-/// The [`Compute`] for `preference`, with a clear error when `gpu` cannot be
-/// honoured; logs which one was chosen.
-pub(crate) fn open_compute(preference: Preference) -> anyhow::Result<Compute> {
-    let compute = Compute::select(preference).map_err(|error| {
-        hinted(
-            format!("--compute {preference}: {error}"),
-            "use --compute auto or --compute cpu",
-        )
-    })?;
-    tracing::info!(compute = %compute.description(), "drift statistics");
-    Ok(compute)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::rewrite_json_file_flag;
-
-    fn rewrite(args: &[&str]) -> Vec<String> {
-        rewrite_json_file_flag(args.iter().map(Into::into).collect())
-            .into_iter()
-            .map(|a| a.into_string().unwrap())
-            .collect()
-    }
-
-    #[test]
-    fn json_with_a_file_after_the_tables_is_the_report_file() {
-        assert_eq!(
-            rewrite(&[
-                "smelt", "monitor", "compare", "a.csv", "b.csv", "--json", "r.json"
-            ]),
-            [
-                "smelt",
-                "monitor",
-                "compare",
-                "a.csv",
-                "b.csv",
-                "--json-report",
-                "r.json"
-            ]
-        );
-        assert_eq!(
-            rewrite(&[
-                "smelt", "monitor", "compare", "a.csv", "b.csv", "--html", "x", "--json", "r.json"
-            ])[7],
-            "--json-report"
-        );
-        // A bare --json, or --json before the tables, keeps its global meaning.
-        assert_eq!(
-            rewrite(&["smelt", "monitor", "compare", "a.csv", "b.csv", "--json"])[5],
-            "--json"
-        );
-        assert_eq!(
-            rewrite(&["smelt", "--json", "monitor", "compare", "a.csv", "b.csv"])[1],
-            "--json"
-        );
-        assert_eq!(
-            rewrite(&["smelt", "runs", "show", "--json", "abc"])[3],
-            "--json"
-        );
-    }
 }

@@ -13,6 +13,14 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use clap::Args;
 use serde_json::{Value, json};
+use smelt_api::endpoints::{
+    CaptureConfig, ENDPOINTS_PATH, EndpointSpec, VariantSpec, invocations_path,
+};
+use smelt_api::jobs::{JOBS_PATH, JobRecord, JobResponse, JobStatus, SubmitJob, job_path};
+use smelt_api::monitors::{
+    AlertSpec, MONITORS_PATH, MonitorReports, MonitorSpec, MonitorWindows, WindowSize,
+    WindowSummary, monitor_reports_path, monitor_run_path,
+};
 
 use crate::commands::server::{self, ServerArgs};
 use crate::config::smelt_home;
@@ -123,45 +131,46 @@ alias = "champion"
         train = train.display().to_string(),
         test = test.display().to_string(),
     );
-    let submitted = call(
+    let submitted: JobResponse = call(
         &client,
         reqwest::Method::POST,
-        &format!("{base}/api/2.0/smelt/jobs"),
-        Some(json!({ "spec": spec })),
+        &format!("{base}{JOBS_PATH}"),
+        Some(&SubmitJob { spec }),
     )
     .await?;
-    let job_id = submitted["job"]["job_id"]
-        .as_str()
-        .ok_or_else(|| failure("the server answered no job id"))?
-        .to_string();
-    let job = wait_for_job(&client, base, &job_id).await?;
-    let version = job["model_version"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let run_id = job["run_id"].as_str().unwrap_or_default().to_string();
+    let job = wait_for_job(&client, base, &submitted.job.job_id).await?;
+    let version = job.model_version.unwrap_or_default();
+    let run_id = job.run_id.unwrap_or_default();
     println!("  trained and registered {version} (run {run_id})");
 
     println!("smelt quickstart: serving it on the endpoint `{ENDPOINT}` …");
     let reference = format!("models:/{MODEL}@champion");
-    let endpoint = json!({
-        "name": ENDPOINT,
-        "variants": [{ "name": "champion", "model": reference }],
-        "capture": { "sample_percent": 100.0 }
-    });
-    create_or_keep(
-        &client,
-        &format!("{base}/api/2.0/smelt/endpoints"),
-        endpoint,
-    )
-    .await?;
-    let monitor = json!({
-        "name": MONITOR, "endpoint": ENDPOINT, "reference": reference,
-        "window": { "rows": WINDOW_ROWS }, "every_seconds": 5,
+    let endpoint = EndpointSpec {
+        name: ENDPOINT.into(),
+        variants: vec![VariantSpec {
+            name: "champion".into(),
+            model: reference.clone(),
+            weight: 1,
+        }],
+        shadow: None,
+        batching: Default::default(),
+        capture: CaptureConfig {
+            sample_percent: 100.0,
+        },
+    };
+    create_or_keep(&client, &format!("{base}{ENDPOINTS_PATH}"), &endpoint).await?;
+    let monitor = MonitorSpec {
+        name: MONITOR.into(),
+        endpoint: ENDPOINT.into(),
+        reference,
+        window: WindowSize::Rows(WINDOW_ROWS),
+        every_seconds: 5,
         // Five of the thirteen features are shifted below; a quarter is enough.
-        "drift_share": 0.25,
-    });
-    create_or_keep(&client, &format!("{base}/api/2.0/smelt/monitors"), monitor).await?;
+        drift_share: 0.25,
+        alerts: AlertSpec::default(),
+        tests: Default::default(),
+    };
+    create_or_keep(&client, &format!("{base}{MONITORS_PATH}"), &monitor).await?;
     let windows_before = windows(&client, base).await?;
 
     println!(
@@ -170,23 +179,24 @@ alias = "champion"
     let (columns, rows) = read_rows(TEST_CSV)?;
     let normal: Vec<Vec<Value>> = rows.iter().take(WINDOW_ROWS).cloned().collect();
     let drifted: Vec<Vec<Value>> = normal.iter().map(|row| shift(&columns, row)).collect();
-    let invocations = format!("{base}/endpoints/{ENDPOINT}/invocations");
+    let invocations = format!("{base}{}", invocations_path(ENDPOINT));
     for batch in normal
         .chunks(ROWS_PER_REQUEST)
         .chain(drifted.chunks(ROWS_PER_REQUEST))
     {
+        // MLflow's scoring protocol (its body is MLflow's, not one of Smelt's).
         let body = json!({ "dataframe_split": { "columns": columns, "data": batch } });
-        call(&client, reqwest::Method::POST, &invocations, Some(body)).await?;
+        let _: Value = call(&client, reqwest::Method::POST, &invocations, Some(&body)).await?;
     }
 
     // Capture is written in the background: evaluate until both windows are in.
     let deadline = Instant::now() + STEP_TIMEOUT;
     let history = loop {
-        call(
+        let _: MonitorWindows = call(
             &client,
             reqwest::Method::POST,
-            &format!("{base}/api/2.0/smelt/monitors/{MONITOR}/run"),
-            Some(json!({})),
+            &format!("{base}{}", monitor_run_path(MONITOR)),
+            crate::remote::NO_BODY,
         )
         .await?;
         let history = windows(&client, base).await?;
@@ -196,24 +206,14 @@ alias = "champion"
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     for window in history.iter().skip(windows_before.len()) {
-        let verdict = if window["dataset_drifted"].as_bool() == Some(true) {
-            format!(
-                "DRIFT in {}",
-                window["drifted_columns"]
-                    .as_array()
-                    .map(|c| c
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", "))
-                    .unwrap_or_default()
-            )
+        let verdict = if window.dataset_drifted {
+            format!("DRIFT in {}", window.drifted_columns.join(", "))
         } else {
             "no drift".to_string()
         };
         println!(
             "  window {}: {} rows, {verdict}",
-            window["window"], window["rows"]
+            window.window, window.rows
         );
     }
 
@@ -249,12 +249,12 @@ async fn wait_healthy(client: &reqwest::Client, base: &str) -> anyhow::Result<()
     }
 }
 
-async fn call(
+async fn call<R: serde::de::DeserializeOwned>(
     client: &reqwest::Client,
     method: reqwest::Method,
     url: &str,
-    body: Option<Value>,
-) -> anyhow::Result<Value> {
+    body: Option<&impl serde::Serialize>,
+) -> anyhow::Result<R> {
     crate::remote::call(
         client,
         method,
@@ -265,11 +265,16 @@ async fn call(
     .await
 }
 
-/// Creates a resource, or keeps the one a previous quickstart made.
-async fn create_or_keep(client: &reqwest::Client, url: &str, body: Value) -> anyhow::Result<()> {
+/// Creates a resource, or keeps the one a previous quickstart made (409
+/// `RESOURCE_ALREADY_EXISTS`).
+async fn create_or_keep(
+    client: &reqwest::Client,
+    url: &str,
+    body: &impl serde::Serialize,
+) -> anyhow::Result<()> {
     let response = client
         .post(url)
-        .json(&body)
+        .json(body)
         .send()
         .await
         .map_err(|e| crate::remote::unreachable(url, e))?;
@@ -281,24 +286,28 @@ async fn create_or_keep(client: &reqwest::Client, url: &str, body: Value) -> any
     Err(failure(format!("POST {url} answered {status}: {text}")))
 }
 
-async fn wait_for_job(client: &reqwest::Client, base: &str, job_id: &str) -> anyhow::Result<Value> {
+async fn wait_for_job(
+    client: &reqwest::Client,
+    base: &str,
+    job_id: &str,
+) -> anyhow::Result<JobRecord> {
     let deadline = Instant::now() + STEP_TIMEOUT;
     loop {
-        let reply = call(
+        let reply: JobResponse = call(
             client,
             reqwest::Method::GET,
-            &format!("{base}/api/2.0/smelt/jobs/{job_id}"),
-            None,
+            &format!("{base}{}", job_path(job_id)),
+            crate::remote::NO_BODY,
         )
         .await?;
-        let job = reply["job"].clone();
-        match job["status"].as_str() {
-            Some("SUCCEEDED") => return Ok(job),
-            Some("FAILED" | "CANCELLED") => {
+        let job = reply.job;
+        match job.status {
+            JobStatus::Succeeded => return Ok(job),
+            JobStatus::Failed | JobStatus::Cancelled => {
                 return Err(failure(format!(
                     "the training job {job_id} ended {}: {}",
-                    job["status"],
-                    job["error"].as_str().unwrap_or("no error recorded")
+                    job.status,
+                    job.error.as_deref().unwrap_or("no error recorded")
                 )));
             }
             _ if Instant::now() > deadline => {
@@ -312,15 +321,15 @@ async fn wait_for_job(client: &reqwest::Client, base: &str, job_id: &str) -> any
 }
 
 /// The monitor's evaluated windows so far.
-async fn windows(client: &reqwest::Client, base: &str) -> anyhow::Result<Vec<Value>> {
-    let reply = call(
+async fn windows(client: &reqwest::Client, base: &str) -> anyhow::Result<Vec<WindowSummary>> {
+    let reply: MonitorReports = call(
         client,
         reqwest::Method::GET,
-        &format!("{base}/api/2.0/smelt/monitors/{MONITOR}/reports"),
-        None,
+        &format!("{base}{}", monitor_reports_path(MONITOR)),
+        crate::remote::NO_BODY,
     )
     .await?;
-    Ok(reply["windows"].as_array().cloned().unwrap_or_default())
+    Ok(reply.windows)
 }
 
 /// The feature columns and rows of a CSV (the `target` column left out),

@@ -46,8 +46,9 @@ pub const SMALL_REFERENCE_ROWS: usize = 1000;
 /// like a categorical one.
 pub const FEW_UNIQUE_VALUES: usize = 5;
 
-/// Evidently's default share of drifted columns for dataset drift.
-pub const DEFAULT_DRIFT_SHARE: f64 = 0.5;
+/// Evidently's default share of drifted columns for dataset drift (also a
+/// monitor spec's default, hence defined with the wire types).
+pub use smelt_api::monitors::DEFAULT_DRIFT_SHARE;
 
 /// The type of a column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

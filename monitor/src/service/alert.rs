@@ -3,17 +3,17 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
+use smelt_api::monitors::DriftAlert;
 
 /// First pause before a retry; each later one doubles.
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 
-/// POSTs `body` to `url`, retrying `retries` times on errors and non-2xx
+/// POSTs the alert to `url` as JSON, retrying `retries` times on errors and non-2xx
 /// answers. Returns the number of attempts made and whether one succeeded.
 pub async fn post_with_retries(
     client: &reqwest::Client,
     url: &str,
-    body: &Value,
+    body: &DriftAlert,
     retries: u32,
 ) -> (u32, bool) {
     let mut backoff = FIRST_BACKOFF;

@@ -23,13 +23,16 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use smelt_api::monitors::{DriftAlert, metrics as keys};
 use smelt_gpu_kernels::Compute;
-use smelt_tracking::TrackingStore;
 use smelt_tracking::entities::{Metric, Tag};
 use smelt_tracking::store::CreateRun;
+use smelt_tracking::{ErrorCode, TrackingStore};
 
 pub use gauges::Gauges;
-pub use spec::{AlertSpec, MonitorSpec};
+/// The API's bodies are `smelt-api`'s; re-exported where they always were.
+pub use smelt_api::monitors::{MonitorStatus, WindowSummary};
+pub use spec::{AlertSpec, MonitorSpec, MonitorSpecExt};
 
 use crate::live::{CaptureCursor, CapturedRequest, PREDICTION_COLUMN, Windower, reference_frame};
 use crate::profile::Profile;
@@ -80,38 +83,9 @@ pub struct MonitorState {
     pub history: Vec<WindowSummary>,
 }
 
-/// One evaluated window.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WindowSummary {
-    /// 1-based window number (the metric step).
-    pub window: u64,
-    /// Times of its first and last request.
-    pub start: String,
-    /// Time of its last request.
-    pub end: String,
-    /// Rows that arrived in the window.
-    pub rows: usize,
-    /// Rows tested: all of them, or a uniform sample of
-    /// [`crate::live::MAX_WINDOW_ROWS`].
-    #[serde(default)]
-    pub rows_tested: usize,
-    /// `model/version` that answered.
-    pub versions: Vec<String>,
-    /// The window drifted as a whole.
-    pub dataset_drifted: bool,
-    /// Share of drifted columns.
-    pub drifted_share: f64,
-    /// The drifted columns, most severe first.
-    pub drifted_columns: Vec<String>,
-    /// Columns that could not be tested.
-    pub skipped_columns: usize,
-    /// Artifact paths of the report in the monitor's run.
-    pub report: String,
-    /// What happened to the alert, when the window drifted.
-    pub alert: Option<String>,
-}
-
-/// Errors of monitor operations, by kind (the API maps them to statuses).
+/// Errors of monitor operations, by kind. Each has one error code
+/// ([`MonitorError::code`]); the API answers through tracking's
+/// `SmeltError`, which takes the status from the code.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MonitorError {
     /// A bad spec or request.
@@ -120,29 +94,69 @@ pub enum MonitorError {
     NotFound(String),
     /// The name is taken.
     Exists(String),
-    /// The store, the files or the reference failed.
+    /// The files or the reference failed.
     Failed(String),
+    /// The tracking store failed otherwise; its code is kept (a store that
+    /// is down stays `TEMPORARILY_UNAVAILABLE`).
+    Store {
+        /// The store's error code.
+        code: ErrorCode,
+        /// The store's message.
+        message: String,
+    },
+}
+
+impl MonitorError {
+    /// The error code clients see.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Invalid(_) => ErrorCode::InvalidParameterValue,
+            Self::NotFound(_) => ErrorCode::ResourceDoesNotExist,
+            Self::Exists(_) => ErrorCode::ResourceAlreadyExists,
+            Self::Failed(_) => ErrorCode::InternalError,
+            Self::Store { code, .. } => *code,
+        }
+    }
 }
 
 impl std::fmt::Display for MonitorError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Invalid(m) | Self::NotFound(m) | Self::Exists(m) | Self::Failed(m) => {
-                f.write_str(m)
-            }
+            Self::Invalid(m)
+            | Self::NotFound(m)
+            | Self::Exists(m)
+            | Self::Failed(m)
+            | Self::Store { message: m, .. } => f.write_str(m),
         }
     }
 }
 
+impl std::error::Error for MonitorError {}
+
+impl From<MonitorError> for smelt_tracking::Error {
+    fn from(error: MonitorError) -> Self {
+        smelt_tracking::Error::new(error.code(), error.to_string())
+    }
+}
+
+impl From<MonitorError> for smelt_tracking::api::SmeltError {
+    fn from(error: MonitorError) -> Self {
+        smelt_tracking::api::SmeltError(error.into())
+    }
+}
+
+/// A tracking error as a monitor error, keeping its code.
 fn store_error(error: smelt_tracking::Error) -> MonitorError {
-    use smelt_tracking::ErrorCode;
     match error.code {
         ErrorCode::ResourceDoesNotExist => MonitorError::NotFound(error.message),
         ErrorCode::ResourceAlreadyExists => MonitorError::Exists(error.message),
         ErrorCode::InvalidParameterValue | ErrorCode::BadRequest => {
             MonitorError::Invalid(error.message)
         }
-        _ => MonitorError::Failed(error.message),
+        code => MonitorError::Store {
+            code,
+            message: error.message,
+        },
     }
 }
 
@@ -375,23 +389,22 @@ impl Monitors {
         let step = i64::try_from(state.windows).unwrap_or(i64::MAX);
         let mut metrics = vec![
             Metric::new(
-                "dataset_drift",
+                keys::DATASET_DRIFT,
                 f64::from(u8::from(report.dataset_drifted)),
                 step,
             ),
-            Metric::new("drifted_share", report.drifted_share, step),
-            Metric::new("rows", window.rows() as f64, step),
-            Metric::new("rows_tested", window.rows_kept() as f64, step),
+            Metric::new(keys::DRIFTED_SHARE, report.drifted_share, step),
+            Metric::new(keys::ROWS, window.rows() as f64, step),
+            Metric::new(keys::ROWS_TESTED, window.rows_kept() as f64, step),
         ];
         for column in &report.columns {
-            let key = metric_key(&column.column);
             metrics.push(Metric::new(
-                format!("severity.{key}"),
+                keys::severity(&column.column),
                 column.severity.clamp(0.0, 1e12),
                 step,
             ));
             metrics.push(Metric::new(
-                format!("drifted.{key}"),
+                keys::drifted(&column.column),
                 f64::from(u8::from(column.drifted)),
                 step,
             ));
@@ -507,12 +520,12 @@ impl Monitors {
             self.gauges.alert(&spec.name, "logged");
             return "logged".into();
         };
-        let body = serde_json::json!({
-            "monitor": spec.name,
-            "endpoint": spec.endpoint,
-            "run_id": run_id,
-            "window": summary,
-        });
+        let body = DriftAlert {
+            monitor: spec.name.clone(),
+            endpoint: spec.endpoint.clone(),
+            run_id: run_id.to_string(),
+            window: summary.clone(),
+        };
         let (attempts, sent) =
             alert::post_with_retries(&self.client, url, &body, spec.alerts.retries).await;
         if sent {
@@ -536,18 +549,4 @@ impl Monitors {
             Err(e) => Err(store_error(e)),
         }
     }
-}
-
-/// MLflow metric keys take letters, digits, `_ - . / ` and spaces.
-fn metric_key(column: &str) -> String {
-    column
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/' | ' ') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }

@@ -1,79 +1,24 @@
 //! What a monitor is: the endpoint it watches, its reference, its windows,
 //! its schedule and its alerts. Stored as JSON in the tracking store
-//! (definition kind `monitor`).
+//! (definition kind `monitor`). The types are `smelt-api`'s; the checks that
+//! need the drift tests ([`MonitorSpecExt`]) are here.
 
-use serde::{Deserialize, Serialize};
-
-use crate::drift::DEFAULT_DRIFT_SHARE;
 use crate::live::WindowSize;
 
-/// A monitor as its owner defines it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MonitorSpec {
-    /// Its name (letters, digits, `-`, `_`, `.`).
-    pub name: String,
-    /// The endpoint whose captured traffic it reads.
-    pub endpoint: String,
-    /// What the traffic is compared with: a model reference
-    /// (`models:/NAME@ALIAS`, `models:/NAME/VERSION`, `runs:/ID/model`)
-    /// whose `profile.json` is used, or a path to a profile.
-    pub reference: String,
-    /// How traffic is cut into windows.
-    pub window: WindowSize,
-    /// The share of drifted columns at which a window counts as drifted.
-    #[serde(default = "default_drift_share")]
-    pub drift_share: f64,
-    /// How often new traffic is read, in seconds.
-    #[serde(default = "default_every")]
-    pub every_seconds: u64,
-    /// Where alerts go besides the log.
-    #[serde(default)]
-    pub alerts: AlertSpec,
-    /// Tests chosen per column (`column → test name`), overriding the
-    /// default rule.
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub tests: std::collections::BTreeMap<String, String>,
-}
+/// A monitor's spec and alert settings are `smelt-api`'s (clients send
+/// them); what they mean for the drift tests is here.
+pub use smelt_api::monitors::{AlertSpec, MonitorSpec};
 
-/// Alert delivery.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AlertSpec {
-    /// A URL that receives a JSON POST per drifted window.
-    #[serde(default)]
-    pub webhook: Option<String>,
-    /// Retries after a failed POST (with doubling back-off from 0.5 s).
-    #[serde(default = "default_retries")]
-    pub retries: u32,
-}
-
-impl Default for AlertSpec {
-    // Written out: a derived default would give 0 retries when `alerts` is
-    // absent, unlike an `alerts` object without `retries`.
-    fn default() -> Self {
-        AlertSpec {
-            webhook: None,
-            retries: default_retries(),
-        }
-    }
-}
-
-fn default_drift_share() -> f64 {
-    DEFAULT_DRIFT_SHARE
-}
-
-fn default_every() -> u64 {
-    60
-}
-
-fn default_retries() -> u32 {
-    3
-}
-
-impl MonitorSpec {
+/// The monitor's reading of a [`MonitorSpec`].
+pub trait MonitorSpecExt {
     /// The per-column test choices as a plan (names were validated).
-    pub fn plan(&self) -> crate::drift::TestPlan {
+    fn plan(&self) -> crate::drift::TestPlan;
+    /// Checks the spec; the message says what to fix.
+    fn validate(&self) -> Result<(), String>;
+}
+
+impl MonitorSpecExt for MonitorSpec {
+    fn plan(&self) -> crate::drift::TestPlan {
         self.tests
             .iter()
             .filter_map(|(column, test)| Some((column, crate::drift::TestKind::parse(test)?)))
@@ -82,8 +27,7 @@ impl MonitorSpec {
             })
     }
 
-    /// Checks the spec; the message says what to fix.
-    pub fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), String> {
         let plain = |name: &str| {
             !name.is_empty()
                 && name.len() <= 64

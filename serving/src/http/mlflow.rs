@@ -1,13 +1,13 @@
 //! MLflow's scoring routes: `/invocations`, `/ping`, `/health`, `/version`.
 //! Errors are MLflow's `{"error_code", "message"}`.
 
-use axum::http::StatusCode;
-use axum::response::Response;
-use serde_json::{Value, json};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
 use smelt_data::Frame;
 use smelt_models::Predictions;
+use smelt_tracking::api::SmeltError;
 
-use super::infer::{Protocol, json_response};
+use super::infer::Protocol;
 use crate::error::{Result, ServeError};
 use crate::loaded::LoadedModel;
 use crate::protocol::mlflow::{Invocation, parse_invocation, predictions_json};
@@ -41,18 +41,11 @@ impl Protocol for Mlflow {
     }
 }
 
+/// MLflow's error body with the status of the error's code, through the
+/// one writer of error answers (tracking's `SmeltError`; a 503 says when to
+/// retry).
 pub(crate) fn error_response(error: &ServeError) -> Response {
-    let mut response = json_response(
-        error.status(),
-        &json!({ "error_code": error.error_code(), "message": error.to_string() }),
-    );
-    if error.status() == StatusCode::SERVICE_UNAVAILABLE {
-        response.headers_mut().insert(
-            axum::http::header::RETRY_AFTER,
-            axum::http::HeaderValue::from_static("1"),
-        );
-    }
-    response
+    SmeltError::from(error.clone()).into_response()
 }
 
 pub(crate) fn empty_frame() -> Frame {
@@ -62,6 +55,8 @@ pub(crate) fn empty_frame() -> Frame {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::StatusCode;
+    use serde_json::json;
 
     #[test]
     fn errors_are_mlflow_json_and_overload_says_when_to_retry() {

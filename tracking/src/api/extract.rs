@@ -6,7 +6,6 @@
 //! failure (bad JSON, wrong types, wrong content type) into MLflow's 400 body,
 //! never axum's plain-text rejections.
 
-use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{Method, header};
 use serde::de::DeserializeOwned;
@@ -31,22 +30,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Mlflow<T> {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("")
                 .to_ascii_lowercase();
-            let bytes = Bytes::from_request(request, state)
-                .await
-                .map_err(|rejection| {
-                    let status = rejection.status();
-                    if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                        Error::new(
-                            ErrorCode::RequestLimitExceeded,
-                            "The request body is larger than the server accepts.",
-                        )
-                    } else {
-                        Error::new(
-                            ErrorCode::BadRequest,
-                            format!("Could not read the request body: {rejection}"),
-                        )
-                    }
-                })?;
+            let bytes = super::smelt::body_bytes(request, state).await?;
             if bytes.iter().all(u8::is_ascii_whitespace) {
                 Value::Object(Map::new())
             } else {

@@ -12,67 +12,20 @@ pub mod api;
 mod local;
 
 pub use local::LocalExecutor;
+/// The wire types of jobs live in `smelt-api` (the CLI, the UI and the
+/// notebook read the same ones); re-exported where they always were.
+pub use smelt_api::jobs::{JobRecord, JobStatus};
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use serde::{Deserialize, Serialize};
 use smelt_tracking::entities::Tag;
 
 use crate::error::TrainResult;
 use crate::job::RunCallback;
 use crate::progress::ProgressMode;
 use crate::tracker::Tracking;
-
-/// A job's lifecycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum JobStatus {
-    Queued,
-    Running,
-    Succeeded,
-    Failed,
-    Cancelled,
-}
-
-impl JobStatus {
-    pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            JobStatus::Succeeded | JobStatus::Failed | JobStatus::Cancelled
-        )
-    }
-}
-
-/// What the executor knows about a job.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct JobRecord {
-    pub job_id: String,
-    pub status: JobStatus,
-    /// The run, once the job has created it.
-    #[serde(default)]
-    pub run_id: Option<String>,
-    pub submitted_at: i64,
-    #[serde(default)]
-    pub started_at: Option<i64>,
-    #[serde(default)]
-    pub finished_at: Option<i64>,
-    /// Why it failed.
-    #[serde(default)]
-    pub error: Option<String>,
-    /// How many times it has been started (restarts resume).
-    #[serde(default)]
-    pub attempts: u32,
-    /// `models:/NAME/VERSION` when the job registered its model.
-    #[serde(default)]
-    pub model_version: Option<String>,
-    /// The experiment and model kind, for listings.
-    #[serde(default)]
-    pub experiment: Option<String>,
-    #[serde(default)]
-    pub model: Option<String>,
-}
 
 /// Runs jobs.
 pub trait Executor: Send + Sync {

@@ -47,9 +47,7 @@ pub async fn list(State(ui): Shared) -> PageResult {
 }
 
 pub async fn detail(State(ui): Shared, Path(name): Path<String>) -> PageResult {
-    let endpoint = serving(&ui)?
-        .get(&name)
-        .map_err(|e| PageError::not_found(e.to_string()))?;
+    let endpoint = serving(&ui)?.get(&name)?;
     let traffic = ui.traffic.endpoint(&name, Instant::now());
     // Totals as of now (the charts' samples are up to a second old).
     let totals: Vec<TrafficTotals> = serving(&ui)?

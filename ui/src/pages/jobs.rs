@@ -19,18 +19,8 @@ fn executor(ui: &UiState) -> Result<&dyn smelt_trainer::executor::Executor, Page
         .ok_or_else(|| PageError::not_found("this server runs no job executor"))
 }
 
-fn job_error(error: smelt_trainer::TrainError) -> PageError {
-    match error {
-        smelt_trainer::TrainError::NotFound(message) => PageError::not_found(message),
-        other => PageError {
-            status: axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            message: other.to_string(),
-        },
-    }
-}
-
 pub async fn list(State(ui): Shared) -> PageResult {
-    let mut jobs = executor(&ui)?.list().map_err(job_error)?;
+    let mut jobs = executor(&ui)?.list()?;
     jobs.sort_by_key(|job| std::cmp::Reverse(job.submitted_at));
     let live = jobs.iter().any(|job| !job.status.is_final());
     let content = html! {
@@ -62,8 +52,8 @@ pub async fn list(State(ui): Shared) -> PageResult {
 
 pub async fn detail(State(ui): Shared, Path(job_id): Path<String>) -> PageResult {
     let jobs = executor(&ui)?;
-    let job = jobs.get(&job_id).map_err(job_error)?;
-    let log = jobs.logs(&job_id).map_err(job_error)?;
+    let job = jobs.get(&job_id)?;
+    let log = jobs.logs(&job_id)?;
     let lines: Vec<&str> = log.lines().collect();
     let tail = lines[lines.len().saturating_sub(LOG_LINES)..].join("\n");
     // The newest progress line the job wrote (epochs, or trials and the best score).
@@ -110,10 +100,7 @@ pub async fn detail(State(ui): Shared, Path(job_id): Path<String>) -> PageResult
 }
 
 fn status_cell(status: smelt_trainer::executor::JobStatus) -> Markup {
-    let text = serde_json::to_value(status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
+    let text = status.as_str();
     html! { td class={ "status-" (text) } { (text) } }
 }
 

@@ -1,7 +1,8 @@
 //! One file per area of the UI. Handlers read through [`UiState`] and
 //! answer whole HTML pages; a failure is a page that says what went wrong,
-//! with the status a client would expect (400 for a bad filter, 404 for an
-//! unknown run).
+//! with the status Smelt's own routes answer for its error code
+//! (`ErrorCode::smelt_status`: 400 for a bad filter, 404 for an unknown run,
+//! 409 for a clash, 503 for a store that is down).
 
 pub mod artifacts;
 pub mod compare;
@@ -60,13 +61,12 @@ impl PageError {
 }
 
 impl From<Error> for PageError {
+    /// Every crate's error converts into a tracking [`Error`] keeping its
+    /// code; the status is the code's, by the one rule of Smelt's routes.
     fn from(error: Error) -> PageError {
-        let status = match error.code {
-            ErrorCode::ResourceDoesNotExist => StatusCode::NOT_FOUND,
-            ErrorCode::InvalidParameterValue | ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        if status == StatusCode::INTERNAL_SERVER_ERROR {
+        let status = StatusCode::from_u16(error.code.smelt_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if error.code == ErrorCode::InternalError || error.code == ErrorCode::Unknown {
             tracing::error!(message = %error.message, "a UI page failed");
         }
         PageError {
@@ -76,11 +76,29 @@ impl From<Error> for PageError {
     }
 }
 
+impl From<smelt_trainer::TrainError> for PageError {
+    fn from(error: smelt_trainer::TrainError) -> PageError {
+        Error::from(error).into()
+    }
+}
+
+impl From<smelt_monitor::service::MonitorError> for PageError {
+    fn from(error: smelt_monitor::service::MonitorError) -> PageError {
+        Error::from(error).into()
+    }
+}
+
+impl From<smelt_serving::ServeError> for PageError {
+    fn from(error: smelt_serving::ServeError) -> PageError {
+        Error::from(error).into()
+    }
+}
+
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let title = match self.status {
             StatusCode::NOT_FOUND => "Not found",
-            StatusCode::BAD_REQUEST => "Cannot show this",
+            status if status.is_client_error() => "Cannot show this",
             _ => "Something went wrong",
         };
         (

@@ -5,7 +5,7 @@
 
 use axum::extract::{Path, State};
 use maud::{PreEscaped, html};
-use smelt_monitor::service::MonitorError;
+use smelt_api::monitors::metrics;
 use smelt_monitor::service::Monitors;
 
 use super::run::metric_history;
@@ -27,23 +27,12 @@ fn monitors(ui: &UiState) -> Result<&Monitors, PageError> {
         .ok_or_else(|| PageError::not_found("this server runs no monitors"))
 }
 
-fn monitor_error(error: MonitorError) -> PageError {
-    match error {
-        MonitorError::NotFound(message) => PageError::not_found(message),
-        MonitorError::Invalid(message) => PageError::bad_request(message),
-        other => PageError {
-            status: axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            message: other.to_string(),
-        },
-    }
-}
-
 pub async fn list(State(ui): Shared) -> PageResult {
     let monitors = monitors(&ui)?;
-    let specs = monitors.list().await.map_err(monitor_error)?;
+    let specs = monitors.list().await?;
     let mut rows = Vec::with_capacity(specs.len());
     for spec in specs {
-        let state = monitors.state(&spec.name).await.map_err(monitor_error)?;
+        let state = monitors.state(&spec.name).await?;
         rows.push((spec, state));
     }
     let content = html! {
@@ -77,8 +66,8 @@ pub async fn list(State(ui): Shared) -> PageResult {
 
 pub async fn detail(State(ui): Shared, Path(name): Path<String>) -> PageResult {
     let monitors = monitors(&ui)?;
-    let spec = monitors.get(&name).await.map_err(monitor_error)?;
-    let state = monitors.state(&name).await.map_err(monitor_error)?;
+    let spec = monitors.get(&name).await?;
+    let state = monitors.state(&name).await?;
     let mut severity = LineChart::new("Drift severity per feature (above 1 = drift)")
         .x_label("window")
         .y_label(format!("severity (drawn up to {SEVERITY_CAP})"))
@@ -95,19 +84,19 @@ pub async fn detail(State(ui): Shared, Path(name): Path<String>) -> PageResult {
             .data
             .metrics
             .iter()
-            .filter_map(|m| m.key.strip_prefix("severity.").map(|f| (f, m.value)))
+            .filter_map(|m| metrics::severity_column(&m.key).map(|f| (f, m.value)))
             .collect();
         features.sort_by(|a, b| b.1.total_cmp(&a.1));
         for (feature, _) in features.into_iter().take(MAX_FEATURES) {
             let history =
-                metric_history(ui.store.as_ref(), run_id, &format!("severity.{feature}")).await?;
+                metric_history(ui.store.as_ref(), run_id, &metrics::severity(feature)).await?;
             let points = history
                 .iter()
                 .map(|m| (m.step as f64, m.value.min(SEVERITY_CAP)))
                 .collect();
             severity = severity.series(Series::new(feature, points));
         }
-        let history = metric_history(ui.store.as_ref(), run_id, "drifted_share").await?;
+        let history = metric_history(ui.store.as_ref(), run_id, metrics::DRIFTED_SHARE).await?;
         share = share.series(Series::new(
             "drifted share",
             history.iter().map(|m| (m.step as f64, m.value)).collect(),

@@ -56,7 +56,7 @@ pub async fn table(
     // person can fix it in place.
     let (runs, next, problem) = match search {
         Ok(found) => (found.items, found.next_page_token, None),
-        Err(error) if error.code.http_status() == 400 => (Vec::new(), None, Some(error.message)),
+        Err(error) if error.code.smelt_status() == 400 => (Vec::new(), None, Some(error.message)),
         Err(error) => return Err(PageError::from(error)),
     };
     let base = format!("/ui/experiments/{experiment_id}");
