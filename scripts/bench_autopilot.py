@@ -15,7 +15,8 @@ own process, one after another, so none competes for the 2 cores.
 The smelt binary is $SMELT_BIN, else target/release/smelt or
 /work/cache/release-target/release/smelt. FLAML runs from the venv
 ~/.cache/smelt/flaml-venv, created on first use with
-`pip install "flaml[automl]==2.7.0" scikit-learn pandas` (about 2 minutes).
+`pip install "flaml[automl]==2.7.0" scikit-learn pandas` under
+scripts/constraints/flaml.txt (exact versions; about 2 minutes).
 Prints one table and writes it as JSON to --out.
 """
 
@@ -27,6 +28,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import bench_venv
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASETS = ROOT / "datasets"
@@ -78,12 +81,7 @@ def smelt_bin() -> str:
 
 
 def ensure_venv():
-    if FLAML_PY.exists():
-        return
-    print(f"creating {VENV} for FLAML (once)…", file=sys.stderr)
-    subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    subprocess.run([str(FLAML_PY), "-m", "pip", "install", "-q",
-                    "flaml[automl]==2.7.0", "scikit-learn", "pandas"], check=True)
+    bench_venv.ensure(VENV, ["flaml[automl]==2.7.0", "scikit-learn", "pandas"], "flaml.txt")
 
 
 def run_smelt(binary, name, budget, seed, train=None, test=None):

@@ -7,7 +7,8 @@ Data and peers follow shared/reference/drift-peers.md (§2 data, §3 SciPy,
 §4 Evidently). Every peer runs as its own process under /usr/bin/time -v on
 the same Parquet files; wall seconds and "Maximum resident set size" come from
 there. Needs only the Python standard library itself; the peers run in the venv
-~/.cache/smelt/drift-venv (created here if missing: evidently==0.7.23,
+~/.cache/smelt/drift-venv (created here if missing, exact versions from
+scripts/constraints/drift.txt: evidently==0.7.23,
 pandas<3, scipy, numpy, pyarrow). Writes OUT/results.json and OUT/drift.md.
 """
 import argparse
@@ -18,6 +19,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import bench_venv
 
 HERE = Path(__file__).resolve().parent
 HELPERS = HERE / "bench_drift"
@@ -54,21 +57,18 @@ def ensure_venv(notes):
     def has(mod):
         return subprocess.run([str(VENV_PY), "-c", f"import {mod}"],
                               capture_output=True).returncode == 0
-    if VENV_PY.exists() and has("numpy, pandas, pyarrow, scipy"):
-        if has("evidently"):
-            return str(VENV_PY), True
-    else:
-        log(f"creating {VENV}")
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
     t = time.time()
     try:
-        r = subprocess.run([str(VENV_PY), "-m", "pip", "install", "-q", "evidently==0.7.23",
-                            "pandas<3", "scipy", "numpy", "pyarrow"], timeout=360)
-        ok = r.returncode == 0
+        bench_venv.ensure(VENV, ["evidently==0.7.23", "pandas<3", "scipy", "numpy", "pyarrow"],
+                          "drift.txt", timeout=360)
+        ok = True
     except subprocess.TimeoutExpired:
         ok = False
         notes.append("pip install exceeded 6 minutes")
-    log(f"pip install took {time.time() - t:.0f}s (ok={ok})")
+    except subprocess.CalledProcessError as e:
+        ok = False
+        notes.append(f"pip install failed ({e})")
+    log(f"venv ready after {time.time() - t:.0f}s (ok={ok})")
     if has("numpy, pandas, pyarrow, scipy"):
         ev = has("evidently")
         if not ev:

@@ -15,6 +15,7 @@
 #                       by default it is built and its test runs on Mesa's software
 #                       Vulkan driver (lavapipe), installed here when missing
 #   SMELT_TEST_LOGS     where peer logs go         (default: a fresh temp dir)
+#   SMELT_LINT          0 = skip the format, clippy and unused-dependency checks
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,6 +23,9 @@ cd "$ROOT"
 
 VENV="${SMELT_VENV:-$HOME/.cache/smelt/venv}"
 REQS="$ROOT/tests/python/requirements.txt"
+# Exact versions of everything the venv holds (scipy and scikit-learn are test
+# references): the same numbers on every machine.
+CONSTRAINTS="$ROOT/tests/python/constraints.txt"
 MLFLOW_VERSION="3.17.2"
 LOGS="${SMELT_TEST_LOGS:-$(mktemp -d "${TMPDIR:-/tmp}/smelt-test.XXXXXX")}"
 mkdir -p "$LOGS"
@@ -39,9 +43,12 @@ STAGE_RESULTS=()
 STAGE_SECS=()
 FAILED=0
 
-# run_stage NAME CMD...: run CMD in a subshell with `set -e` in force (bash
-# ignores -e inside functions called from `if`/`||`, so we don't do that),
-# record pass/fail and duration. Returns CMD's status.
+# run_stage NAME CMD...: run CMD in a subshell with `set -e` in force, record
+# pass/fail and duration, and leave CMD's status in STAGE_RC. It always returns
+# 0 and must be called as a plain statement, never from `if`, `&&` or `||`:
+# bash ignores `set -e` inside anything called from there, subshells included,
+# so a failed `pip install` would leave such a stage green.
+STAGE_RC=0
 run_stage() {
     local name="$1"; shift
     local start=$SECONDS rc=0
@@ -58,7 +65,7 @@ run_stage() {
         STAGE_RESULTS+=("FAILED (exit $rc)")
         FAILED=1
     fi
-    return "$rc"
+    STAGE_RC=$rc
 }
 
 skip_stage() {
@@ -83,10 +90,13 @@ cleanup() {
     fi
 }
 
+# The venv is fresh while both files are unchanged.
+requirements_digest() { cat "$REQS" "$CONSTRAINTS" | sha256sum | cut -d' ' -f1; }
+
 venv_current() {
     [ -x "$VENV/bin/python" ] || return 1
     [ -f "$VENV/.smelt-requirements.sha256" ] || return 1
-    [ "$(cat "$VENV/.smelt-requirements.sha256")" = "$(sha256sum "$REQS" | cut -d' ' -f1)" ] || return 1
+    [ "$(cat "$VENV/.smelt-requirements.sha256")" = "$(requirements_digest)" ] || return 1
     "$VENV/bin/python" - "$MLFLOW_VERSION" <<'EOF' >/dev/null 2>&1
 import importlib.metadata as md, sys
 assert md.version("mlflow") == sys.argv[1]
@@ -106,9 +116,9 @@ setup_venv() {
         python3 -m venv "$VENV"
     fi
     echo "installing $(grep -cv '^\s*\(#\|$\)' "$REQS") pinned packages (mlflow takes ~1.5 min)"
-    "$VENV/bin/python" -m pip install -q -r "$REQS"
+    "$VENV/bin/python" -m pip install -q -r "$REQS" -c "$CONSTRAINTS"
     "$VENV/bin/python" -c "import importlib.metadata as md; v = md.version('mlflow'); assert v == '$MLFLOW_VERSION', v; print('mlflow', v)"
-    sha256sum "$REQS" | cut -d' ' -f1 >"$VENV/.smelt-requirements.sha256"
+    requirements_digest >"$VENV/.smelt-requirements.sha256"
 }
 
 port_free() {
@@ -282,6 +292,55 @@ python_tests() {
     SMELT_BIN="$SMELT_BIN_PATH" "$VENV/bin/python" -m pytest tests/python -q "$@"
 }
 
+# ---------------------------------------------------------------- lints -----
+# Checks run with the same features as the build, so clippy's dependency
+# metadata is made once and kept in the target folder.
+fmt_check() { cargo fmt --all --check; }
+
+clippy_check() {
+    cargo clippy --workspace --all-targets "${FEATURES[@]}" -- -D warnings
+}
+
+# Dependencies a crate declares but never uses: cargo-machete reads the
+# sources (no build), installed once per machine like evcxr.
+MACHETE_VERSION="0.9.2"
+unused_dependencies() {
+    local bin="${CARGO_HOME:-$HOME/.cargo}/bin/cargo-machete"
+    if ! { [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -q "$MACHETE_VERSION"; }; then
+        echo "installing cargo-machete $MACHETE_VERSION (once per machine)"
+        cargo install cargo-machete --locked --version "$MACHETE_VERSION" --target-dir "$TARGET_DIR/machete-install"
+    fi
+    cargo machete
+}
+
+# The configuration the README's first command builds (default features, no
+# GPU): it must compile and start. Built before the GPU build, which then
+# relinks target/debug/smelt with the `gpu` feature for the tests.
+default_build_smoke() {
+    cargo build -p smelt --bin smelt
+    "$SMELT_BIN_PATH" --version
+    local home port pid ok=1
+    home="$(mktemp -d "${TMPDIR:-/tmp}/smelt-smoke.XXXXXX")"
+    port=5300
+    until port_free "$port"; do port=$((port + 1)); done
+    SMELT_HOME="$home" "$SMELT_BIN_PATH" server --port "$port" >"$LOGS/smoke-server.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 1 120); do
+        if curl -fsS "http://127.0.0.1:$port/ready" >/dev/null 2>&1; then ok=0; break; fi
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.5
+    done
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    rm -rf "$home"
+    if [ "$ok" != 0 ]; then
+        echo "the default build's server did not become ready:" >&2
+        tail -n 30 "$LOGS/smoke-server.log" >&2
+        return 1
+    fi
+    echo "default build: smelt server answered /ready on port $port"
+}
+
 # ------------------------------------------------------------------ main ----
 export SMELT_TEST_VENV="$VENV"
 export SMELT_TEST_MLFLOW="$VENV/bin/mlflow"
@@ -292,7 +351,8 @@ trap 'cleanup; summary' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-if run_stage "python venv" setup_venv; then
+run_stage "python venv" setup_venv
+if [ "$STAGE_RC" = 0 ]; then
     peers
 else
     skip_stage "peers (moto, postgres)" "no venv"
@@ -309,22 +369,39 @@ else
     skip_stage "vulkan (lavapipe)" "SMELT_GPU=0"
 fi
 
-run_stage "browser (chromium)" browser || true
-run_stage "notebook REPL (evcxr)" notebook_repl || true
+run_stage "browser (chromium)" browser
+run_stage "notebook REPL (evcxr)" notebook_repl
 
-if run_stage "cargo build" cargo_build; then
+if [ "${SMELT_LINT:-1}" != 0 ]; then
+    run_stage "format (cargo fmt)" fmt_check
+    run_stage "unused dependencies" unused_dependencies
+else
+    skip_stage "format (cargo fmt)" "SMELT_LINT=0"
+    skip_stage "unused dependencies" "SMELT_LINT=0"
+fi
+
+run_stage "default build starts" default_build_smoke
+
+run_stage "cargo build" cargo_build
+if [ "$STAGE_RC" = 0 ]; then
+    if [ "${SMELT_LINT:-1}" != 0 ]; then
+        run_stage "clippy (-D warnings)" clippy_check
+    else
+        skip_stage "clippy (-D warnings)" "SMELT_LINT=0"
+    fi
     if [ "${SMELT_SKIP_NEXTEST:-0}" = 1 ]; then
         skip_stage "cargo tests" "SMELT_SKIP_NEXTEST=1"
     else
-        run_stage "cargo tests" cargo_tests || true
+        run_stage "cargo tests" cargo_tests
         echo "web UI screenshots from the browser tests: $TARGET_DIR/ui-screenshots/"
     fi
     if [ -x "$VENV/bin/python" ]; then
-        run_stage "python compat tests" python_tests "$@" || true
+        run_stage "python compat tests" python_tests "$@"
     else
         skip_stage "python compat tests" "no venv"
     fi
 else
+    skip_stage "clippy (-D warnings)" "build failed"
     skip_stage "cargo tests" "build failed"
     skip_stage "python compat tests" "build failed"
 fi

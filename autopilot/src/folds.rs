@@ -2,8 +2,7 @@
 //! data (≤ 50,000 rows, SageMaker Autopilot's threshold), a stratified hold-out
 //! above it. Every trial sees the same folds, so scores compare.
 
-use rand::SeedableRng;
-use rand::seq::SliceRandom;
+use smelt_data::{seeded_rng, shuffle};
 
 /// Rows up to which candidates are cross-validated.
 pub const CV_MAX_ROWS: usize = 50_000;
@@ -34,13 +33,13 @@ pub struct FoldPlan {
 /// classification (folds are then stratified) and is `None` for regression.
 pub fn plan(rows: usize, classes: Option<(&[usize], &[String])>, k: usize, seed: u64) -> FoldPlan {
     let mut warnings = Vec::new();
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x5eed_f01d);
+    let mut rng = seeded_rng(seed ^ 0x5eed_f01d);
     if rows > CV_MAX_ROWS {
         let groups = groups(rows, classes);
         let mut train = Vec::new();
         let mut valid = Vec::new();
         for mut group in groups {
-            group.shuffle(&mut rng);
+            shuffle(&mut group, &mut rng);
             let held = ((group.len() as f64) * HOLDOUT_FRACTION).round() as usize;
             let held = held.min(group.len().saturating_sub(1));
             valid.extend_from_slice(&group[..held]);
@@ -100,7 +99,7 @@ pub fn plan(rows: usize, classes: Option<(&[usize], &[String])>, k: usize, seed:
     let mut assignment = vec![0usize; rows];
     let mut next = 0usize;
     for mut group in groups {
-        group.shuffle(&mut rng);
+        shuffle(&mut group, &mut rng);
         for row in group {
             assignment[row] = next % k;
             next += 1;

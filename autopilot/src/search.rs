@@ -25,8 +25,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use serde::Serialize;
+use smelt_data::{SeededRng, seeded_rng};
 
 use crate::candidates::{Learner, Resource};
 use crate::evaluate::{Evaluation, Evaluator};
@@ -373,8 +374,8 @@ impl<'a> Search<'a> {
         jobs
     }
 
-    fn rng_for(&self, trial: usize) -> rand::rngs::StdRng {
-        rand::rngs::StdRng::seed_from_u64(
+    fn rng_for(&self, trial: usize) -> SeededRng {
+        seeded_rng(
             self.options
                 .seed
                 .wrapping_mul(0x9E37_79B9_7F4A_7C15)

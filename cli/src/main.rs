@@ -1,4 +1,5 @@
-//! The `smelt` command: a thin front over the tracking crate.
+//! The `smelt` command: argument parsing and printing over the library crates
+//! (tracking, trainer, autopilot, serving, monitor, ui), which do the work.
 //!
 //! `main` parses the command line, sets up logging and a runtime, hands the
 //! parsed command to its module under [`commands`], and turns any error into
@@ -8,10 +9,9 @@
 mod commands;
 mod config;
 mod error;
-mod model_source;
-mod monitor_io;
 mod output;
 mod remote;
+mod shared;
 
 use std::process::ExitCode;
 
@@ -67,7 +67,7 @@ enum Command {
     #[command(subcommand)]
     Artifacts(commands::artifacts::ArtifactsCommand),
     /// Train a model (Burn or linfa) from a job spec or flags, tracked as a run
-    #[command(long_about = commands::train::LONG_ABOUT)]
+    #[command(long_about = commands::train::long_about())]
     Train(commands::train::TrainArgs),
     /// AutoML: search learners and hyperparameters within a time budget, register the best
     #[command(long_about = commands::autopilot::LONG_ABOUT)]
@@ -93,9 +93,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse_from(commands::monitor::rewrite_json_file_flag(
-        std::env::args_os().collect(),
-    ));
+    let cli = Cli::parse();
     config::init_tracing(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -58,6 +58,36 @@ fn code_cells(notebook: &Path) -> Vec<String> {
         .collect()
 }
 
+/// The folder evcxr builds notebook `name` in: one per notebook (tests run at
+/// once, and evcxr takes a folder for itself), kept between runs so its
+/// dependencies stay compiled.
+///
+/// It must lie outside the workspace: evcxr writes a `Cargo.toml` there, and
+/// cargo refuses a package that sits below a workspace that does not list it
+/// ("Failed to load the project"). With the default target folder (inside the
+/// clone) the build folder therefore goes to the system temp folder, keyed by
+/// the clone's path so two clones do not share one.
+fn evcxr_build_folder(workspace_root: &Path, name: &str) -> PathBuf {
+    let target_tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let base = if outside(target_tmp, workspace_root) {
+        target_tmp.to_path_buf()
+    } else {
+        let mut hasher = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(&workspace_root, &mut hasher);
+        let key = std::hash::Hasher::finish(&hasher);
+        std::env::temp_dir().join(format!("smelt-evcxr-{key:016x}"))
+    };
+    base.join(format!("evcxr-{name}"))
+}
+
+/// Whether `path` lies outside `root`, comparing canonical paths (a symlinked
+/// or bind-mounted target folder counts where it really is).
+fn outside(path: &Path, root: &Path) -> bool {
+    std::fs::create_dir_all(path).ok();
+    let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    !canonical(path).starts_with(canonical(root)) && !path.starts_with(root)
+}
+
 /// Feeds a notebook's code cells to the evcxr REPL, run in the notebook's
 /// folder against `server`; its stdout, and stdout plus stderr for messages.
 /// `None` when evcxr is missing and peers are not required.
@@ -75,9 +105,7 @@ fn run_notebook(name: &str, server: &str) -> Option<(String, String)> {
     let folder = root.join("examples/notebooks");
     let cells = code_cells(&folder.join(name));
     assert!(cells[0].starts_with(":dep smelt-notebook"), "{}", cells[0]);
-    // One build folder per notebook: tests run at once, and evcxr takes a
-    // folder for itself.
-    let build = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("evcxr-{name}"));
+    let build = evcxr_build_folder(root, name);
     std::fs::create_dir_all(&build).unwrap();
     let mut child = Command::new(evcxr)
         .arg("--disable-readline")

@@ -169,6 +169,20 @@ fn the_web_ui_shows_runs_charts_artifacts_and_moves_aliases() {
     assert_eq!(browser.text(&lr), "0.1");
     browser.screenshot("run-detail");
 
+    // The links the mlflow client prints land on the same pages (the run's
+    // last, so the steps below start from it again).
+    browser.goto(&format!("{base}/#/experiments/{experiment_id}"));
+    browser.wait_for_url(&format!("/ui/experiments/{experiment_id}"));
+    let mut names = row_names(&browser);
+    names.sort();
+    assert_eq!(names, ["alpha", "beta", "gamma"]);
+    browser.goto(&format!(
+        "{base}/#/experiments/{experiment_id}/runs/{alpha}"
+    ));
+    browser.wait_for_url(&format!("/ui/runs/{alpha}"));
+    let lr = browser.find("#params tr:nth-child(2) td");
+    assert_eq!(browser.text(&lr), "0.1");
+
     // Its artifacts: the folder, then the CSV's head as a table.
     browser.follow(&browser.find("a[href$='/artifacts']"));
     let folder = browser.find("#artifacts a");

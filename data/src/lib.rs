@@ -10,12 +10,14 @@ mod digest;
 mod error;
 pub mod frame;
 mod parquet_reader;
+pub mod rng;
 mod split;
 
 pub use categories::MISSING as MISSING_CODE;
 pub use digest::digest;
 pub use error::{DataError, Result};
 pub use frame::{Categories, Column, Frame, Kind, Values};
+pub use rng::{SeededRng, seeded_rng, shuffle};
 pub use split::{k_folds, shuffled_indices, train_test_split};
 
 use std::path::Path;

@@ -43,7 +43,11 @@ mod pairwise;
 mod parallel;
 mod select;
 
+// CubeCL hands kernels raw device buffers: building a buffer argument is
+// `unsafe` (its length is trusted), so this module alone may use unsafe code,
+// each block with a `// SAFETY:` comment.
 #[cfg(feature = "wgpu")]
+#[allow(unsafe_code)]
 mod cube;
 #[cfg(not(feature = "wgpu"))]
 mod no_gpu;

@@ -17,7 +17,7 @@ use smelt_models::nets::{Architecture, MlpSpec, NetSpec};
 use smelt_models::{BurnRuntime, Features, RawOutput, Runtime, Task};
 
 fn features(rows: usize, cols: usize, seed: u64) -> Features {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut rng = rand_chacha_08::ChaCha8Rng::seed_from_u64(seed);
     Features {
         rows,
         cols,

@@ -21,6 +21,41 @@
 //! term by term in log space (all terms are positive, so there is no
 //! cancellation). SciPy evaluates it in double-double arithmetic; the two agree
 //! to about 1e-12 relative at the sizes the tests use.
+//!
+//! ## Credit
+//!
+//! The choice of regimes and their thresholds follows SciPy's
+//! `scipy/stats/_ksstats.py` closely (no code was copied; the formulas are the
+//! published ones cited above). SciPy's licence:
+//!
+//! > Copyright (c) 2001-2002 Enthought, Inc. 2003, SciPy Developers.
+//! > All rights reserved.
+//! >
+//! > Redistribution and use in source and binary forms, with or without
+//! > modification, are permitted provided that the following conditions
+//! > are met:
+//! >
+//! > 1. Redistributions of source code must retain the above copyright
+//! >    notice, this list of conditions and the following disclaimer.
+//! > 2. Redistributions in binary form must reproduce the above
+//! >    copyright notice, this list of conditions and the following
+//! >    disclaimer in the documentation and/or other materials provided
+//! >    with the distribution.
+//! > 3. Neither the name of the copyright holder nor the names of its
+//! >    contributors may be used to endorse or promote products derived
+//! >    from this software without specific prior written permission.
+//! >
+//! > THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS
+//! > "AS IS" AND ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT
+//! > LIMITED TO, THE IMPLIED WARRANTIES OF MERCHANTABILITY AND FITNESS FOR
+//! > A PARTICULAR PURPOSE ARE DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT
+//! > OWNER OR CONTRIBUTORS BE LIABLE FOR ANY DIRECT, INDIRECT, INCIDENTAL,
+//! > SPECIAL, EXEMPLARY, OR CONSEQUENTIAL DAMAGES (INCLUDING, BUT NOT
+//! > LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR SERVICES; LOSS OF USE,
+//! > DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER CAUSED AND ON ANY
+//! > THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY, OR TORT
+//! > (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+//! > OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
 
 const TWO_POW_128: f64 = 3.402_823_669_209_385e38;
 const TWO_POW_MINUS_128: f64 = 2.938_735_877_055_719e-39;

@@ -27,16 +27,22 @@
 //! later ([`profile::NumericProfile::bin_counts`],
 //! [`profile::CategoricalProfile::counts_for`]).
 //!
+//! [`binning`] is the crate's one binning: every histogram edge (equal-width,
+//! reference deciles, NumPy's quantiles), counted by `smelt-gpu-kernels`'
+//! counter, for profiles, the binned tests and reports alike.
+//!
 //! [`report::DriftReport`] tests every column of two tables (on all cores)
 //! and [`report_html`] renders it; [`live`] cuts captured traffic into
 //! windows and [`service::Monitors`] runs monitors on a server (history in
-//! the tracking store, gauges, alerts).
+//! the tracking store, gauges, alerts), reading reference profiles and
+//! writing reports through [`tracked_io::TrackedIo`].
 //!
 //! The quadratic MMD sums and the report histograms run on a
 //! [`Compute`] from `smelt-gpu-kernels`: the plain code, or CubeCL kernels
 //! on a GPU adapter; each report says which (`compute`).
 #![deny(missing_docs)]
 
+pub mod binning;
 pub mod drift;
 mod kstwo;
 pub mod live;
@@ -47,6 +53,7 @@ pub mod sample;
 pub mod service;
 pub mod sketch;
 mod special;
+pub mod tracked_io;
 
 pub use profile::{
     CategoricalProfile, FeatureProfile, FeatureStats, NumericProfile, PredictionProfile, Profile,

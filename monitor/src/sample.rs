@@ -6,6 +6,7 @@
 //! reference is not at hand.
 
 use serde::{Deserialize, Serialize};
+use smelt_data::rng::SplitMix64;
 use smelt_data::{Categories, Column, Frame, Kind, Values};
 
 /// Default rows kept.
@@ -104,30 +105,15 @@ fn cell(values: &Values, row: usize) -> serde_json::Value {
 /// slot with probability `capacity / (i + 1)`. Returned sorted.
 fn reservoir_indices(population: usize, capacity: usize, seed: u64) -> Vec<usize> {
     let mut reservoir: Vec<usize> = (0..population.min(capacity)).collect();
-    let mut rng = SplitMix64(seed);
+    let mut rng = SplitMix64::new(seed);
     for i in capacity..population {
-        let j = (rng.next() % (i as u64 + 1)) as usize;
+        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
         if j < capacity {
             reservoir[j] = i;
         }
     }
     reservoir.sort_unstable();
     reservoir
-}
-
-/// Steele, Lea and Flood's SplitMix64: tiny, fast, and good enough to pick
-/// rows; kept here so the profile format does not depend on a crate's
-/// generator staying the same across versions.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use smelt_models::nets::{Architecture, MlpSpec, NetSpec};
 use smelt_models::{EncodedTarget, Features, Task};
 use smelt_trainer::TrainResult;
@@ -79,7 +79,7 @@ fn main() {
 
 /// y = 1 when a fixed random projection plus noise is positive.
 fn synthetic(rows: usize) -> (Features, Vec<usize>) {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    let mut rng = smelt_data::seeded_rng(0);
     let weights: Vec<f64> = (0..FEATURES).map(|_| rng.random_range(-1.0..1.0)).collect();
     let mut x = Vec::with_capacity(rows * FEATURES);
     let mut y = Vec::with_capacity(rows);

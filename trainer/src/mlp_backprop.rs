@@ -85,7 +85,7 @@ pub(crate) struct HalfWorker {
 
 /// The second half of a batch, owned, for the helper thread.
 struct HalfJob {
-    layers: Arc<Vec<Layer>>,
+    layers: Arc<[Layer]>,
     activation: Activation,
     x: Array2<f32>,
     masks: Vec<Option<Array2<f32>>>,
@@ -204,7 +204,7 @@ pub(crate) fn step(
         }
         layers.push(layer);
     }
-    let layers = Arc::new(layers);
+    let layers: Arc<[Layer]> = layers.into();
     let x = ArrayView2::from_shape((rows, cols), inputs).expect("batch shape");
     let scale = 1.0 / rows as f32;
     let part = |start: usize, end: usize| {

@@ -34,6 +34,25 @@ iframe.report { width: 100%; height: 48em; border: 1px solid #ddd; background: #
 .pager { margin: 0.8em 0; }
 "#;
 
+/// Sends the links MLflow's client prints (`http://HOST/#/experiments/1/runs/ID`,
+/// `#/experiments/1`, `#/models/NAME/versions/3`) to the matching page. Such a
+/// link reaches the server as `/`: the part after `#` never leaves the
+/// browser, so only a script can read it. Hashes not starting `#/` are left
+/// alone (in-page anchors).
+const MLFLOW_LINKS: &str = r#"(function () {
+  var hash = location.hash;
+  if (hash.indexOf('#/') !== 0) return;
+  var parts = hash.slice(2).split('?')[0].split('/').filter(Boolean);
+  var part = function (i) { return encodeURIComponent(decodeURIComponent(parts[i])); };
+  var target = null;
+  if (parts[0] === 'experiments' && parts[1]) {
+    target = parts[2] === 'runs' && parts[3] ? '/ui/runs/' + part(3) : '/ui/experiments/' + part(1);
+  } else if (parts[0] === 'models') {
+    target = parts[1] ? '/ui/models/' + part(1) : '/ui/models';
+  }
+  if (target) location.replace(target);
+})();"#;
+
 /// A whole page: title, navigation, content. `refresh` reloads it every so
 /// many seconds (live pages: running jobs, endpoint traffic).
 pub fn page(title: &str, refresh: Option<u32>, content: Markup) -> Markup {
@@ -47,6 +66,7 @@ pub fn page(title: &str, refresh: Option<u32>, content: Markup) -> Markup {
                 }
                 title { (title) " · Smelt" }
                 style { (PreEscaped(STYLE)) }
+                script { (PreEscaped(MLFLOW_LINKS)) }
             }
             body {
                 nav {

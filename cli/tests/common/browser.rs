@@ -109,6 +109,25 @@ impl Browser {
         self.command("POST", "/url", Some(json!({ "url": url })));
     }
 
+    /// Waits until the page's address ends with `suffix` (a redirect made by
+    /// a script happens after the first page has loaded).
+    pub fn wait_for_url(&self, suffix: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let url = self.current_url();
+            if url.ends_with(suffix)
+                && self.script("return document.readyState;") == json!("complete")
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "still at {url}, expected …{suffix}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     pub fn current_url(&self) -> String {
         self.command("GET", "/url", None)
             .as_str()

@@ -123,7 +123,9 @@ impl Gpu {
                     client,
                     cubes(rows_here * n)?,
                     CubeDim::new_1d(UNITS),
+                    // SAFETY: `z_handle` was created from `z`, so it holds `z.len()` f32s.
                     unsafe { BufferArg::from_raw_parts(z_handle.clone(), z.len()) },
+                    // SAFETY: `kernel` holds `block_rows * n` f32s and `rows_here <= block_rows`.
                     unsafe { BufferArg::from_raw_parts(kernel.clone(), rows_here * n) },
                     to_u32(first)?,
                     to_u32(rows_here)?,
@@ -135,8 +137,11 @@ impl Gpu {
                     client,
                     cubes(rows_here * width)?,
                     CubeDim::new_1d(UNITS),
+                    // SAFETY: `kernel` holds `block_rows * n` f32s and `rows_here <= block_rows`.
                     unsafe { BufferArg::from_raw_parts(kernel.clone(), rows_here * n) },
+                    // SAFETY: `weights_handle` was created from `weights`, so it holds `weights.len()` f32s.
                     unsafe { BufferArg::from_raw_parts(weights_handle.clone(), weights.len()) },
+                    // SAFETY: `out` was allocated for `n * width` f32s.
                     unsafe { BufferArg::from_raw_parts(out.clone(), n * width) },
                     to_u32(first)?,
                     to_u32(rows_here)?,
@@ -205,6 +210,9 @@ impl Gpu {
                 upload(&edge_starts),
             ];
             let out = upload(&vec![0u32; slots]);
+            // Every call below passes the length of the slice `handles[index]`
+            // was uploaded from.
+            // SAFETY: a buffer argument's length must not exceed its buffer; see above.
             let arg = |index: usize, len: usize| unsafe {
                 BufferArg::from_raw_parts(handles[index].clone(), len)
             };
@@ -221,6 +229,7 @@ impl Gpu {
                     arg(3, edges_hi.len()),
                     arg(4, edges_lo.len()),
                     arg(5, edge_starts.len()),
+                    // SAFETY: `out` was uploaded from a vector of `slots` u32s.
                     unsafe { BufferArg::from_raw_parts(out.clone(), slots) },
                     to_u32(columns.len())?,
                     to_u32(offset)?,

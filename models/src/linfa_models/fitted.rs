@@ -16,8 +16,6 @@ use linfa_logistic::{
 use linfa_svm::{Svm, SvmParams};
 use linfa_trees::{DecisionTree, DecisionTreeParams, SplitQuality};
 use ndarray::{Array1, Array2, ArrayView2, Axis};
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -205,7 +203,7 @@ pub(super) fn fit_classifier(
             let trees = tree_params(max_depth, 2, 1, Criterion::Gini);
             // The ensemble unwraps each tree's fit, so reject bad tree settings first.
             trees.check_ref().map_err(|e| fit_err(what)(&e))?;
-            let forest = EnsembleLearnerParams::new_fixed_rng(trees, StdRng::seed_from_u64(seed))
+            let forest = EnsembleLearnerParams::new_fixed_rng(trees, forest_rng(seed))
                 .ensemble_size(n_trees)
                 .bootstrap_proportion(bootstrap_fraction)
                 .feature_proportion(feature_subsample)
@@ -458,4 +456,10 @@ impl Fitted {
         }
         Ok(Output::Probabilities(proba))
     }
+}
+
+/// The forest's generator: ChaCha8 keyed as every seeded draw in Smelt is
+/// (`smelt_data::rng`), in the rand 0.8 flavour linfa-ensemble takes.
+fn forest_rng(seed: u64) -> rand_chacha_08::ChaCha8Rng {
+    rand::SeedableRng::from_seed(smelt_data::rng::seed_key(seed))
 }

@@ -190,16 +190,15 @@ impl MlflowServer {
 
 impl Drop for MlflowServer {
     fn drop(&mut self) {
-        // SIGKILL the whole group (the server and the workers it forked).
-        // Not through kill(1): procps-ng 4.0.2 misparses `kill -9 -PGID`.
+        // SIGKILL the whole group (the server and the workers it forked),
+        // through bash's builtin `kill`: procps-ng 4.0.2's kill(1) misparses
+        // `kill -9 -PGID`, and calling kill(2) directly would need unsafe code.
         if let Ok(pgid) = i32::try_from(self.child.id())
             && pgid > 1
         {
-            // SAFETY: kill(2) with a negative pid signals exactly that
-            // process group, which `process_group(0)` made for this child.
-            unsafe {
-                libc::kill(-pgid, libc::SIGKILL);
-            }
+            let _ = std::process::Command::new("bash")
+                .args(["-c", &format!("kill -KILL -- -{pgid}")])
+                .status();
         }
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -3,8 +3,10 @@
 //! Routes are registered under `/api/2.0/mlflow` and its `/ajax-api` twin, as
 //! MLflow's server does; handlers are thin: parse with [`extract::Mlflow`],
 //! call the [`TrackingStore`], wrap the answer. Errors become MLflow's JSON
-//! bodies in [`error`]. Unknown routes answer a bare 404, which the client
-//! reads as ENDPOINT_NOT_FOUND.
+//! bodies in [`error`], which also renders the errors of Smelt's own routes
+//! ([`SmeltError`], bodies read by [`SmeltJson`]): one writer, two status
+//! tables. Unknown routes answer a bare 404, which the client reads as
+//! ENDPOINT_NOT_FOUND.
 
 mod artifacts;
 mod error;
@@ -14,6 +16,7 @@ mod logged_models;
 mod meta;
 mod registry;
 mod runs;
+mod smelt;
 
 use std::sync::Arc;
 
@@ -24,7 +27,8 @@ use axum::routing::{get, post, put};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-pub use error::{ApiError, ApiResult};
+pub use error::{ApiError, ApiResult, SmeltError, SmeltResult};
+pub use smelt::{SmeltJson, parse_json_body};
 
 use crate::artifacts::ArtifactStore;
 use crate::entities::Page;
@@ -264,6 +268,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .nest("/ajax-api/2.0/mlflow-artifacts", artifact_routes)
         .route("/api/3.0/mlflow/server-info", get(meta::server_info))
         .route("/health", get(meta::health))
+        .route("/ready", get(meta::ready))
         .route("/version", get(meta::version))
         .fallback(|| async { StatusCode::NOT_FOUND })
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES))

@@ -144,6 +144,9 @@ pub struct CreateModelVersion {
 /// Experiments: named groups of runs.
 #[async_trait]
 pub trait ExperimentStore: Send + Sync {
+    /// One round trip to the database or server behind the store: `Ok` when
+    /// it answers. What `/ready` asks; it reads and writes nothing.
+    async fn ping(&self) -> Result<()>;
     /// Creates an experiment and returns its id.
     async fn create_experiment(
         &self,

@@ -528,6 +528,26 @@ const MODEL_VERSIONS: &str = "/api/2.0/mlflow/model-versions";
 
 #[async_trait]
 impl ExperimentStore for RestStore {
+    async fn ping(&self) -> Result<()> {
+        // MLflow's server and Smelt's both answer `/health` with 200 "OK".
+        let url = format!("{}/health", self.base);
+        let response = self
+            .client
+            .get(&url)
+            .send()
+            .await
+            .map_err(|error| network_error(&url, &error))?;
+        let status = response.status().as_u16();
+        if status == 200 {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorCode::TemporarilyUnavailable,
+                format!("{url} answered HTTP {status}"),
+            ))
+        }
+    }
+
     async fn create_experiment(
         &self,
         name: &str,

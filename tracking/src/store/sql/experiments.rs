@@ -157,6 +157,11 @@ fn validate_experiment_name(name: &str) -> Result<()> {
 
 #[async_trait]
 impl ExperimentStore for SqlStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     async fn create_experiment(
         &self,
         name: &str,
