@@ -17,9 +17,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use smelt_tracking::TrackingStore;
 pub use smelt_tracking::artifacts::ModelUri;
 use smelt_tracking::artifacts::{ArtifactLocations, Located};
-use smelt_tracking::{ErrorCode, TrackingStore};
 
 use crate::error::{Result, ServeError};
 
@@ -113,11 +113,11 @@ impl ModelSource for RegistrySource {
                 let version = reference
                     .model_version(self.store.as_ref())
                     .await
-                    .map_err(store_error)?;
+                    .map_err(ServeError::from)?;
                 Ok(resolved(&version.name, &version.version))
             }
             ModelUri::Run { run_id, path } => {
-                self.store.get_run(run_id).await.map_err(store_error)?;
+                self.store.get_run(run_id).await.map_err(ServeError::from)?;
                 // A run without a path serves its `model` folder, where
                 // `smelt train` and MLflow's `log_model` put it.
                 let path = if path.is_empty() { "model" } else { path };
@@ -143,11 +143,11 @@ impl ModelSource for RegistrySource {
         if model.version == "local" {
             return Ok(PathBuf::from(&model.uri));
         }
-        let uri = ModelUri::parse(&model.uri).map_err(store_error)?;
+        let uri = ModelUri::parse(&model.uri).map_err(ServeError::from)?;
         let located = uri
             .locate(self.store.as_ref(), &self.locations)
             .await
-            .map_err(store_error)?;
+            .map_err(ServeError::from)?;
         let folder = dir.join("model");
         download_model(&located, &folder).await?;
         Ok(folder)
@@ -164,7 +164,7 @@ async fn download_model(located: &Located, folder: &Path) -> Result<()> {
                 "{uri} has no model files: its artifacts are missing from the artifact store"
             ))
         } else {
-            store_error(error)
+            ServeError::from(error)
         }
     })?;
     if !folder.join("MLmodel").is_file() {
@@ -174,18 +174,6 @@ async fn download_model(located: &Located, folder: &Path) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// A tracking error as serving's: not found stays 404, a bad reference 400,
-/// anything else is the store's failure.
-fn store_error(error: smelt_tracking::Error) -> ServeError {
-    match error.code {
-        ErrorCode::ResourceDoesNotExist => ServeError::NotFound(error.message),
-        ErrorCode::InvalidParameterValue | ErrorCode::BadRequest => {
-            ServeError::InvalidInput(error.message)
-        }
-        _ => ServeError::Internal(format!("the tracking store failed: {}", error.message)),
-    }
 }
 
 /// Serves local model folders only: no registry, nothing moves.
