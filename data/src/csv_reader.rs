@@ -58,6 +58,16 @@ pub(crate) fn parse_csv(
             position + 1
         )));
     }
+    // Checked here rather than left to `Frame::new`, so that the message
+    // names the file (found by fuzzing: `a,b,a`).
+    if let Some(name) = (1..headers.len()).find_map(|i| {
+        let name = &headers[i];
+        headers[..i].contains(name).then_some(name)
+    }) {
+        return Err(format_error(format!(
+            "column '{name}' appears twice in the header line; column names must be unique"
+        )));
+    }
     for known in &options.categorical {
         if !headers.contains(known) {
             let names: Vec<&str> = headers.iter().map(String::as_str).collect();
@@ -180,6 +190,20 @@ mod tests {
             Values::Categorical([Some("x"), None, Some("y")].into_iter().collect())
         );
         assert_eq!(frame.column("c").unwrap().values.missing_count(), 2);
+    }
+
+    #[test]
+    fn a_repeated_header_names_the_file() {
+        // The input libFuzzer found (csv_reader target).
+        let input = b"a,b,a\n\"1,5\"\0\0\0!\0\0\0\0\0\0,\x08\0\0\0\0\0\0\0,\n";
+        let options = ReadOptions::default();
+        let error = parse_csv(Path::new("data.csv"), input, b',', &options)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "data.csv: column 'a' appears twice in the header line; column names must be unique"
+        );
     }
 
     #[test]

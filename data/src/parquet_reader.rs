@@ -13,6 +13,7 @@ use arrow_array::{Array, ArrayRef};
 use arrow_schema::DataType;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::file::metadata::ParquetMetaData;
 
 use crate::ReadOptions;
 use crate::categories::{Categories, MISSING as MISSING_CODE};
@@ -58,8 +59,10 @@ pub(crate) fn read_parquet_columns(
         path: path.to_path_buf(),
         source,
     })?;
+    let file_len = file.metadata().map_or(0, |m| m.len());
     let mut builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| format_error(format!("not a readable Parquet file: {e}")))?;
+    check_column_chunks(builder.metadata()).map_err(format_error)?;
     {
         let file_schema = builder.schema();
         let names: Vec<&str> = file_schema
@@ -104,7 +107,12 @@ pub(crate) fn read_parquet_columns(
     };
     // Columns grow batch by batch; sizing them once avoids reallocating
     // (and the kernel zeroing fresh pages for) every doubling.
-    let rows = usize::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
+    // The footer's row count is only a claim: a corrupt one must not
+    // reserve terabytes, so at most one row per byte of the file is
+    // reserved (compressible columns hold more and simply grow).
+    let rows = usize::try_from(builder.metadata().file_metadata().num_rows())
+        .unwrap_or(0)
+        .min(usize::try_from(file_len).unwrap_or(usize::MAX));
     let reader = builder
         .build()
         .map_err(|e| format_error(format!("cannot read: {e}")))?;
@@ -249,4 +257,49 @@ fn extend_texts(out: &mut Categories, array: &ArrayRef, name: &str) -> Result<()
         }
     }
     Ok(())
+}
+
+/// Refuses column chunks with a negative start or length, which a corrupt
+/// footer can declare: the parquet crate asserts on them while reading
+/// (`ColumnChunkMetaData::byte_range`) instead of returning an error.
+/// Found by fuzzing (fuzz/, target `parquet_reader`).
+fn check_column_chunks(metadata: &ParquetMetaData) -> std::result::Result<(), String> {
+    for (index, group) in metadata.row_groups().iter().enumerate() {
+        for column in group.columns() {
+            let start = column
+                .dictionary_page_offset()
+                .unwrap_or(column.data_page_offset());
+            if start < 0 || column.compressed_size() < 0 {
+                return Err(format!(
+                    "row group {index}, column '{}' has a negative offset or size: the file is corrupt",
+                    column.column_path().string()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_negative_column_offset_is_an_error_not_a_panic() {
+        // The input libFuzzer found (target `parquet_reader`), minimised: a
+        // footer whose column chunk starts at a negative offset.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("corrupt.parquet");
+        let bytes =
+            include_bytes!("../tests/fuzz-regressions/parquet-negative-column-offset.parquet");
+        std::fs::write(&path, bytes).unwrap();
+        let error = read_parquet(&path, &ReadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("corrupt.parquet"), "{error}");
+        assert!(
+            error.contains("has a negative offset or size: the file is corrupt"),
+            "{error}"
+        );
+    }
 }
