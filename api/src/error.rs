@@ -51,6 +51,13 @@ pub enum ErrorCode {
     InternalError,
     /// A dependency is down, or a queue is full: try again later.
     TemporarilyUnavailable,
+    /// No credentials, or credentials the server does not accept
+    /// (`smelt server --auth`).
+    Unauthenticated,
+    /// The caller is known but may not do this.
+    PermissionDenied,
+    /// Too many attempts (failed logins): wait, then try again.
+    ResourceExhausted,
     /// Any code this build does not know, kept so a client never fails to
     /// parse an error.
     #[serde(other)]
@@ -70,6 +77,9 @@ impl ErrorCode {
             ErrorCode::ResourceDoesNotExist | ErrorCode::EndpointNotFound => 404,
             ErrorCode::RequestLimitExceeded => 413,
             ErrorCode::UnsupportedMediaType => 415,
+            ErrorCode::Unauthenticated => 401,
+            ErrorCode::PermissionDenied => 403,
+            ErrorCode::ResourceExhausted => 429,
             ErrorCode::TemporarilyUnavailable => 503,
             ErrorCode::DeadlineExceeded => 504,
             ErrorCode::InvalidState | ErrorCode::InternalError | ErrorCode::Unknown => 500,
@@ -85,6 +95,9 @@ impl ErrorCode {
         match self {
             ErrorCode::InvalidParameterValue | ErrorCode::BadRequest => 400,
             ErrorCode::ResourceDoesNotExist | ErrorCode::EndpointNotFound => 404,
+            ErrorCode::Unauthenticated => 401,
+            ErrorCode::PermissionDenied => 403,
+            ErrorCode::ResourceExhausted => 429,
             ErrorCode::ResourceAlreadyExists | ErrorCode::InvalidState => 409,
             ErrorCode::RequestLimitExceeded => 413,
             ErrorCode::UnsupportedMediaType => 415,
@@ -108,6 +121,9 @@ impl ErrorCode {
             ErrorCode::DeadlineExceeded => "DEADLINE_EXCEEDED",
             ErrorCode::InternalError => "INTERNAL_ERROR",
             ErrorCode::TemporarilyUnavailable => "TEMPORARILY_UNAVAILABLE",
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
+            ErrorCode::PermissionDenied => "PERMISSION_DENIED",
+            ErrorCode::ResourceExhausted => "RESOURCE_EXHAUSTED",
             ErrorCode::Unknown => "UNKNOWN",
         }
     }
@@ -156,7 +172,7 @@ impl std::fmt::Display for ErrorBody {
 mod tests {
     use super::*;
 
-    const ALL: [ErrorCode; 12] = [
+    const ALL: [ErrorCode; 15] = [
         ErrorCode::InvalidParameterValue,
         ErrorCode::BadRequest,
         ErrorCode::ResourceAlreadyExists,
@@ -168,6 +184,9 @@ mod tests {
         ErrorCode::DeadlineExceeded,
         ErrorCode::InternalError,
         ErrorCode::TemporarilyUnavailable,
+        ErrorCode::Unauthenticated,
+        ErrorCode::PermissionDenied,
+        ErrorCode::ResourceExhausted,
         ErrorCode::Unknown,
     ];
 
@@ -178,7 +197,7 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", code.as_str()));
             assert_eq!(serde_json::from_str::<ErrorCode>(&json).unwrap(), code);
         }
-        let unknown: ErrorCode = serde_json::from_str("\"PERMISSION_DENIED\"").unwrap();
+        let unknown: ErrorCode = serde_json::from_str("\"NOT_A_CODE_WE_KNOW\"").unwrap();
         assert_eq!(unknown, ErrorCode::Unknown);
     }
 

@@ -53,6 +53,9 @@ pub struct AutopilotOptions {
     pub on_run: Option<smelt_trainer::job::RunCallback>,
     /// Set to stop the search early (the job then ends KILLED).
     pub cancel: Arc<AtomicBool>,
+    /// Where the data may come from (anywhere for `smelt autopilot`; a
+    /// server's executor limits it).
+    pub data_roots: smelt_trainer::DataRoots,
 }
 
 impl Default for AutopilotOptions {
@@ -63,6 +66,7 @@ impl Default for AutopilotOptions {
             tags: Vec::new(),
             on_run: None,
             cancel: Arc::new(AtomicBool::new(false)),
+            data_roots: smelt_trainer::DataRoots::anywhere(),
         }
     }
 }
@@ -100,7 +104,7 @@ pub fn run_autopilot(
     let started = Instant::now();
     spec.validate().map_err(TrainError::Spec)?;
     let mut notes = Vec::new();
-    let (data, problem) = read_data(spec, tracking, &options.base_dir)?;
+    let (data, problem) = read_data(spec, tracking, &options.base_dir, &options.data_roots)?;
     let metric = spec.metric.unwrap_or(problem.default_metric());
     if !problem.admits(metric) {
         return Err(TrainError::Spec(format!(
@@ -209,6 +213,7 @@ fn read_data(
     spec: &AutopilotSpec,
     tracking: &Tracking,
     base_dir: &Path,
+    roots: &smelt_trainer::DataRoots,
 ) -> TrainResult<(PreparedData, ProblemType)> {
     let data_spec = |task: Option<TaskKind>| DataSpec {
         train: spec.train.clone(),
@@ -233,6 +238,7 @@ fn read_data(
         &data_spec(spec.problem_type.map(kind)),
         base_dir,
         Some(tracking),
+        roots,
     )?;
     let problem = match spec.problem_type {
         Some(p) => p,
@@ -246,7 +252,12 @@ fn read_data(
     let data = if data.task.is_classification() == problem.is_classification() {
         data
     } else {
-        prepare(&data_spec(Some(kind(problem))), base_dir, Some(tracking))?
+        prepare(
+            &data_spec(Some(kind(problem))),
+            base_dir,
+            Some(tracking),
+            roots,
+        )?
     };
     // Binary or multiclass follows the classes actually present.
     let problem = match (&data.task, problem) {

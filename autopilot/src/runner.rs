@@ -80,6 +80,11 @@ impl JobRunner for AutopilotRunner {
         ))
     }
 
+    fn data_locations(&self, spec_toml: &str) -> TrainResult<Vec<String>> {
+        let spec = AutopilotSpec::from_toml(spec_toml, "the submitted autopilot spec")?;
+        Ok(std::iter::once(spec.train).chain(spec.test).collect())
+    }
+
     fn run(
         &self,
         spec_toml: &str,
@@ -111,6 +116,7 @@ impl JobRunner for AutopilotRunner {
             tags: context.tags,
             on_run: Some(context.on_run),
             cancel: context.cancel,
+            data_roots: context.data_roots,
         };
         let outcome = run_autopilot(&spec, tracking, &options)?;
         Ok(RunResult {

@@ -90,6 +90,12 @@ enum Command {
     /// The whole lifecycle in one command: server and UI, a trained and served model, drift
     #[command(long_about = commands::quickstart::LONG_ABOUT)]
     Quickstart(commands::quickstart::QuickstartArgs),
+    /// API tokens of a `smelt server --auth`: create (shown once), list, revoke
+    #[command(subcommand, long_about = commands::tokens::LONG_ABOUT)]
+    Tokens(commands::tokens::TokensCommand),
+    /// The audit log of a `smelt server --auth` (admins): who changed what, and refusals
+    #[command(long_about = commands::audit::LONG_ABOUT)]
+    Audit(commands::audit::AuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -121,6 +127,8 @@ fn main() -> ExitCode {
             Command::Endpoints(command) => commands::endpoints::run(&global, command).await,
             Command::Monitor(command) => commands::monitor::run(&global, command).await,
             Command::Quickstart(args) => commands::quickstart::run(args).await,
+            Command::Tokens(command) => commands::tokens::run(&global, command).await,
+            Command::Audit(args) => commands::audit::run(&global, args).await,
         }
     });
     // Don't wait for stray background tasks (open HTTP connections and the like).

@@ -81,7 +81,9 @@ fn autopilot_registers_a_model_that_predicts_and_prints_its_leaderboard() {
 #[test]
 fn autopilot_jobs_run_on_a_server() {
     let home = tempfile::tempdir().unwrap();
-    let server = Server::start(home.path(), &[]);
+    // The job reads the shipped datasets, which the operator allows.
+    let datasets = dataset("");
+    let server = Server::start(home.path(), &["--data-roots", &datasets]);
     let job_id = smelt_ok(
         home.path(),
         &[

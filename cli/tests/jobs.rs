@@ -40,6 +40,12 @@ fn write_spec(dir: &Path, name: &str, epochs: usize, hidden: &str, register: boo
     path
 }
 
+/// The server reads job data only under `--data-roots`: the test's folder,
+/// where `write_spec` puts the files.
+fn data_root(dir: &tempfile::TempDir) -> String {
+    dir.path().display().to_string()
+}
+
 fn job(home: &Path, server: &Server, id: &str) -> Value {
     smelt_json(home, &["jobs", "status", id, "--server", &server.uri()])
 }
@@ -70,7 +76,10 @@ fn jobs_run_on_the_server_and_can_be_cancelled() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
-    let server = Server::start(&home, &["--job-workers", "1"]);
+    let server = Server::start(
+        &home,
+        &["--job-workers", "1", "--data-roots", &data_root(&dir)],
+    );
 
     let spec = write_spec(dir.path(), "small.toml", 5, "[16]", true);
     let out = smelt(
@@ -179,7 +188,10 @@ fn a_running_job_survives_a_server_restart() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
-    let mut server = Server::start(&home, &["--job-workers", "1"]);
+    let mut server = Server::start(
+        &home,
+        &["--job-workers", "1", "--data-roots", &data_root(&dir)],
+    );
     let spec = write_spec(dir.path(), "job.toml", 40, "[256, 256]", false);
     let id = smelt_ok(
         &home,
@@ -214,7 +226,10 @@ fn a_running_job_survives_a_server_restart() {
     }
     server.kill();
 
-    let server = Server::start(&home, &["--job-workers", "1"]);
+    let server = Server::start(
+        &home,
+        &["--job-workers", "1", "--data-roots", &data_root(&dir)],
+    );
     let record = wait_for(&home, &server, &id, |j| j["status"] == "SUCCEEDED");
     assert_eq!(
         record["run_id"].as_str(),

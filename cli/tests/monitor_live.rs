@@ -115,7 +115,7 @@ fn a_monitor_windows_captured_traffic_logs_alerts_and_resumes() {
             "--quiet",
         ],
     );
-    let server = Server::start(home.path(), &[]);
+    let server = Server::start(home.path(), &["--allow-webhook-hosts", "127.0.0.1"]);
     let url = server.uri();
     smelt_ok(
         home.path(),
@@ -281,7 +281,7 @@ fn a_monitor_windows_captured_traffic_logs_alerts_and_resumes() {
 
     // A restart resumes from the cursor: nothing is evaluated twice.
     drop(server);
-    let server = Server::start(home.path(), &[]);
+    let server = Server::start(home.path(), &["--allow-webhook-hosts", "127.0.0.1"]);
     let url = server.uri();
     let again = smelt_json(home.path(), &["monitor", "run", "live", "--server", &url]);
     assert_eq!(again["windows"], json!([]));

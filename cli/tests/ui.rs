@@ -380,3 +380,59 @@ fn quickstart_trains_serves_and_monitors_and_runs_twice() {
     assert!(window(4).contains("40 rows, DRIFT in"), "{printed}");
     common::interrupt(child);
 }
+
+/// Under `--auth`: a page sends the browser to the login form, the generated
+/// admin password (printed once) logs in, the navigation names the user and
+/// links the audit log, which shows the login; logging out ends the session.
+#[test]
+fn a_browser_logs_in_reads_the_audit_log_and_logs_out() {
+    let home = tempfile::tempdir().unwrap();
+    let server = Server::start(home.path(), &["--auth"]);
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let base = server.uri();
+    let log = server.log_text();
+    let password = log
+        .lines()
+        .skip_while(|line| !line.contains("with the password"))
+        .skip(1)
+        .map(str::trim)
+        .find(|line| !line.is_empty())
+        .unwrap_or_else(|| panic!("no generated password in:\n{log}"))
+        .to_string();
+
+    browser.goto(&format!("{base}/ui/models"));
+    browser.wait_for_url("/login?next=%2Fui%2Fmodels");
+    browser.type_into(&browser.find("#username"), "admin");
+    browser.type_into(&browser.find("#password"), &password);
+    browser.follow(&browser.find("button[type=submit]"));
+    browser.wait_for_url("/ui/models");
+    assert_eq!(browser.text(&browser.find("#user")), "admin");
+    browser.screenshot("logged-in");
+
+    // The audit log names the login (its writer flushes within a moment).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        browser.goto(&format!("{base}/ui/models"));
+        browser.follow(&browser.find("nav a[href=\"/ui/audit\"]"));
+        let cells: Vec<String> = browser
+            .find_all("#audit td")
+            .iter()
+            .map(|cell| browser.text(cell))
+            .collect();
+        if cells.iter().any(|cell| cell == "login") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no login line: {cells:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+
+    browser.follow(&browser.find("#logout button"));
+    browser.wait_for_url("/login");
+    browser.goto(&format!("{base}/"));
+    browser.wait_for_url("/login?next=%2F");
+}

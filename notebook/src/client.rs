@@ -41,6 +41,8 @@ type Result<T> = std::result::Result<T, Error>;
 pub struct Smelt {
     base: String,
     agent: ureq::Agent,
+    /// The `Authorization` header sent with every call, if any.
+    authorization: Option<String>,
 }
 
 /// A finished job: its run and, when it registered one, its model version.
@@ -52,8 +54,36 @@ pub struct Job {
     pub model_version: Option<String>,
 }
 
+/// The `Authorization` header MLflow's client sends, from the same variables
+/// by the same rule: Basic when MLFLOW_TRACKING_USERNAME and
+/// MLFLOW_TRACKING_PASSWORD are both set, else Bearer MLFLOW_TRACKING_TOKEN.
+///
+/// The CLI and the tracking store share one reader of these variables in
+/// `smelt-tracking`; the notebook keeps its own few lines because depending on
+/// `smelt-tracking` would make evcxr rebuild sqlx, object_store and axum in
+/// every notebook.
+fn authorization(var: impl Fn(&str) -> Option<String>) -> Option<String> {
+    use base64::Engine;
+    let var = |name: &str| var(name).filter(|value| !value.is_empty());
+    match (
+        var("MLFLOW_TRACKING_USERNAME"),
+        var("MLFLOW_TRACKING_PASSWORD"),
+        var("MLFLOW_TRACKING_TOKEN"),
+    ) {
+        (Some(username), Some(password), _) => Some(format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"))
+        )),
+        (_, _, Some(token)) => Some(format!("Bearer {token}")),
+        _ => None,
+    }
+}
+
 impl Smelt {
     /// Connects to `url` (`http://HOST:PORT`) and checks the server answers.
+    /// A server started with `--auth` needs a login, read as MLflow's client
+    /// reads it: MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or
+    /// MLFLOW_TRACKING_TOKEN (`smelt tokens create`).
     pub fn connect(url: &str) -> Result<Smelt> {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(120)))
@@ -63,6 +93,7 @@ impl Smelt {
         let smelt = Smelt {
             base: url.trim_end_matches('/').to_string(),
             agent,
+            authorization: authorization(|name| std::env::var(name).ok()),
         };
         smelt.get("/health").map_err(|e| {
             Error(format!(
@@ -92,6 +123,15 @@ impl Smelt {
             .map(|body| body.message)
             .filter(|message| !message.is_empty())
             .unwrap_or(text);
+        if status == 401 && self.authorization.is_none() {
+            return Err(Error(format!(
+                "{what}: the server requires a login: set MLFLOW_TRACKING_USERNAME and \
+                 MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN) before connecting"
+            )));
+        }
+        if status == 403 {
+            return Err(Error(format!("{what}: permission denied: {message}")));
+        }
         Err(Error(format!("{what}: {status}: {message}")))
     }
 
@@ -105,9 +145,9 @@ impl Smelt {
         let what = format!("{method} {path}");
         let url = format!("{}{path}", self.base);
         let response = match (method, body) {
-            ("GET", _) => self.agent.get(&url).call(),
-            (_, Some(body)) => self.agent.post(&url).send_json(body),
-            (_, None) => self.agent.post(&url).send_empty(),
+            ("GET", _) => self.login(self.agent.get(&url)).call(),
+            (_, Some(body)) => self.login(self.agent.post(&url)).send_json(body),
+            (_, None) => self.login(self.agent.post(&url)).send_empty(),
         }
         .map_err(|e| Error(format!("{what}: {e}")))?;
         let value = self.answer(&what, response)?;
@@ -115,10 +155,17 @@ impl Smelt {
             .map_err(|e| Error(format!("{what}: an answer this client cannot read: {e}")))
     }
 
+    /// Adds the login, when there is one.
+    fn login<B>(&self, request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        match &self.authorization {
+            Some(value) => request.header("Authorization", value),
+            None => request,
+        }
+    }
+
     fn get(&self, path: &str) -> Result<Value> {
         let response = self
-            .agent
-            .get(format!("{}{path}", self.base))
+            .login(self.agent.get(format!("{}{path}", self.base)))
             .call()
             .map_err(|e| Error(format!("GET {path}: {e}")))?;
         self.answer(&format!("GET {path}"), response)
@@ -126,8 +173,7 @@ impl Smelt {
 
     fn post(&self, path: &str, body: Value) -> Result<Value> {
         let response = self
-            .agent
-            .post(format!("{}{path}", self.base))
+            .login(self.agent.post(format!("{}{path}", self.base)))
             .send_json(&body)
             .map_err(|e| Error(format!("POST {path}: {e}")))?;
         self.answer(&format!("POST {path}"), response)
@@ -263,7 +309,8 @@ impl Smelt {
     }
 
     /// Trains a model on the server from a job spec (the TOML of `smelt
-    /// train`; data paths as the server sees them) and waits for the job.
+    /// train`; data paths as the server sees them, under its `--data-roots`,
+    /// or artifact URIs) and waits for the job.
     pub fn train(&self, spec_toml: &str) -> Result<Job> {
         let submitted: JobResponse = self.smelt(
             "POST",
@@ -488,6 +535,35 @@ mod tests {
         assert_eq!(text(&json!("x")), "x");
         assert_eq!(text(&json!(3)), "3");
         assert_eq!(text(&Value::Null), "");
+    }
+
+    #[test]
+    fn the_login_follows_mlflow_variables() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| value.to_string())
+            }
+        };
+        assert_eq!(
+            authorization(vars(&[
+                ("MLFLOW_TRACKING_USERNAME", "user"),
+                ("MLFLOW_TRACKING_PASSWORD", "pass"),
+                ("MLFLOW_TRACKING_TOKEN", "token"),
+            ])),
+            Some("Basic dXNlcjpwYXNz".into())
+        );
+        assert_eq!(
+            authorization(vars(&[
+                ("MLFLOW_TRACKING_USERNAME", "user"),
+                ("MLFLOW_TRACKING_PASSWORD", ""),
+                ("MLFLOW_TRACKING_TOKEN", "token"),
+            ])),
+            Some("Bearer token".into())
+        );
+        assert_eq!(authorization(vars(&[])), None);
     }
 
     #[test]

@@ -22,4 +22,5 @@ pub mod store;
 pub mod wire;
 
 pub use error::{Error, ErrorCode, Result};
+pub use store::identity::IdentityStore;
 pub use store::{DefinitionStore, TrackingStore, open_store};

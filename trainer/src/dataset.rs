@@ -10,6 +10,7 @@ use smelt_models::task::{distinct_labels, encode_target, infer_task};
 use smelt_models::{EncodedTarget, Task};
 use smelt_tracking::artifacts::ModelUri;
 
+use crate::data_roots::DataRoots;
 use crate::error::{TrainError, TrainResult};
 use crate::spec::{DataSpec, TaskKind};
 use crate::tracker::Tracking;
@@ -37,19 +38,32 @@ pub struct PreparedData {
 
 /// Reads and checks the data a spec names. Relative paths resolve against
 /// `base_dir` (the spec file's folder); URIs (`runs:/…`, `s3://…`,
-/// `mlflow-artifacts:/…`) are fetched through `tracking`.
+/// `mlflow-artifacts:/…`) are fetched through `tracking`. Every location
+/// must be one `roots` allows; nothing is opened before that is checked.
 pub fn prepare(
     spec: &DataSpec,
     base_dir: &Path,
     tracking: Option<&Tracking>,
+    roots: &DataRoots,
 ) -> TrainResult<PreparedData> {
+    check_locations(&spec.locations(), base_dir, tracking, roots)?;
     let mut downloads = None;
     let options = ReadOptions {
         categorical: spec.categorical.clone(),
     };
     let mut read = |location: &str| -> TrainResult<Frame> {
-        let path = locate(location, base_dir, tracking, &mut downloads)?;
-        Ok(read_table(&path, &options)?)
+        let path = locate(location, base_dir, tracking, roots, &mut downloads)?;
+        read_table(&path, &options).map_err(|e| {
+            // Errors name the file as the spec wrote it, not the canonical
+            // path a data root resolved it to.
+            let message = e.to_string();
+            TrainError::Data(match location_path(location, base_dir) {
+                Some(written) if written != path => {
+                    message.replace(&path.display().to_string(), location)
+                }
+                _ => message,
+            })
+        })
     };
     let train_frame = read(&spec.train)?;
     // Held-out validation rows come from the training file: same source,
@@ -288,31 +302,81 @@ fn make_split(
     })
 }
 
-/// A local file for `location`: a path (relative to `base_dir`) or an
-/// artifact URI downloaded into a temporary folder.
-fn locate(
+/// Checks that `roots` allows every location (local paths relative to
+/// `base_dir`; `runs:/…` URIs are looked up in `tracking` to see where the
+/// run keeps its artifacts) without opening any. The executor calls this
+/// when a job is submitted, and [`prepare`] again before it reads.
+pub fn check_locations<S: AsRef<str>>(
+    locations: &[S],
+    base_dir: &Path,
+    tracking: Option<&Tracking>,
+    roots: &DataRoots,
+) -> TrainResult<()> {
+    if !roots.is_restricted() {
+        return Ok(());
+    }
+    for location in locations {
+        source(location.as_ref(), base_dir, tracking, roots)?;
+    }
+    Ok(())
+}
+
+/// Where a location's bytes come from.
+enum Source {
+    File(PathBuf),
+    Artifact { root: String, path: String },
+}
+
+/// The local path `location` names (relative to `base_dir`), or `None` for
+/// an artifact URI. The one place that tells the two apart.
+fn location_path(location: &str, base_dir: &Path) -> Option<PathBuf> {
+    let is_uri =
+        location.contains(":/") && !location.starts_with("file:") && !Path::new(location).exists();
+    if is_uri {
+        return None;
+    }
+    let path = location.strip_prefix("file://").unwrap_or(location);
+    let path = Path::new(path);
+    Some(if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base_dir.join(path)
+    })
+}
+
+/// Resolves `location` and checks it against `roots`.
+fn source(
     location: &str,
     base_dir: &Path,
     tracking: Option<&Tracking>,
-    downloads: &mut Option<tempfile::TempDir>,
-) -> TrainResult<PathBuf> {
-    let is_uri =
-        location.contains(":/") && !location.starts_with("file:") && !Path::new(location).exists();
-    if !is_uri {
-        let path = location.strip_prefix("file://").unwrap_or(location);
-        let path = Path::new(path);
-        return Ok(if path.is_absolute() {
-            path.to_path_buf()
-        } else {
-            base_dir.join(path)
-        });
+    roots: &DataRoots,
+) -> TrainResult<Source> {
+    if let Some(path) = location_path(location, base_dir) {
+        return Ok(Source::File(roots.local(location, &path)?));
     }
     let tracking = tracking.ok_or_else(|| {
         TrainError::Data(format!(
             "'{location}' is an artifact URI, which needs a tracking store"
         ))
     })?;
-    let (root, path) = split_uri(location, tracking)?;
+    let (root, path) = split_uri(location, tracking, roots)?;
+    Ok(Source::Artifact { root, path })
+}
+
+/// A local file for `location`: a path (relative to `base_dir`) or an
+/// artifact URI downloaded into a temporary folder.
+fn locate(
+    location: &str,
+    base_dir: &Path,
+    tracking: Option<&Tracking>,
+    roots: &DataRoots,
+    downloads: &mut Option<tempfile::TempDir>,
+) -> TrainResult<PathBuf> {
+    let (root, path) = match source(location, base_dir, tracking, roots)? {
+        Source::File(path) => return Ok(path),
+        Source::Artifact { root, path } => (root, path),
+    };
+    let tracking = tracking.expect("an artifact source was resolved through tracking");
     let store = (tracking.open_artifacts)(&root)?;
     let bytes = tracking.block(async {
         let object = store.get(&path).await?;
@@ -338,7 +402,11 @@ fn locate(
 /// `runs:/RUN_ID/path` → (the run's artifact root, path); other locations
 /// (`s3://`, `mlflow-artifacts:`) → (their parent, last segment). Parsed by
 /// tracking's `ModelUri`, which validates the path.
-fn split_uri(location: &str, tracking: &Tracking) -> TrainResult<(String, String)> {
+fn split_uri(
+    location: &str,
+    tracking: &Tracking,
+    roots: &DataRoots,
+) -> TrainResult<(String, String)> {
     let uri = ModelUri::parse(location).map_err(|e| TrainError::Data(e.message))?;
     match &uri {
         ModelUri::Run { path, .. } if path.is_empty() => Err(TrainError::Data(format!(
@@ -346,14 +414,29 @@ fn split_uri(location: &str, tracking: &Tracking) -> TrainResult<(String, String
         ))),
         ModelUri::Run { run_id, path } => {
             let run = tracking.block(tracking.store.get_run(run_id))?;
+            roots.run_artifacts(location, &run.info.artifact_uri, path)?;
             Ok((run.info.artifact_uri, path.clone()))
         }
-        other => match other.split_location() {
-            Some((root, name)) if !name.is_empty() => Ok((root, name)),
-            _ => Err(TrainError::Data(format!(
-                "cannot read data from '{location}': give runs:/RUN_ID/path, \
-                 s3://bucket/path or mlflow-artifacts:/path to a file"
-            ))),
-        },
+        // Objects given directly are read only from the server's own store.
+        ModelUri::Location { .. } if roots.is_restricted() => {
+            roots.remote(location)?;
+            split_location(location, &uri)
+        }
+        ModelUri::Folder(folder) if roots.is_restricted() => {
+            roots.local(location, folder)?;
+            split_location(location, &uri)
+        }
+        other => split_location(location, other),
+    }
+}
+
+/// (parent, last segment) of a location URI.
+fn split_location(location: &str, uri: &ModelUri) -> TrainResult<(String, String)> {
+    match uri.split_location() {
+        Some((root, name)) if !name.is_empty() => Ok((root, name)),
+        _ => Err(TrainError::Data(format!(
+            "cannot read data from '{location}': give runs:/RUN_ID/path, \
+             s3://bucket/path or mlflow-artifacts:/path to a file"
+        ))),
     }
 }

@@ -28,6 +28,7 @@ use smelt_models::{
 use smelt_monitor::profile::{Profile, ProfileOptions};
 use smelt_tracking::entities::{Dataset, DatasetInput, Tag};
 
+use crate::data_roots::DataRoots;
 use crate::dataset::{PreparedData, Split, prepare};
 use crate::error::{TrainError, TrainResult};
 use crate::net_training::{NetTraining, train_net};
@@ -58,6 +59,9 @@ pub struct JobOptions {
     pub tags: Vec<Tag>,
     /// Called with the run id as soon as the run exists (before training).
     pub on_run: Option<RunCallback>,
+    /// Where the data may come from ([`DataRoots::anywhere`] by default:
+    /// the user's own process; a server's executor limits it).
+    pub data_roots: DataRoots,
 }
 
 impl Default for JobOptions {
@@ -69,6 +73,7 @@ impl Default for JobOptions {
             cancel: Arc::new(AtomicBool::new(false)),
             tags: Vec::new(),
             on_run: None,
+            data_roots: DataRoots::anywhere(),
         }
     }
 }
@@ -98,7 +103,12 @@ pub fn run_job(
 ) -> TrainResult<JobOutcome> {
     spec.validate().map_err(TrainError::Spec)?;
     let device = device::select(&spec.training.device)?;
-    let data = prepare(&spec.data, &options.base_dir, Some(tracking))?;
+    let data = prepare(
+        &spec.data,
+        &options.base_dir,
+        Some(tracking),
+        &options.data_roots,
+    )?;
     let preprocessor = Preprocessor::fit(&data.train.features)?;
     let train_x = preprocessor.transform(&data.train.features)?;
     let valid_x = preprocessor.transform(&data.validation.features)?;

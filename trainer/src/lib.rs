@@ -6,6 +6,7 @@
 //!
 //! Start reading at [`job`].
 
+pub mod data_roots;
 pub mod dataset;
 pub mod device;
 mod error;
@@ -22,6 +23,7 @@ pub mod publish;
 pub mod spec;
 pub mod tracker;
 
+pub use data_roots::DataRoots;
 pub use error::{TrainError, TrainResult};
 pub use job::{JobOptions, JobOutcome, run_job};
 pub use progress::ProgressMode;

@@ -57,6 +57,16 @@ pub struct DataSpec {
     pub seed: u64,
 }
 
+impl DataSpec {
+    /// Every file or URI the spec reads, as written.
+    pub fn locations(&self) -> Vec<String> {
+        std::iter::once(self.train.clone())
+            .chain(self.validation.clone())
+            .chain(self.test.clone())
+            .collect()
+    }
+}
+
 fn default_validation_fraction() -> f64 {
     0.2
 }

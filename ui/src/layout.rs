@@ -4,6 +4,8 @@
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
+use crate::viewer::Viewer;
+
 const STYLE: &str = r#"
 body { font-family: system-ui, sans-serif; margin: 0; color: #222; background: #fafafa; }
 nav { background: #2d3142; padding: 0.6em 1.2em; }
@@ -32,6 +34,8 @@ input.filter { width: 36em; }
 pre { background: #fff; border: 1px solid #ddd; padding: 0.6em; overflow: auto; max-height: 32em; }
 iframe.report { width: 100%; height: 48em; border: 1px solid #ddd; background: #fff; }
 .pager { margin: 0.8em 0; }
+nav .who { float: right; color: #fff; }
+nav .who button { margin-left: 0.8em; }
 "#;
 
 /// Sends the links MLflow's client prints (`http://HOST/#/experiments/1/runs/ID`,
@@ -53,9 +57,15 @@ const MLFLOW_LINKS: &str = r#"(function () {
   if (target) location.replace(target);
 })();"#;
 
-/// A whole page: title, navigation, content. `refresh` reloads it every so
-/// many seconds (live pages: running jobs, endpoint traffic).
-pub fn page(title: &str, refresh: Option<u32>, content: Markup) -> Markup {
+/// A whole page for `viewer`: title, navigation (with their name, a logout
+/// button and, for admins, the audit log when the server has `--auth`),
+/// content. `refresh` reloads it every so many seconds (live pages: running
+/// jobs, endpoint traffic).
+pub fn page(viewer: &Viewer, title: &str, refresh: Option<u32>, content: Markup) -> Markup {
+    shell(Some(viewer), title, refresh, content)
+}
+
+fn shell(viewer: Option<&Viewer>, title: &str, refresh: Option<u32>, content: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -76,6 +86,22 @@ pub fn page(title: &str, refresh: Option<u32>, content: Markup) -> Markup {
                     a href="/ui/jobs" { "Jobs" }
                     a href="/ui/endpoints" { "Endpoints" }
                     a href="/ui/monitors" { "Monitors" }
+                    @if let Some(viewer) = viewer.filter(|v| v.is_admin()) {
+                        @if viewer.auth().is_some() { a href="/ui/audit" { "Audit" } }
+                    }
+                    @if let Some(viewer) = viewer {
+                        @if let Some(name) = viewer.username() {
+                            span.who {
+                                span #user { (name) }
+                                @if viewer.has_session() {
+                                    form.inline #logout method="post" action="/logout" {
+                                        (csrf_field(viewer))
+                                        button type="submit" { "Log out" }
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
                 main { (content) }
             }
@@ -83,9 +109,21 @@ pub fn page(title: &str, refresh: Option<u32>, content: Markup) -> Markup {
     }
 }
 
-/// A page that says what went wrong (a bad filter, an unknown run).
+/// The hidden field carrying the session's CSRF token, which every POST
+/// form must hold under `--auth` (nothing without a session).
+pub fn csrf_field(viewer: &Viewer) -> Markup {
+    html! {
+        @if let Some(token) = viewer.csrf_token() {
+            input type="hidden" name="csrf_token" value=(token);
+        }
+    }
+}
+
+/// A page that says what went wrong (a bad filter, an unknown run). It has
+/// no viewer: an error answer is built from the error alone.
 pub fn error_page(title: &str, message: &str) -> Markup {
-    page(
+    shell(
+        None,
         title,
         None,
         html! {

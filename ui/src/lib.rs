@@ -8,11 +8,17 @@
 //! (moving an alias) are POST forms answered with a redirect, and live pages
 //! reload themselves.
 //!
+//! Under `smelt server --auth` the identity gate stands in front of every
+//! page (login, permissions, CSRF); pages add what only they can: lists keep
+//! what the viewer may read, forms carry the session's CSRF token, the
+//! navigation names the user, and admins get the audit log ([`viewer`]).
+//!
 //! Start reading at [`router`]; one file per area under `pages/`.
 
 mod layout;
 mod pages;
 pub mod traffic;
+pub mod viewer;
 
 use std::sync::Arc;
 
@@ -36,6 +42,9 @@ pub struct UiState {
     pub serving: Option<Arc<Serving>>,
     pub monitors: Option<Arc<Monitors>>,
     pub traffic: Arc<TrafficHistory>,
+    /// Users and permissions, when the server runs with `--auth` (the gate
+    /// in front of the router checks each page; lists filter with it).
+    pub identity: Option<Arc<smelt_identity::Identity>>,
 }
 
 /// The UI's routes: `/` (experiments) and everything under `/ui/`.
@@ -62,5 +71,6 @@ pub fn router(state: UiState) -> Router {
         .route("/ui/endpoints/{name}", get(pages::endpoints::detail))
         .route("/ui/monitors", get(pages::monitors::list))
         .route("/ui/monitors/{name}", get(pages::monitors::detail))
+        .route("/ui/audit", get(pages::audit::list))
         .with_state(Arc::new(state))
 }

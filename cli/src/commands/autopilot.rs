@@ -245,6 +245,8 @@ async fn start(global: &GlobalArgs, args: JobArgs) -> anyhow::Result<()> {
             std::sync::Arc::new(|run_id: &str| eprintln!("autopilot run {run_id} started"))
         }),
         cancel,
+        // The user's own process reads what the user can.
+        data_roots: smelt_trainer::DataRoots::anywhere(),
     };
     let job = tokio::task::spawn_blocking(move || {
         smelt_autopilot::run_autopilot(&spec, &tracking, &options)
@@ -257,7 +259,7 @@ async fn start(global: &GlobalArgs, args: JobArgs) -> anyhow::Result<()> {
 }
 
 async fn submit(global: &GlobalArgs, base: &str, spec: &AutopilotSpec) -> anyhow::Result<()> {
-    let client = reqwest::Client::new();
+    let client = crate::remote::client()?;
     let submitted: JobResponse = call(
         &client,
         reqwest::Method::POST,

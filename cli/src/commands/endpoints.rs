@@ -129,7 +129,7 @@ fn parse_variant(text: &str, weighted: bool) -> anyhow::Result<VariantSpec> {
 }
 
 pub async fn run(global: &GlobalArgs, command: EndpointsCommand) -> anyhow::Result<()> {
-    let client = reqwest::Client::new();
+    let client = crate::remote::client()?;
     match &command {
         EndpointsCommand::Create(args) => {
             let base = args.server.url(global)?;

@@ -5,7 +5,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use clap::Subcommand;
-use smelt_api::ErrorBody;
 use smelt_api::jobs::{
     JOBS_PATH, JobList, JobRecord, JobResponse, JobStatus, SubmitJob, job_cancel_path,
     job_logs_path, job_path,
@@ -24,7 +23,9 @@ const JOBS_HINT: &str = "`smelt jobs list` shows the server's jobs";
 pub enum JobsCommand {
     /// Queue a job spec on the server (a training spec, or an [autopilot] spec)
     Submit {
-        /// The job spec (TOML); local data paths are sent as absolute paths
+        /// The job spec (TOML); local data paths are sent as absolute paths,
+        /// which the server reads only under its --data-roots (else give
+        /// runs:/RUN_ID/path or mlflow-artifacts:/path URIs)
         #[arg(value_name = "JOB.toml")]
         spec: std::path::PathBuf,
         /// Wait for the job to finish, printing its log
@@ -63,7 +64,7 @@ pub enum JobsCommand {
 }
 
 pub async fn run(global: &GlobalArgs, command: JobsCommand) -> anyhow::Result<()> {
-    let client = reqwest::Client::new();
+    let client = crate::remote::client()?;
     match command {
         JobsCommand::Submit { spec, wait, server } => {
             let base = server.url(global)?;
@@ -252,13 +253,11 @@ async fn logs(client: &reqwest::Client, base: &str, job_id: &str) -> anyhow::Res
         .send()
         .await
         .map_err(|e| crate::remote::unreachable(base, e))?;
-    if !response.status().is_success() {
-        let message = response
-            .json::<ErrorBody>()
-            .await
-            .map(|body| body.message)
-            .unwrap_or_else(|_| "the server refused".into());
-        return Err(failure(message));
+    let status = response.status();
+    if !status.is_success() {
+        let bytes = response.bytes().await.unwrap_or_default();
+        let message = crate::remote::error_message(status, &bytes);
+        return Err(crate::remote::refused(status, message, JOBS_HINT));
     }
     Ok(response.text().await?)
 }

@@ -1,6 +1,7 @@
 //! One module per command group; each has its clap arguments and a `run`.
 
 pub mod artifacts;
+pub mod audit;
 pub mod autopilot;
 pub mod endpoints;
 pub mod experiments;
@@ -13,6 +14,7 @@ pub mod quickstart;
 pub mod runs;
 pub mod serve;
 pub mod server;
+pub mod tokens;
 pub mod train;
 
 use clap::ValueEnum;

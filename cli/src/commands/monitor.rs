@@ -192,7 +192,7 @@ async fn monitors_api<R: serde::de::DeserializeOwned>(
 }
 
 pub async fn run(global: &GlobalArgs, command: MonitorCommand) -> anyhow::Result<()> {
-    let client = reqwest::Client::new();
+    let client = crate::remote::client()?;
     match command {
         MonitorCommand::Create {
             name,

@@ -75,8 +75,15 @@ pub async fn run(args: QuickstartArgs) -> anyhow::Result<()> {
             "give --port N (default 5000)",
         ));
     }
+    // The job reads the wine files the quickstart writes to its folder, so
+    // the server allows that folder as a data root (it must exist first).
+    let folder = smelt_home().join("quickstart");
+    std::fs::create_dir_all(&folder)
+        .with_context(|| format!("cannot create {}", folder.display()))?;
+    let mut server_args = args.server.clone();
+    server_args.allow_data_root(folder);
     // Both futures run on this task: the server, and the steps as its client.
-    let serving = server::run(&args.server);
+    let serving = server::run(&server_args);
     tokio::pin!(serving);
     let steps = lifecycle(&base);
     tokio::pin!(steps);

@@ -11,12 +11,14 @@ use smelt_serving::{
     Capture, CaptureConfig, EndpointSpec, JsonlFiles, LocalFolders, ModelSource, ModelUri,
     RegistrySource, Serving, VariantSpec, parse_reference,
 };
+use smelt_tracking::server::serve_router;
 
 use crate::config::{Context, GlobalArgs};
 use crate::error::hinted;
 use crate::shared::artifacts::{DestinationArgs, locations};
 use crate::shared::serving::{BatchingArgs, ServingArgs};
 use crate::shared::signals::shutdown_signal;
+use crate::shared::tls::TlsArgs;
 
 pub const LONG_ABOUT: &str = "\
 Serve one model over HTTP, as `mlflow models serve` does:
@@ -40,7 +42,9 @@ a full queue answers 503 with Retry-After.
 
 Answers carry the headers smelt-model-version (NAME/VERSION) and
 smelt-inference-id. To host several models with traffic split, run
-`smelt server` and use `smelt endpoints`.";
+`smelt server` and use `smelt endpoints`.
+
+HTTPS: --tls-cert server.pem --tls-key server-key.pem.";
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -73,9 +77,12 @@ pub struct ServeArgs {
     capture_dir: Option<std::path::PathBuf>,
     #[command(flatten)]
     destination: DestinationArgs,
+    #[command(flatten)]
+    tls: TlsArgs,
 }
 
 pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
+    let tls = args.tls.load()?;
     let reference = parse_reference(&args.model)
         .map_err(|e| hinted(e.to_string(), "`smelt models list` shows registered models"))?;
     let name = match &args.name {
@@ -132,13 +139,18 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
         )
     })?;
     println!(
-        "smelt serve: {version} on http://{} (POST /invocations, /v2/models/{}/infer)",
+        "smelt serve: {version} on {}://{} (POST /invocations, /v2/models/{}/infer)",
+        if tls.is_some() { "https" } else { "http" },
         listener.local_addr()?,
         endpoint.name
     );
-    axum::serve(listener, standalone_router(serving))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    serve_router(
+        listener,
+        standalone_router(serving),
+        tls.as_ref(),
+        shutdown_signal(),
+    )
+    .await?;
     Ok(())
 }
 

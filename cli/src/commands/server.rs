@@ -9,8 +9,10 @@ use smelt_tracking::server::{self, ServerConfig};
 use crate::config::{default_artifacts_destination, local_store_uri, redact, smelt_home};
 use crate::error::hinted;
 use crate::shared::compute::{ComputeArg, open_compute};
+use crate::shared::identity::AuthArgs;
 use crate::shared::serving::ServingArgs;
 use crate::shared::signals::shutdown_signal;
+use crate::shared::tls::TlsArgs;
 
 /// How long in-flight requests get to finish after a shutdown signal.
 const GRACE: Duration = Duration::from_secs(30);
@@ -32,6 +34,11 @@ S3 endpoint and keys come from the usual AWS_* variables):
 
   smelt server --backend-store-uri postgresql://postgres@127.0.0.1:5432/test \\
                --artifacts-destination s3://bucket/prefix
+
+HTTPS (clients then use https://HOST:PORT; point MLflow's client at your CA
+with MLFLOW_TRACKING_SERVER_CERT_PATH=ca.pem):
+
+  smelt server --tls-cert server.pem --tls-key server-key.pem
 
 The server stops gracefully on Ctrl-C or SIGTERM, finishing requests in flight.";
 
@@ -78,11 +85,43 @@ pub struct ServerArgs {
     #[arg(long, env = "SMELT_CAPTURE_DIR", value_name = "DIR")]
     capture_dir: Option<std::path::PathBuf>,
 
+    /// Folders whose files jobs submitted to this server may read as data
+    /// (comma-separated). Without it, jobs read data only from the artifact
+    /// store (runs:/RUN_ID/path, mlflow-artifacts:/path): a job is the
+    /// caller's request, and the server must not open its own files for them.
+    /// Symlinks and `..` are resolved before the check
+    #[arg(
+        long,
+        env = "SMELT_DATA_ROOTS",
+        value_delimiter = ',',
+        value_name = "DIR[,DIR]"
+    )]
+    data_roots: Vec<std::path::PathBuf>,
+
+    /// Hosts that monitor webhooks may reach although they are not public
+    /// (comma-separated names, addresses or CIDR ranges, e.g.
+    /// hooks.internal,10.0.0.0/8,127.0.0.1). By default alerts go only to
+    /// public addresses: never loopback, private, link-local, carrier-grade
+    /// NAT or the cloud metadata address, checked after DNS resolution
+    #[arg(
+        long,
+        env = "SMELT_ALLOW_WEBHOOK_HOSTS",
+        value_delimiter = ',',
+        value_name = "HOST[,HOST]"
+    )]
+    allow_webhook_hosts: Vec<String>,
+
     #[command(flatten)]
     compute: ComputeArg,
 
     #[command(flatten)]
     serving: ServingArgs,
+
+    #[command(flatten)]
+    tls: TlsArgs,
+
+    #[command(flatten)]
+    auth: AuthArgs,
 }
 
 impl ServerArgs {
@@ -92,6 +131,11 @@ impl ServerArgs {
 
     pub(crate) fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Also lets jobs read files under `folder` (the quickstart's data).
+    pub(crate) fn allow_data_root(&mut self, folder: std::path::PathBuf) {
+        self.data_roots.push(folder);
     }
 }
 
@@ -123,6 +167,14 @@ pub async fn run(args: &ServerArgs) -> anyhow::Result<()> {
     };
     tracing::info!(?config, "starting the tracking server");
 
+    let tls = args.tls.load()?;
+    let secure_cookies = tls.is_some();
+    if !args.auth.auth && !is_loopback(&config.host) {
+        eprintln!(
+            "smelt server: WARNING: listening on {} without --auth: anyone who reaches this port can read and change everything",
+            config.host
+        );
+    }
     let bound = server::bind(&config).await.map_err(|e| {
         let hint = if e.message.contains("cannot listen") {
             format!("pick another port with --port, or stop the process using {}", config.port)
@@ -131,6 +183,10 @@ pub async fn run(args: &ServerArgs) -> anyhow::Result<()> {
         };
         hinted(e.message, hint)
     })?;
+    let bound = match tls {
+        Some(tls) => bound.with_tls(tls),
+        None => bound,
+    };
     let address = bound.local_addr()?;
     let artifacts = if config.serve_artifacts {
         redact(&config.artifacts_destination)
@@ -142,11 +198,15 @@ pub async fn run(args: &ServerArgs) -> anyhow::Result<()> {
         format!("{} (not proxied)", redact(root))
     };
     println!(
-        "smelt server listening on http://{address} (store: {}, artifacts: {artifacts})",
+        "smelt server listening on {}://{address} (store: {}, artifacts: {artifacts})",
+        bound.scheme(),
         redact(&config.backend_store_uri)
     );
 
-    let executor = start_executor(&home, &config, &bound, args.job_workers)?;
+    let executor = start_executor(&home, &config, &bound, args)?;
+    let identity =
+        crate::shared::identity::start(&args.auth, &bound, executor.clone(), secure_cookies)
+            .await?;
     let jobs = smelt_trainer::executor::api::router(executor.clone());
     let (serving, monitors) = start_serving(&home, &config, &bound, args).await?;
     let ui = smelt_ui::router(smelt_ui::UiState {
@@ -156,6 +216,7 @@ pub async fn run(args: &ServerArgs) -> anyhow::Result<()> {
         traffic: smelt_ui::traffic::TrafficHistory::start(serving.metrics.clone()),
         serving: Some(serving.clone()),
         monitors: Some(monitors.clone()),
+        identity: identity.clone(),
     });
     let extra = jobs
         .merge(smelt_serving::http::server_router(serving))
@@ -172,7 +233,21 @@ pub async fn run(args: &ServerArgs) -> anyhow::Result<()> {
         eprintln!("smelt server: shutting down (finishing requests in flight)");
         let _ = stopping_tx.send(());
     };
-    let serve = bound.serve_with(extra, shutdown);
+    let serve = match &identity {
+        // Every route, MLflow's included, behind the identity gate.
+        Some(identity) => {
+            let app = smelt_tracking::api::router(bound.state().clone())
+                .merge(extra)
+                .merge(smelt_identity::api::router(identity.clone()))
+                .merge(smelt_identity::session::router(identity.clone()))
+                .layer(axum::middleware::from_fn_with_state(
+                    identity.clone(),
+                    smelt_identity::middleware::guard,
+                ));
+            futures::future::Either::Left(bound.serve_app(app, shutdown))
+        }
+        None => futures::future::Either::Right(bound.serve_with(extra, shutdown)),
+    };
     tokio::pin!(serve);
     tokio::select! {
         result = &mut serve => result?,
@@ -189,15 +264,24 @@ pub async fn run(args: &ServerArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Whether a host name or address only listens on this machine.
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// The in-process job executor: its queue under `$SMELT_HOME/jobs`, runs in
 /// the server's own store, artifacts through the server's destination.
 fn start_executor(
     home: &std::path::Path,
     config: &ServerConfig,
     bound: &server::BoundServer,
-    workers: Option<usize>,
+    args: &ServerArgs,
 ) -> anyhow::Result<std::sync::Arc<smelt_trainer::executor::LocalExecutor>> {
-    let workers = workers.unwrap_or_else(|| {
+    let workers = args.job_workers.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
     });
     let tracking = smelt_trainer::Tracking {
@@ -207,6 +291,19 @@ fn start_executor(
         runtime: tokio::runtime::Handle::current(),
     };
     let base_dir = std::env::current_dir().unwrap_or_else(|_| home.to_path_buf());
+    // Jobs are callers' requests: they read the server's artifact store and
+    // the folders the operator named, nothing else.
+    let stores: Vec<&str> = std::iter::once(config.artifacts_destination.as_str())
+        .chain(config.default_artifact_root.as_deref())
+        .collect();
+    let data_roots = smelt_trainer::DataRoots::only(&args.data_roots)
+        .map_err(|e| {
+            hinted(
+                e.to_string(),
+                "give existing folders to --data-roots / SMELT_DATA_ROOTS",
+            )
+        })?
+        .with_artifact_stores(&stores);
     let executor = smelt_trainer::executor::LocalExecutor::start(
         &home.join("jobs"),
         &base_dir,
@@ -215,6 +312,7 @@ fn start_executor(
         vec![std::sync::Arc::new(
             smelt_autopilot::runner::AutopilotRunner,
         )],
+        data_roots,
     )
     .map_err(|e| {
         hinted(
@@ -262,6 +360,15 @@ async fn start_serving(
         .capture_dir
         .clone()
         .unwrap_or_else(|| home.join("capture"));
+    // Webhooks are callers' choices: only public addresses, and what the
+    // operator allows.
+    let webhooks = smelt_monitor::service::WebhookPolicy::allowing(&args.allow_webhook_hosts)
+        .map_err(|e| {
+            hinted(
+                format!("--allow-webhook-hosts: {e}"),
+                "give host names, IP addresses or CIDR ranges, e.g. hooks.internal,10.0.0.0/8",
+            )
+        })?;
     let monitors = smelt_monitor::service::Monitors::new(
         store.clone(),
         Arc::new(smelt_monitor::tracked_io::TrackedIo::new(
@@ -270,6 +377,7 @@ async fn start_serving(
         )),
         capture_dir.clone(),
         open_compute(args.compute.preference)?,
+        webhooks,
     );
     {
         let monitors = monitors.clone();

@@ -155,6 +155,8 @@ pub async fn run(global: &GlobalArgs, args: TrainArgs) -> anyhow::Result<()> {
         },
         cancel: cancel.clone(),
         tags: Vec::new(),
+        // The user's own process reads what the user can.
+        data_roots: smelt_trainer::DataRoots::anywhere(),
         // Say the run id at once: it is what `--resume` needs if the job dies.
         on_run: (!args.quiet).then(|| -> smelt_trainer::job::RunCallback {
             Arc::new(|run_id: &str| {

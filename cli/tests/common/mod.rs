@@ -24,6 +24,8 @@ pub fn smelt_command(home: &Path) -> Command {
         .env_remove("SMELT_ARTIFACTS")
         .env_remove("SMELT_HOST")
         .env_remove("SMELT_PORT")
+        .env_remove("SMELT_DATA_ROOTS")
+        .env_remove("SMELT_ALLOW_WEBHOOK_HOSTS")
         .env_remove("RUST_LOG")
         .stdin(Stdio::null());
     command

@@ -168,6 +168,7 @@ mod tests {
             Arc::new(Io),
             dir.path().join("capture"),
             Compute::select(Preference::Cpu).unwrap(),
+            crate::service::WebhookPolicy::public_only(),
         );
         let router = router(monitors);
         let (status, bytes) = call(&router, "POST", MONITORS_PATH, &spec("m", "good")).await;

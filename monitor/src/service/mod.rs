@@ -13,6 +13,7 @@
 
 mod alert;
 pub mod api;
+pub mod egress;
 mod gauges;
 mod spec;
 
@@ -29,6 +30,7 @@ use smelt_tracking::entities::{Metric, Tag};
 use smelt_tracking::store::CreateRun;
 use smelt_tracking::{ErrorCode, TrackingStore};
 
+pub use egress::WebhookPolicy;
 pub use gauges::Gauges;
 /// The API's bodies are `smelt-api`'s; re-exported where they always were.
 pub use smelt_api::monitors::{MonitorStatus, WindowSummary};
@@ -167,7 +169,8 @@ pub struct Monitors {
     capture_root: PathBuf,
     /// Prometheus gauges.
     pub gauges: Gauges,
-    client: reqwest::Client,
+    /// Where webhooks may point (`smelt server --allow-webhook-hosts`).
+    webhooks: WebhookPolicy,
     /// One pass at a time (the scheduler and `run` requests).
     pass: tokio::sync::Mutex<BTreeMap<String, Instant>>,
     /// Where the heavy drift sums run.
@@ -176,19 +179,21 @@ pub struct Monitors {
 
 impl Monitors {
     /// Monitors over `store`, reading capture files under `capture_root`,
-    /// their heavy sums (MMD, histograms) on `compute`.
+    /// their heavy sums (MMD, histograms) on `compute`, alerting only
+    /// webhooks that `webhooks` allows.
     pub fn new(
         store: Arc<dyn TrackingStore>,
         io: Arc<dyn MonitorIo>,
         capture_root: PathBuf,
         compute: Compute,
+        webhooks: WebhookPolicy,
     ) -> Arc<Monitors> {
         Arc::new(Monitors {
             store,
             io,
             capture_root,
             gauges: Gauges::default(),
-            client: reqwest::Client::new(),
+            webhooks,
             pass: tokio::sync::Mutex::new(BTreeMap::new()),
             compute,
         })
@@ -232,9 +237,16 @@ impl Monitors {
         }
     }
 
-    /// Creates a monitor after checking its reference loads.
+    /// Creates a monitor after checking its webhook is allowed and its
+    /// reference loads.
     pub async fn create(&self, spec: MonitorSpec) -> Result<MonitorSpec, MonitorError> {
         spec.validate().map_err(MonitorError::Invalid)?;
+        if let Some(url) = &spec.alerts.webhook {
+            self.webhooks
+                .vet(url)
+                .await
+                .map_err(MonitorError::Invalid)?;
+        }
         let profile = self
             .io
             .reference_profile(&spec.reference)
@@ -527,7 +539,7 @@ impl Monitors {
             window: summary.clone(),
         };
         let (attempts, sent) =
-            alert::post_with_retries(&self.client, url, &body, spec.alerts.retries).await;
+            alert::post_with_retries(&self.webhooks, url, &body, spec.alerts.retries).await;
         if sent {
             self.gauges.alert(&spec.name, "sent");
             format!("sent to the webhook (attempt {attempts})")

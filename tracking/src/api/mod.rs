@@ -33,6 +33,7 @@ pub use smelt::{SmeltJson, parse_json_body};
 use crate::artifacts::ArtifactStore;
 use crate::entities::Page;
 use crate::store::TrackingStore;
+use crate::store::identity::IdentityStore;
 
 /// The largest JSON request accepted. MLflow's own limit on `log-batch` is
 /// 1 MB; dataset inputs with schemas and profiles can be larger.
@@ -46,6 +47,9 @@ pub struct AppState {
     pub artifacts: Arc<dyn ArtifactStore>,
     /// Whether the artifact proxy routes are served.
     pub serve_artifacts: bool,
+    /// Users, grants and tokens, when the store keeps them (a SQL store
+    /// does); `smelt server --auth` needs it.
+    pub identity: Option<Arc<dyn IdentityStore>>,
 }
 
 impl AppState {
@@ -59,7 +63,14 @@ impl AppState {
             store,
             artifacts,
             serve_artifacts,
+            identity: None,
         }
+    }
+
+    /// The same state with an identity store.
+    pub fn with_identity(mut self, identity: Arc<dyn IdentityStore>) -> AppState {
+        self.identity = Some(identity);
+        self
     }
 }
 

@@ -22,6 +22,7 @@ use super::{
 };
 use crate::entities::FileInfo;
 use crate::error::{Error, ErrorCode, Result};
+use crate::store::rest::Credentials;
 
 /// Where MLflow serves the artifact proxy, below the tracking URL.
 pub const ARTIFACTS_API_PATH: &str = "/api/2.0/mlflow-artifacts/artifacts";
@@ -159,7 +160,8 @@ impl ProxyArtifactStore {
         }
         // An error body is small; a failure to read it only loses detail.
         let body = response.bytes().await.unwrap_or_default();
-        Err(error_from_response(status.as_u16(), &body, what))
+        let refused = Credentials::from_env().refusal(status.as_u16(), &refusal_detail(&body));
+        Err(refused.unwrap_or_else(|| error_from_response(status.as_u16(), &body, what)))
     }
 }
 
@@ -198,6 +200,21 @@ struct ErrorBody {
 
 /// Builds the error for a non-2xx answer: MLflow's JSON error body when there
 /// is one, else one derived from the HTTP status (404 is "does not exist").
+/// The server's words in a 401 or 403: its JSON `message`, else the text.
+fn refusal_detail(body: &[u8]) -> String {
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(ErrorBody {
+            message: Some(message),
+            ..
+        }) => message,
+        _ => String::from_utf8_lossy(body)
+            .trim()
+            .chars()
+            .take(ERROR_BODY_QUOTE)
+            .collect(),
+    }
+}
+
 fn error_from_response(status: u16, body: &[u8], what: &str) -> Error {
     let status_code = match status {
         404 => ErrorCode::ResourceDoesNotExist,
@@ -274,9 +291,11 @@ fn parse_listing(body: &[u8]) -> Result<Vec<FileInfo>> {
     Ok(files)
 }
 
-/// The HTTP client stores build when the caller gives none.
+/// The HTTP client stores build when the caller gives none: it logs in to
+/// the proxy as `RestStore` logs in to the tracking server (MLflow's client
+/// sends the tracking credentials to the artifact proxy too).
 pub(crate) fn default_client() -> Result<reqwest::Client> {
-    reqwest::Client::builder()
+    crate::store::rest::client::configure(reqwest::Client::builder())?
         .build()
         .map_err(|error| Error::internal(format!("Cannot build an HTTP client: {error}")))
 }

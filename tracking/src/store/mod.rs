@@ -7,6 +7,7 @@
 //! does. Method names and arguments follow MLflow's REST calls one for one, so
 //! the HTTP API is a thin layer and the REST client a faithful mirror.
 
+pub mod identity;
 pub mod rest;
 pub mod sql;
 

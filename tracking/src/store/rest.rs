@@ -14,7 +14,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::Method;
-use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::header;
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::{Map, Value, json};
@@ -26,6 +26,10 @@ use super::{
 };
 use crate::entities::*;
 use crate::error::{Error, ErrorCode, Result};
+
+pub mod client;
+
+pub use client::Credentials;
 
 /// The connect timeout: long enough for a TLS handshake to a far region.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -53,15 +57,17 @@ pub struct RestStore {
     base: String,
     /// Keep-alive client carrying the credentials from the environment.
     client: reqwest::Client,
+    /// Which login the client sends, to explain a 401 or 403.
+    credentials: Credentials,
 }
 
 impl RestStore {
     /// Builds a client for `tracking_uri` (`http://…` or `https://…`).
     ///
-    /// Credentials come from the environment as MLflow's client reads them:
-    /// `MLFLOW_TRACKING_USERNAME` and `MLFLOW_TRACKING_PASSWORD` (HTTP Basic),
-    /// else `MLFLOW_TRACKING_TOKEN` (Bearer); `MLFLOW_WORKSPACE`, when set, is sent
-    /// as the `X-MLFLOW-WORKSPACE` header. No request is made here.
+    /// Credentials, workspace and TLS trust come from the environment as
+    /// MLflow's client reads them ([`client::configure`]): `MLFLOW_TRACKING_USERNAME`
+    /// and `MLFLOW_TRACKING_PASSWORD` (HTTP Basic), else `MLFLOW_TRACKING_TOKEN`
+    /// (Bearer). No request is made here.
     pub fn new(tracking_uri: &str) -> Result<RestStore> {
         let base = tracking_uri.trim().trim_end_matches('/').to_string();
         let parsed = url::Url::parse(&base).map_err(|error| {
@@ -72,32 +78,20 @@ impl RestStore {
                 "invalid tracking URI '{tracking_uri}': a REST store needs an http:// or https:// URI"
             )));
         }
-        let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
-        let mut headers = HeaderMap::new();
-        let auth = auth_header(
-            env("MLFLOW_TRACKING_USERNAME").as_deref(),
-            env("MLFLOW_TRACKING_PASSWORD").as_deref(),
-            env("MLFLOW_TRACKING_TOKEN").as_deref(),
-        )?;
-        if let Some(auth) = auth {
-            headers.insert(header::AUTHORIZATION, auth);
-        }
-        if let Some(workspace) = env("MLFLOW_WORKSPACE") {
-            let value = HeaderValue::from_str(&workspace).map_err(|_| {
-                Error::invalid("MLFLOW_WORKSPACE holds characters an HTTP header cannot carry")
-            })?;
-            headers.insert("x-mlflow-workspace", value);
-        }
-        let client = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .user_agent(concat!("smelt-tracking/", env!("CARGO_PKG_VERSION")))
-            .default_headers(headers)
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-            .tcp_keepalive(Duration::from_secs(60))
+            .tcp_keepalive(Duration::from_secs(60));
+        let client = client::configure(builder)?
             .build()
             .map_err(|error| Error::internal(format!("cannot build the HTTP client: {error}")))?;
-        Ok(RestStore { base, client })
+        Ok(RestStore {
+            base,
+            client,
+            credentials: Credentials::from_env(),
+        })
     }
 
     /// The tracking URI this store talks to, without a trailing slash.
@@ -147,6 +141,8 @@ impl RestStore {
             .map_err(|error| network_error(&url, &error))?;
         if (200..300).contains(&status) {
             decode_answer(&bytes, &url)
+        } else if let Some(refused) = self.credentials.refusal(status, &refusal_detail(&bytes)) {
+            Err(refused)
         } else {
             Err(error_from_answer(status, &bytes, &method, &url))
         }
@@ -158,33 +154,6 @@ impl RestStore {
             .await
             .map(|_| ())
     }
-}
-
-/// The `Authorization` header MLflow's client would send: Basic when both a
-/// username and a password are set, else Bearer when a token is.
-fn auth_header(
-    username: Option<&str>,
-    password: Option<&str>,
-    token: Option<&str>,
-) -> Result<Option<HeaderValue>> {
-    use base64::Engine;
-    let text = match (username, password, token) {
-        (Some(username), Some(password), _) => {
-            let encoded =
-                base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
-            format!("Basic {encoded}")
-        }
-        (_, _, Some(token)) => format!("Bearer {token}"),
-        _ => return Ok(None),
-    };
-    let mut value = HeaderValue::from_str(&text).map_err(|_| {
-        Error::invalid(
-            "the MLflow tracking credentials hold characters an HTTP header cannot carry",
-        )
-    })?;
-    // Keeps the credentials out of Debug output and logs.
-    value.set_sensitive(true);
-    Ok(Some(value))
 }
 
 /// Removes null members (recursively), as MLflow's client omits unset fields.
@@ -270,6 +239,19 @@ struct ErrorAnswer {
     /// FastAPI's own errors (`{"detail": "Not Found"}`) use this instead.
     #[serde(default)]
     detail: Option<Value>,
+}
+
+/// The server's words in a 401 or 403: its JSON `message` (MLflow's and
+/// Smelt's routes), else the body's text (MLflow's auth plugin answers
+/// plain text).
+fn refusal_detail(body: &[u8]) -> String {
+    match serde_json::from_slice::<ErrorAnswer>(body) {
+        Ok(ErrorAnswer {
+            message: Some(message),
+            ..
+        }) => message,
+        _ => body_excerpt(body),
+    }
 }
 
 /// Turns a non-2xx answer into an [`Error`] with MLflow's code.

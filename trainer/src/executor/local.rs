@@ -6,6 +6,11 @@
 //! On start, jobs found QUEUED are queued again and jobs found RUNNING (the
 //! server died under them) are queued to resume their run from its last
 //! checkpoint.
+//!
+//! Jobs read data only where the executor's [`DataRoots`] allow: checked at
+//! submit (a refused spec is never queued) and again when a worker reads
+//! the data, so jobs requeued at a restart obey the roots of the server
+//! that runs them now.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -15,6 +20,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use smelt_tracking::entities::Tag;
 
 use super::{Executor, JobRecord, JobRunner, JobStatus, RunContext, runner_for};
+use crate::data_roots::DataRoots;
+use crate::dataset::check_locations;
 use crate::error::{TrainError, TrainResult};
 use crate::job::{JobOptions, run_job};
 use crate::progress::ProgressMode;
@@ -33,6 +40,8 @@ struct Inner {
     dir: PathBuf,
     /// Relative data paths in specs resolve against this folder.
     base_dir: PathBuf,
+    /// Where jobs may read data.
+    data_roots: DataRoots,
     tracking: Tracking,
     /// Serialises record updates (the files are the truth; this lock keeps
     /// read-modify-write sequences whole).
@@ -47,19 +56,22 @@ struct Inner {
 
 impl LocalExecutor {
     /// Opens (or creates) the queue in `dir`, requeues unfinished jobs and
-    /// starts `workers` threads. `runners` add kinds of job besides training.
+    /// starts `workers` threads. `runners` add kinds of job besides training;
+    /// jobs read data only where `data_roots` allow.
     pub fn start(
         dir: &Path,
         base_dir: &Path,
         tracking: Tracking,
         workers: usize,
         runners: Vec<Arc<dyn JobRunner>>,
+        data_roots: DataRoots,
     ) -> TrainResult<Self> {
         std::fs::create_dir_all(dir)
             .map_err(|e| TrainError::io(format!("cannot create {}", dir.display()), e))?;
         let inner = Arc::new(Inner {
             dir: dir.to_path_buf(),
             base_dir: base_dir.to_path_buf(),
+            data_roots,
             tracking,
             records: Mutex::new(()),
             queue: Mutex::new(VecDeque::new()),
@@ -115,8 +127,11 @@ impl Drop for LocalExecutor {
 
 impl Executor for LocalExecutor {
     fn submit(&self, spec_toml: &str) -> TrainResult<JobRecord> {
-        let (experiment, model) = match runner_for(&self.inner.runners, spec_toml) {
-            Some(runner) => runner.check(spec_toml)?,
+        let (experiment, model, locations) = match runner_for(&self.inner.runners, spec_toml) {
+            Some(runner) => {
+                let (experiment, label) = runner.check(spec_toml)?;
+                (experiment, label, runner.data_locations(spec_toml)?)
+            }
             None => {
                 let spec = JobSpec::from_toml(spec_toml, "the submitted job spec")?;
                 (
@@ -125,9 +140,16 @@ impl Executor for LocalExecutor {
                         .clone()
                         .unwrap_or_else(|| "Default".into()),
                     spec.model.name().to_string(),
+                    spec.data.locations(),
                 )
             }
         };
+        check_locations(
+            &locations,
+            &self.inner.base_dir,
+            Some(&self.inner.tracking),
+            &self.inner.data_roots,
+        )?;
         let job_id = uuid::Uuid::new_v4().simple().to_string();
         let folder = self.inner.dir.join(&job_id);
         std::fs::create_dir_all(&folder)
@@ -266,6 +288,7 @@ impl Inner {
                     &self.tracking,
                     RunContext {
                         base_dir: self.base_dir.clone(),
+                        data_roots: self.data_roots.clone(),
                         previous_run: record.run_id.clone(),
                         progress: ProgressMode::LogFile(log.clone()),
                         cancel: cancel.clone(),
@@ -282,6 +305,7 @@ impl Inner {
                     cancel: cancel.clone(),
                     tags,
                     on_run: Some(on_run),
+                    data_roots: self.data_roots.clone(),
                 };
                 run_job(&spec, &self.tracking, &options).map(|outcome| {
                     let version = outcome

@@ -22,6 +22,7 @@ use std::sync::atomic::AtomicBool;
 
 use smelt_tracking::entities::Tag;
 
+use crate::data_roots::DataRoots;
 use crate::error::TrainResult;
 use crate::job::RunCallback;
 use crate::progress::ProgressMode;
@@ -30,7 +31,8 @@ use crate::tracker::Tracking;
 /// Runs jobs.
 pub trait Executor: Send + Sync {
     /// Queues a job (TOML spec text; relative data paths resolve against the
-    /// executor's working directory). Bad specs are refused here.
+    /// executor's working directory). Bad specs, and specs naming data the
+    /// executor may not read, are refused here.
     fn submit(&self, spec_toml: &str) -> TrainResult<JobRecord>;
     fn list(&self) -> TrainResult<Vec<JobRecord>>;
     fn get(&self, job_id: &str) -> TrainResult<JobRecord>;
@@ -49,6 +51,10 @@ pub trait JobRunner: Send + Sync {
     /// Checks a submitted spec without running it; returns the experiment and
     /// a label for listings.
     fn check(&self, spec_toml: &str) -> TrainResult<(String, String)>;
+    /// Every data file or URI the spec reads, as written (relative paths
+    /// resolve against the executor's base folder). The executor checks them
+    /// against its [`DataRoots`] before it queues the job.
+    fn data_locations(&self, spec_toml: &str) -> TrainResult<Vec<String>>;
     /// Runs the job to its end.
     fn run(
         &self,
@@ -62,6 +68,8 @@ pub trait JobRunner: Send + Sync {
 pub struct RunContext {
     /// Relative data paths resolve here.
     pub base_dir: PathBuf,
+    /// Where the job may read data; the runner passes it to the reader.
+    pub data_roots: DataRoots,
     /// The run an interrupted earlier attempt had started.
     pub previous_run: Option<String>,
     pub progress: ProgressMode,

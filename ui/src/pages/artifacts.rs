@@ -16,6 +16,7 @@ use super::run::run_artifacts;
 use super::runs::display_name;
 use super::{Page, PageError, PageResult, Shared};
 use crate::layout::{page, query};
+use crate::viewer::Viewer;
 
 /// Files larger than this are not previewed inline (pictures excepted).
 const PREVIEW_BYTES: u64 = 2 * 1024 * 1024;
@@ -41,6 +42,7 @@ fn checked(path: Option<String>) -> Result<String, PageError> {
 
 pub async fn browse(
     State(ui): Shared,
+    viewer: Viewer,
     Path(run_id): Path<String>,
     Query(params): Query<PathQuery>,
 ) -> PageResult {
@@ -58,6 +60,7 @@ pub async fn browse(
     };
     let crumbs = breadcrumbs(&run_id, &path);
     Ok(Page(page(
+        &viewer,
         &format!("Artifacts of {}", display_name(&run)),
         None,
         html! {

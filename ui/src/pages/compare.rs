@@ -12,12 +12,13 @@ use super::run::metric_history;
 use super::runs::display_name;
 use super::{Page, PageError, PageResult, Shared};
 use crate::layout::page;
+use crate::viewer::Viewer;
 use smelt_charts::{LineChart, Series, format_value};
 
 /// Runs compared at most on one page.
 const MAX_RUNS: usize = 10;
 
-pub async fn compare(State(ui): Shared, RawQuery(raw): RawQuery) -> PageResult {
+pub async fn compare(State(ui): Shared, viewer: Viewer, RawQuery(raw): RawQuery) -> PageResult {
     let mut ids: Vec<String> = Vec::new();
     for (key, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
         if key == "runs" {
@@ -108,5 +109,5 @@ pub async fn compare(State(ui): Shared, RawQuery(raw): RawQuery) -> PageResult {
             @for (key, svg) in &charts { div.chart data-metric=(key) { (PreEscaped(svg)) } }
         }
     };
-    Ok(Page(page("Compare runs", None, content)))
+    Ok(Page(page(&viewer, "Compare runs", None, content)))
 }

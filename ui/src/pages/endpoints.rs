@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use axum::extract::{Path, State};
 use maud::{Markup, PreEscaped, html};
+use smelt_identity::resolve::Target;
 use smelt_serving::Serving;
 use smelt_serving::endpoint::{Endpoint, Variant};
 use smelt_serving::metrics::TrafficTotals;
@@ -13,6 +14,7 @@ use smelt_serving::metrics::TrafficTotals;
 use super::{Page, PageError, PageResult, Shared};
 use crate::UiState;
 use crate::layout::{page, segment};
+use crate::viewer::Viewer;
 use smelt_charts::{LineChart, Series};
 
 fn serving(ui: &UiState) -> Result<&Serving, PageError> {
@@ -21,8 +23,12 @@ fn serving(ui: &UiState) -> Result<&Serving, PageError> {
         .ok_or_else(|| PageError::not_found("this server hosts no endpoints"))
 }
 
-pub async fn list(State(ui): Shared) -> PageResult {
-    let endpoints = serving(&ui)?.list();
+pub async fn list(State(ui): Shared, viewer: Viewer) -> PageResult {
+    let endpoints = viewer
+        .readable(serving(&ui)?.list(), |endpoint| {
+            Some(Target::Endpoint(endpoint.name.to_string()))
+        })
+        .await;
     let content = html! {
         h1 { "Endpoints" }
         @if endpoints.is_empty() {
@@ -43,10 +49,10 @@ pub async fn list(State(ui): Shared) -> PageResult {
             }
         }
     };
-    Ok(Page(page("Endpoints", None, content)))
+    Ok(Page(page(&viewer, "Endpoints", None, content)))
 }
 
-pub async fn detail(State(ui): Shared, Path(name): Path<String>) -> PageResult {
+pub async fn detail(State(ui): Shared, viewer: Viewer, Path(name): Path<String>) -> PageResult {
     let endpoint = serving(&ui)?.get(&name)?;
     let traffic = ui.traffic.endpoint(&name, Instant::now());
     // Totals as of now (the charts' samples are up to a second old).
@@ -99,7 +105,12 @@ pub async fn detail(State(ui): Shared, Path(name): Path<String>) -> PageResult {
             div.chart { (PreEscaped(latency.to_svg())) }
         }
     };
-    Ok(Page(page(&format!("Endpoint {name}"), Some(5), content)))
+    Ok(Page(page(
+        &viewer,
+        &format!("Endpoint {name}"),
+        Some(5),
+        content,
+    )))
 }
 
 fn variant_label(variant: &Variant) -> String {

@@ -3,10 +3,12 @@
 use axum::extract::{Query, State};
 use maud::html;
 use serde::Deserialize;
+use smelt_identity::resolve::Target;
 use smelt_tracking::store::SearchExperiments;
 
 use super::{Page, PageResult, Shared};
 use crate::layout::{page, query, time_ms};
+use crate::viewer::Viewer;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
@@ -14,7 +16,11 @@ pub struct ListQuery {
     page_token: Option<String>,
 }
 
-pub async fn list(State(ui): Shared, Query(params): Query<ListQuery>) -> PageResult {
+pub async fn list(
+    State(ui): Shared,
+    viewer: Viewer,
+    Query(params): Query<ListQuery>,
+) -> PageResult {
     let found = ui
         .store
         .search_experiments(&SearchExperiments {
@@ -24,18 +30,26 @@ pub async fn list(State(ui): Shared, Query(params): Query<ListQuery>) -> PageRes
             ..SearchExperiments::default()
         })
         .await?;
+    // The page keeps what the viewer may read; the next-page link still
+    // follows the store's order.
+    let experiments = viewer
+        .readable(found.items, |e| {
+            Some(Target::Experiment(e.experiment_id.clone()))
+        })
+        .await;
     Ok(Page(page(
+        &viewer,
         "Experiments",
         None,
         html! {
             h1 { "Experiments" }
-            @if found.items.is_empty() {
+            @if experiments.is_empty() {
                 p.muted { "No experiments yet. Train a model (smelt train …) or log a run with the mlflow client." }
             } @else {
                 table #experiments {
                     thead { tr { th { "Name" } th { "ID" } th { "Last update" } th { "Artifact location" } } }
                     tbody {
-                        @for experiment in &found.items {
+                        @for experiment in &experiments {
                             tr {
                                 td { a href={ "/ui/experiments/" (experiment.experiment_id) } { (experiment.name) } }
                                 td.num { (experiment.experiment_id) }

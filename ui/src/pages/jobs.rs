@@ -4,11 +4,13 @@
 
 use axum::extract::{Path, State};
 use maud::{Markup, html};
+use smelt_identity::resolve::Target;
 
 use super::leaderboard::leaderboard_section;
 use super::{Page, PageError, PageResult, Shared};
 use crate::UiState;
 use crate::layout::{duration_ms, page, time_ms};
+use crate::viewer::Viewer;
 
 /// Log lines shown (the newest).
 const LOG_LINES: usize = 200;
@@ -19,8 +21,15 @@ fn executor(ui: &UiState) -> Result<&dyn smelt_trainer::executor::Executor, Page
         .ok_or_else(|| PageError::not_found("this server runs no job executor"))
 }
 
-pub async fn list(State(ui): Shared) -> PageResult {
-    let mut jobs = executor(&ui)?.list()?;
+pub async fn list(State(ui): Shared, viewer: Viewer) -> PageResult {
+    let jobs = executor(&ui)?.list()?;
+    // A job is as visible as its experiment (as `/ui/jobs/{id}` checks); one
+    // without an experiment yet is its submitter's business: admins only.
+    let mut jobs = viewer
+        .readable(jobs, |job| {
+            job.experiment.clone().map(Target::ExperimentByName)
+        })
+        .await;
     jobs.sort_by_key(|job| std::cmp::Reverse(job.submitted_at));
     let live = jobs.iter().any(|job| !job.status.is_final());
     let content = html! {
@@ -47,10 +56,10 @@ pub async fn list(State(ui): Shared) -> PageResult {
             }
         }
     };
-    Ok(Page(page("Jobs", live.then_some(3), content)))
+    Ok(Page(page(&viewer, "Jobs", live.then_some(3), content)))
 }
 
-pub async fn detail(State(ui): Shared, Path(job_id): Path<String>) -> PageResult {
+pub async fn detail(State(ui): Shared, viewer: Viewer, Path(job_id): Path<String>) -> PageResult {
     let jobs = executor(&ui)?;
     let job = jobs.get(&job_id)?;
     let log = jobs.logs(&job_id)?;
@@ -93,6 +102,7 @@ pub async fn detail(State(ui): Shared, Path(job_id): Path<String>) -> PageResult
         pre #log { (tail) }
     };
     Ok(Page(page(
+        &viewer,
         &format!("Job {job_id}"),
         (!job.status.is_final()).then_some(3),
         content,

@@ -5,6 +5,7 @@
 //! 409 for a clash, 503 for a store that is down).
 
 pub mod artifacts;
+pub mod audit;
 pub mod compare;
 pub mod endpoints;
 pub mod experiments;
@@ -48,6 +49,13 @@ impl PageError {
     pub fn not_found(message: impl Into<String>) -> PageError {
         PageError {
             status: StatusCode::NOT_FOUND,
+            message: message.into(),
+        }
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> PageError {
+        PageError {
+            status: StatusCode::FORBIDDEN,
             message: message.into(),
         }
     }
@@ -98,6 +106,7 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let title = match self.status {
             StatusCode::NOT_FOUND => "Not found",
+            StatusCode::FORBIDDEN => "Not allowed",
             status if status.is_client_error() => "Cannot show this",
             _ => "Something went wrong",
         };

@@ -6,10 +6,13 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
+use smelt_identity::Capability;
+use smelt_identity::resolve::Target;
 use smelt_tracking::store::SearchModels;
 
 use super::{Page, PageError, PageResult, Shared};
-use crate::layout::{page, query, segment, time_ms};
+use crate::layout::{csrf_field, page, query, segment, time_ms};
+use crate::viewer::Viewer;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
@@ -17,7 +20,11 @@ pub struct ListQuery {
     page_token: Option<String>,
 }
 
-pub async fn list(State(ui): Shared, Query(params): Query<ListQuery>) -> PageResult {
+pub async fn list(
+    State(ui): Shared,
+    viewer: Viewer,
+    Query(params): Query<ListQuery>,
+) -> PageResult {
     let found = ui
         .store
         .search_registered_models(&SearchModels {
@@ -26,18 +33,24 @@ pub async fn list(State(ui): Shared, Query(params): Query<ListQuery>) -> PageRes
             ..SearchModels::default()
         })
         .await?;
+    let models = viewer
+        .readable(found.items, |m| {
+            Some(Target::RegisteredModel(m.name.clone()))
+        })
+        .await;
     Ok(Page(page(
+        &viewer,
         "Models",
         None,
         html! {
             h1 { "Registered models" }
-            @if found.items.is_empty() {
+            @if models.is_empty() {
                 p.muted { "No registered models yet: train with --register NAME, or register a run's model with the mlflow client." }
             } @else {
                 table #models {
                     thead { tr { th { "Name" } th { "Latest version" } th { "Aliases" } th { "Updated" } } }
                     tbody {
-                        @for model in &found.items {
+                        @for model in &models {
                             tr {
                                 td { a href={ "/ui/models/" (segment(&model.name)) } { (model.name) } }
                                 td.num { (model.latest_versions.iter().map(|v| v.version.as_str()).max_by_key(|v| v.parse::<u64>().unwrap_or(0)).unwrap_or("")) }
@@ -55,7 +68,7 @@ pub async fn list(State(ui): Shared, Query(params): Query<ListQuery>) -> PageRes
     )))
 }
 
-pub async fn detail(State(ui): Shared, Path(name): Path<String>) -> PageResult {
+pub async fn detail(State(ui): Shared, viewer: Viewer, Path(name): Path<String>) -> PageResult {
     let model = ui.store.get_registered_model(&name).await?;
     let mut versions = Vec::new();
     let mut token: Option<String> = None;
@@ -77,6 +90,11 @@ pub async fn detail(State(ui): Shared, Path(name): Path<String>) -> PageResult {
     }
     versions.sort_by_key(|v| std::cmp::Reverse(v.version.parse::<u64>().unwrap_or(0)));
     let base = format!("/ui/models/{}", segment(&name));
+    // Alias forms only for those who may move aliases (the gate would
+    // refuse the others' POST anyway).
+    let editable = viewer
+        .can(Target::RegisteredModel(name.clone()), Capability::Update)
+        .await;
     let content = html! {
         h1 { "Model " (model.name) }
         @if let Some(description) = model.description.as_deref().filter(|d| !d.is_empty()) {
@@ -91,23 +109,29 @@ pub async fn detail(State(ui): Shared, Path(name): Path<String>) -> PageResult {
                         td { "@" (alias.alias) }
                         td.num { (alias.version) }
                         td {
-                            form.inline method="post" action={ (base) "/alias/delete" } {
-                                input type="hidden" name="alias" value=(alias.alias);
-                                button type="submit" { "remove" }
+                            @if editable {
+                                form.inline method="post" action={ (base) "/alias/delete" } {
+                                    (csrf_field(&viewer))
+                                    input type="hidden" name="alias" value=(alias.alias);
+                                    button type="submit" { "remove" }
+                                }
                             }
                         }
                     }
                 }
             }
         }
-        form #set-alias method="post" action={ (base) "/alias" } {
-            "Point alias "
-            input type="text" name="alias" placeholder="champion" required;
-            " at version "
-            select name="version" {
-                @for version in &versions { option value=(version.version) { (version.version) } }
+        @if editable {
+            form #set-alias method="post" action={ (base) "/alias" } {
+                (csrf_field(&viewer))
+                "Point alias "
+                input type="text" name="alias" placeholder="champion" required;
+                " at version "
+                select name="version" {
+                    @for version in &versions { option value=(version.version) { (version.version) } }
+                }
+                " " button type="submit" { "Set alias" }
             }
-            " " button type="submit" { "Set alias" }
         }
         h2 { "Versions" }
         table #versions {
@@ -127,7 +151,7 @@ pub async fn detail(State(ui): Shared, Path(name): Path<String>) -> PageResult {
             }
         }
     };
-    Ok(Page(page(&format!("Model {name}"), None, content)))
+    Ok(Page(page(&viewer, &format!("Model {name}"), None, content)))
 }
 
 #[derive(Debug, Deserialize)]

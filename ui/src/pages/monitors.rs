@@ -6,12 +6,14 @@
 use axum::extract::{Path, State};
 use maud::{PreEscaped, html};
 use smelt_api::monitors::metrics;
+use smelt_identity::resolve::Target;
 use smelt_monitor::service::Monitors;
 
 use super::run::metric_history;
 use super::{Page, PageError, PageResult, Shared};
 use crate::UiState;
 use crate::layout::{page, query, segment};
+use crate::viewer::Viewer;
 use smelt_charts::{LineChart, Series, format_value};
 
 /// Feature lines drawn at most on the severity chart (the most severe).
@@ -27,9 +29,13 @@ fn monitors(ui: &UiState) -> Result<&Monitors, PageError> {
         .ok_or_else(|| PageError::not_found("this server runs no monitors"))
 }
 
-pub async fn list(State(ui): Shared) -> PageResult {
+pub async fn list(State(ui): Shared, viewer: Viewer) -> PageResult {
     let monitors = monitors(&ui)?;
-    let specs = monitors.list().await?;
+    let specs = viewer
+        .readable(monitors.list().await?, |spec| {
+            Some(Target::Monitor(spec.name.clone()))
+        })
+        .await;
     let mut rows = Vec::with_capacity(specs.len());
     for spec in specs {
         let state = monitors.state(&spec.name).await?;
@@ -61,10 +67,10 @@ pub async fn list(State(ui): Shared) -> PageResult {
             }
         }
     };
-    Ok(Page(page("Monitors", None, content)))
+    Ok(Page(page(&viewer, "Monitors", None, content)))
 }
 
-pub async fn detail(State(ui): Shared, Path(name): Path<String>) -> PageResult {
+pub async fn detail(State(ui): Shared, viewer: Viewer, Path(name): Path<String>) -> PageResult {
     let monitors = monitors(&ui)?;
     let spec = monitors.get(&name).await?;
     let state = monitors.state(&name).await?;
@@ -145,5 +151,10 @@ pub async fn detail(State(ui): Shared, Path(name): Path<String>) -> PageResult {
             iframe.report #report src=(src) title="latest drift report" {}
         }
     };
-    Ok(Page(page(&format!("Monitor {name}"), None, content)))
+    Ok(Page(page(
+        &viewer,
+        &format!("Monitor {name}"),
+        None,
+        content,
+    )))
 }

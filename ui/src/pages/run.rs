@@ -13,13 +13,14 @@ use super::leaderboard::leaderboard_section;
 use super::runs::display_name;
 use super::{Page, PageResult, Shared};
 use crate::layout::{duration_ms, page, query, time_ms};
+use crate::viewer::Viewer;
 use smelt_charts::{LineChart, Series, format_value};
 
 /// Metric points drawn per chart at most (MLflow's UI samples too); the
 /// page says when a history was cut.
 const MAX_POINTS: usize = 25_000;
 
-pub async fn detail(State(ui): Shared, Path(run_id): Path<String>) -> PageResult {
+pub async fn detail(State(ui): Shared, viewer: Viewer, Path(run_id): Path<String>) -> PageResult {
     let run = ui.store.get_run(&run_id).await?;
     let experiment = ui.store.get_experiment(&run.info.experiment_id).await?;
     let mut charts = Vec::new();
@@ -65,6 +66,7 @@ pub async fn detail(State(ui): Shared, Path(run_id): Path<String>) -> PageResult
         (key_value_table("tags", run.data.tags.iter().map(|t| (t.key.as_str(), t.value.as_str()))))
     };
     Ok(Page(page(
+        &viewer,
         &format!("Run {}", display_name(&run)),
         running.then_some(5),
         content,

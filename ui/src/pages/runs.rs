@@ -12,6 +12,7 @@ use smelt_tracking::store::SearchRuns;
 
 use super::{Page, PageError, PageResult, Shared};
 use crate::layout::{duration_ms, page, query, time_ms};
+use crate::viewer::Viewer;
 use smelt_charts::format_value;
 
 /// Runs per page.
@@ -31,6 +32,7 @@ pub struct TableQuery {
 
 pub async fn table(
     State(ui): Shared,
+    viewer: Viewer,
     Path(experiment_id): Path<String>,
     Query(params): Query<TableQuery>,
 ) -> PageResult {
@@ -153,6 +155,7 @@ pub async fn table(
         }
     };
     Ok(Page(page(
+        &viewer,
         &format!("Runs of {}", experiment.name),
         None,
         content,

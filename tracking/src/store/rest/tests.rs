@@ -84,11 +84,11 @@ fn json_error_body_keeps_code_and_message() {
 
 #[test]
 fn unknown_error_codes_become_unknown_except_on_404() {
-    let body = br#"{"error_code": "PERMISSION_DENIED", "message": "no"}"#;
+    let body = br#"{"error_code": "QUOTA_EXCEEDED", "message": "no"}"#;
     let error = error_from_answer(403, body, &Method::GET, "http://h/x");
     assert_eq!(error.code, ErrorCode::Unknown);
     assert!(
-        error.message.contains("PERMISSION_DENIED"),
+        error.message.contains("QUOTA_EXCEEDED"),
         "{}",
         error.message
     );
@@ -222,21 +222,6 @@ fn missing_alias_is_not_found() {
     );
     assert!(alias_not_found(error).is_not_found());
     assert!(!alias_not_found(Error::invalid("bad name")).is_not_found());
-}
-
-#[test]
-fn credentials_follow_mlflow_precedence() {
-    let basic = auth_header(Some("user"), Some("pass"), Some("token"))
-        .unwrap()
-        .unwrap();
-    assert_eq!(basic.to_str().unwrap(), "Basic dXNlcjpwYXNz");
-    assert!(basic.is_sensitive());
-    let bearer = auth_header(Some("user"), None, Some("token"))
-        .unwrap()
-        .unwrap();
-    assert_eq!(bearer.to_str().unwrap(), "Bearer token");
-    assert!(auth_header(None, None, None).unwrap().is_none());
-    assert!(auth_header(None, None, Some("bad\ntoken")).is_err());
 }
 
 #[test]
@@ -392,4 +377,33 @@ async fn missing_experiment_name_is_none_and_errors_pass_through() {
         .unwrap_err();
     assert_eq!(error.code, ErrorCode::InvalidParameterValue);
     assert_eq!(error.message, "Changing param values is not allowed.");
+}
+
+#[tokio::test]
+async fn refusals_say_which_login_to_set() {
+    let (base, _request) = serve_once(
+        "401 Unauthorized",
+        r#"{"error_code": "UNAUTHENTICATED", "message": "Log in."}"#,
+    )
+    .await;
+    let store = RestStore {
+        credentials: Credentials::Anonymous,
+        ..RestStore::new(&base).unwrap()
+    };
+    let error = store.get_run("r1").await.unwrap_err();
+    assert_eq!(error.code, ErrorCode::Unauthenticated);
+    assert_eq!(error.message, client::LOGIN_NEEDED);
+
+    // MLflow's auth plugin answers plain text.
+    let (base, _request) = serve_once("403 Forbidden", "Permission denied").await;
+    let store = RestStore {
+        credentials: Credentials::Token("t".into()),
+        ..RestStore::new(&base).unwrap()
+    };
+    let error = store
+        .log_param("r1", &Param::new("lr", "0.1"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.code, ErrorCode::PermissionDenied);
+    assert_eq!(error.message, "permission denied: Permission denied");
 }

@@ -33,6 +33,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0003_run_revisions.sql"),
         postgres: include_str!("../../../migrations/postgres/0003_run_revisions.sql"),
     },
+    Migration {
+        version: 4,
+        description: "identity: users, grants, roles, tokens, sessions, audit log",
+        sqlite: include_str!("../../../migrations/sqlite/0004_identity.sql"),
+        postgres: include_str!("../../../migrations/postgres/0004_identity.sql"),
+    },
 ];
 
 /// Brings the database schema up to the newest version this build knows.

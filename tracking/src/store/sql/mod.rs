@@ -15,6 +15,7 @@ mod definitions;
 mod direct;
 mod experiments;
 mod filters;
+mod identity;
 mod logged_models;
 mod metric_history;
 mod migrations;
