@@ -15,8 +15,12 @@ use std::time::{Duration, Instant};
 
 use smelt_tracking::{Error, ErrorCode};
 
-/// Failures allowed before throttling starts.
+/// Failures allowed per user name before throttling starts.
 pub const FREE_FAILURES: u32 = 5;
+/// Failures allowed per client address: higher, since many users may share
+/// one address (a NAT, a CI runner) and one user's typos must not lock out
+/// the rest.
+pub const FREE_ADDRESS_FAILURES: u32 = 50;
 /// The longest wait.
 pub const MAX_LOCKOUT: Duration = Duration::from_secs(300);
 
@@ -27,9 +31,9 @@ struct Failures {
 }
 
 impl Failures {
-    /// When the next attempt may be made.
-    fn locked_until(&self) -> Option<Instant> {
-        let over = self.count.checked_sub(FREE_FAILURES)?;
+    /// When the next attempt may be made, after `free` failures.
+    fn locked_until(&self, free: u32) -> Option<Instant> {
+        let over = self.count.checked_sub(free)?;
         let wait = Duration::from_secs(1u64 << over.min(16)).min(MAX_LOCKOUT);
         Some(self.last + wait)
     }
@@ -55,7 +59,12 @@ impl LoginLimiter {
         let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         for key in keys(username, address) {
-            if let Some(until) = failures.get(&key).and_then(Failures::locked_until)
+            let free = if key.starts_with("addr:") {
+                FREE_ADDRESS_FAILURES
+            } else {
+                FREE_FAILURES
+            };
+            if let Some(until) = failures.get(&key).and_then(|f| f.locked_until(free))
                 && until > now
             {
                 let wait = (until - now).as_secs().max(1);
@@ -107,7 +116,12 @@ mod tests {
         }
         let error = limiter.check("alice", None).unwrap_err();
         assert_eq!(error.code, ErrorCode::ResourceExhausted);
-        // The address is throttled for other users too.
+        // Other users at the same address are not locked out by one user's typos…
+        assert!(limiter.check("bob", Some(address)).is_ok());
+        // …but a spray of guesses from one address is.
+        for n in 0..FREE_ADDRESS_FAILURES {
+            limiter.failed(&format!("user{n}"), Some(address));
+        }
         assert!(limiter.check("bob", Some(address)).is_err());
         assert!(limiter.check("bob", None).is_ok());
         limiter.succeeded("alice", Some(address));
