@@ -38,10 +38,7 @@ pub async fn guard(
     request: Request,
     next: Next,
 ) -> Response {
-    let address = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|info| info.0.ip());
+    let address = client_address(&request);
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let query: Vec<(String, String)> = request
