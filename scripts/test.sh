@@ -344,14 +344,18 @@ default_build_smoke() {
 
 # ------------------------------------------------------------ API fuzzing ---
 # schemathesis generates requests from the OpenAPI document `smelt server`
-# serves (jobs, endpoints, monitors) and fails on any 5xx, any answer the
-# document does not describe, and bad input the server accepts. It lives in
+# serves (jobs, endpoints, monitors; under --auth the identity routes too)
+# and fails on any 5xx, any answer the document does not describe, and bad
+# input the server accepts. It lives in
 # its own venv: its pytest plugin would otherwise load into the compat tests,
 # and the mlflow venv's pins stay untouched.
 SCHEMATHESIS_VENV="${SMELT_SCHEMATHESIS_VENV:-$HOME/.cache/smelt/schemathesis-venv}"
 SCHEMATHESIS_REQ="schemathesis==4.32.5"
 # Cases per operation and phase: under a minute on 2 cores against the debug build.
 SCHEMATHESIS_EXAMPLES="${SMELT_SCHEMATHESIS_EXAMPLES:-40}"
+# The --auth server's admin: a name no generated request will pick.
+FUZZ_ADMIN="fuzz-admin-$$"
+FUZZ_ADMIN_PASSWORD="fuzz admin password $$"
 api_fuzz() {
     python3 - "$SCHEMATHESIS_VENV" "$SCHEMATHESIS_REQ" <<'EOF'
 import sys
@@ -359,33 +363,79 @@ sys.path.insert(0, "scripts")
 import bench_venv
 bench_venv.ensure(sys.argv[1], [sys.argv[2]], "schemathesis.txt")
 EOF
-    # Not `local`: the EXIT trap runs after this function returns. The stage
-    # runs in its own subshell, so neither the names nor the trap leak out.
-    FUZZ_HOME="$(mktemp -d "${TMPDIR:-/tmp}/smelt-fuzz.XXXXXX")"
-    local port=5400
-    until port_free "$port"; do port=$((port + 1)); done
-    SMELT_HOME="$FUZZ_HOME" "$SMELT_BIN_PATH" server --port "$port" --job-workers 1 >"$LOGS/fuzz-server.log" 2>&1 &
-    FUZZ_PID=$!
-    trap 'kill "$FUZZ_PID" 2>/dev/null; wait "$FUZZ_PID" 2>/dev/null; rm -rf "$FUZZ_HOME"' EXIT
-    local i
-    for i in $(seq 1 120); do
-        curl -fsS "http://127.0.0.1:$port/ready" >/dev/null 2>&1 && break
-        kill -0 "$FUZZ_PID" 2>/dev/null || { tail -n 30 "$LOGS/fuzz-server.log" >&2; return 1; }
-        sleep 0.5
-    done
-    curl -fsS "http://127.0.0.1:$port/ready" >/dev/null
     # Left out: positive_data_acceptance wants 2xx for every schema-valid body,
     # but a job spec, endpoint or monitor is valid only if what it names exists
     # (a model version, an endpoint, data files), which no schema can say: such
-    # bodies get a precise 400 or 404, as they should. ignored_auth and
-    # object_level_authorization need --auth.
-    "$SCHEMATHESIS_VENV/bin/st" run "http://127.0.0.1:$port/api/2.0/smelt/openapi.json" \
-        --url "http://127.0.0.1:$port" \
+    # bodies get a precise 400 or 404, as they should. object_level_authorization
+    # needs two users' resources, which test_auth*.py cover.
+    #
+    # 1. Jobs, endpoints and monitors on the laptop default (no --auth).
+    fuzz_server "plain" || return 1
+    "$SCHEMATHESIS_VENV/bin/st" run "$FUZZ_URL/api/2.0/smelt/openapi.json" \
+        --url "$FUZZ_URL" \
         --checks all \
         --exclude-checks positive_data_acceptance,ignored_auth,object_level_authorization \
         --max-examples "$SCHEMATHESIS_EXAMPLES" --seed 1 --workers 2 \
         --request-timeout 30 --suppress-health-check too_slow,filter_too_much \
-        --report junit --report-dir "$LOGS/schemathesis"
+        --report junit --report-dir "$LOGS/schemathesis" || return 1
+    stop_fuzz_server
+    # 2. Under --auth, as an admin: MLflow's auth API, tokens and the audit
+    # log, in the document that server serves. Left out: the three calls
+    # that would demote, delete or re-password the fuzzing admin itself
+    # (schemathesis learns its name from users/current; test_auth.py checks
+    # them against MLflow's server), and ignored_auth, which wants 401/403
+    # to every bad login where the server, rightly, throttles a flood of
+    # them with 429 (test_auth*.py and tests/identity.rs check the 401s).
+    fuzz_server "auth" --auth || return 1
+    "$SCHEMATHESIS_VENV/bin/st" run "$FUZZ_URL/api/2.0/smelt/openapi.json" \
+        --url "$FUZZ_URL" \
+        --auth "$FUZZ_ADMIN:$FUZZ_ADMIN_PASSWORD" \
+        --include-tag "MLflow auth" --include-tag "Smelt tokens and audit" \
+        --exclude-path /api/2.0/mlflow/users/update-admin \
+        --exclude-path /api/2.0/mlflow/users/delete \
+        --exclude-path /api/2.0/mlflow/users/update-password \
+        --checks all \
+        --exclude-checks positive_data_acceptance,ignored_auth,object_level_authorization \
+        --max-examples "$SCHEMATHESIS_EXAMPLES" --seed 1 --workers 2 \
+        --request-timeout 30 --suppress-health-check too_slow,filter_too_much \
+        --report junit --report-dir "$LOGS/schemathesis-auth" || return 1
+    stop_fuzz_server
+}
+
+# Starts `smelt server` (extra flags after the log name) on a free port in
+# a scratch home; FUZZ_URL is where it answers. Not `local`: the EXIT trap
+# runs after the function returns (the stage runs in its own subshell, so
+# neither the names nor the trap leak out).
+fuzz_server() {
+    local name="$1"
+    shift
+    FUZZ_HOME="$(mktemp -d "${TMPDIR:-/tmp}/smelt-fuzz.XXXXXX")"
+    local port=5400
+    until port_free "$port"; do port=$((port + 1)); done
+    SMELT_HOME="$FUZZ_HOME" SMELT_ADMIN_USERNAME="$FUZZ_ADMIN" SMELT_ADMIN_PASSWORD="$FUZZ_ADMIN_PASSWORD" \
+        "$SMELT_BIN_PATH" server --port "$port" --job-workers 1 "$@" >"$LOGS/fuzz-server-$name.log" 2>&1 &
+    FUZZ_PID=$!
+    trap stop_fuzz_server EXIT
+    FUZZ_URL="http://127.0.0.1:$port"
+    local i
+    for i in $(seq 1 120); do
+        curl -fsS "$FUZZ_URL/ready" >/dev/null 2>&1 && return 0
+        kill -0 "$FUZZ_PID" 2>/dev/null || break
+        sleep 0.5
+    done
+    tail -n 30 "$LOGS/fuzz-server-$name.log" >&2
+    return 1
+}
+
+stop_fuzz_server() {
+    if [ -n "${FUZZ_PID:-}" ]; then
+        kill "$FUZZ_PID" 2>/dev/null
+        wait "$FUZZ_PID" 2>/dev/null
+        FUZZ_PID=""
+    fi
+    [ -n "${FUZZ_HOME:-}" ] && rm -rf "$FUZZ_HOME"
+    FUZZ_HOME=""
+    return 0
 }
 
 # ------------------------------------------------------------------ main ----

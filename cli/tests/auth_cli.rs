@@ -208,7 +208,7 @@ fn commands_log_in_use_tokens_and_read_the_audit_log() {
     let table = ok(run(&admin, &["tokens", "list"]), "tokens list");
     let row = table
         .lines()
-        .find(|l| l.starts_with("ci "))
+        .find(|l| l.trim_start().starts_with("ci "))
         .unwrap_or_default();
     assert!(row.contains("yes"), "{table}");
     assert!(!row.contains("never"), "last use is shown: {table}");
@@ -296,4 +296,36 @@ fn create_user(uri: &str, username: &str, password: &str) {
             .status()
     });
     assert!(status.is_success(), "users/create answered {status}");
+}
+
+/// The quickstart drives its own server as an anonymous plain-HTTP client,
+/// so it refuses the flags that would lock that client out, saying what to
+/// run instead, before it starts anything.
+#[test]
+fn the_quickstart_refuses_auth_and_tls() {
+    let home = tempfile::tempdir().unwrap();
+    let port = free_port().to_string();
+    let pem = home.path().join("x.pem");
+    std::fs::write(&pem, "not a certificate").unwrap();
+    let pem = pem.display().to_string();
+    for (flags, named) in [
+        (vec!["--auth"], "--auth"),
+        (vec!["--tls-cert", &pem, "--tls-key", &pem], "--tls-cert"),
+    ] {
+        let mut args = vec!["quickstart", "--port", &port];
+        args.extend(flags);
+        let output = smelt_command(home.path())
+            .args(&args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{}", stdout(&output));
+        let message = stderr(&output);
+        assert!(
+            message.contains(&format!("does not take {named}")),
+            "{message}"
+        );
+        assert!(message.contains("smelt server"), "{message}");
+        assert!(!home.path().join("quickstart").exists(), "nothing started");
+    }
 }

@@ -1,6 +1,6 @@
-//! What a server refuses to do for its callers: jobs read data only from
-//! the artifact store or the operator's `--data-roots`, and monitor
-//! webhooks reach only public addresses unless `--allow-webhook-hosts`
+//! What a server refuses to do for its callers: jobs, endpoints and
+//! monitors read files only from the artifact store or the operator's
+//! `--data-roots`, and monitor webhooks reach only public addresses unless `--allow-webhook-hosts`
 //! names them. Real servers, real HTTP on loopback.
 
 mod common;
@@ -241,4 +241,75 @@ fn webhooks_reach_only_public_addresses_unless_allowed() {
     );
     assert!(!out.status.success());
     assert!(stderr(&out).contains("10.0.0.0/99"), "{}", stderr(&out));
+}
+
+#[test]
+fn endpoints_and_monitors_read_only_the_artifact_store_and_the_data_roots() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let root = dir.path().join("data");
+    let secret = dir.path().join("secret");
+    for folder in [&home, &root, &secret.join("model")] {
+        std::fs::create_dir_all(folder).unwrap();
+    }
+    // Files a server must not open for a caller, whatever they look like.
+    std::fs::write(secret.join("model/MLmodel"), "flavors: {}\n").unwrap();
+    std::fs::write(secret.join("profile.json"), "{}").unwrap();
+    let root_text = root.display().to_string();
+    let server = Server::start(&home, &["--data-roots", &root_text]);
+    let refused = |path: &str, body: Value, what: &str| {
+        let (status, reply) = post(&server, path, &body);
+        assert_eq!(status, 400, "{what}: {reply}");
+        assert_eq!(reply["error_code"], "INVALID_PARAMETER_VALUE", "{reply}");
+        let message = reply["message"].as_str().unwrap().to_string();
+        assert!(message.contains("--data-roots"), "{what}: {message}");
+        message
+    };
+
+    // An endpoint serving a folder outside the roots.
+    let folder = secret.join("model").display().to_string();
+    let message = refused(
+        "/api/2.0/smelt/endpoints",
+        json!({ "name": "leak", "variants": [{ "model": folder }] }),
+        "a folder model",
+    );
+    assert!(message.contains(&folder), "{message}");
+
+    // A registered version whose source a client pointed at that folder.
+    http_json(
+        server.port,
+        "POST",
+        "/api/2.0/mlflow/registered-models/create",
+        json!({ "name": "leak" }),
+    );
+    let version = http_json(
+        server.port,
+        "POST",
+        "/api/2.0/mlflow/model-versions/create",
+        json!({ "name": "leak", "source": folder }),
+    );
+    assert_eq!(version["model_version"]["version"], "1", "{version}");
+    refused(
+        "/api/2.0/smelt/endpoints",
+        json!({ "name": "leak", "variants": [{ "model": "models:/leak/1" }] }),
+        "a version whose source is outside",
+    );
+
+    // A monitor whose reference profile lies outside.
+    let profile = secret.join("profile.json").display().to_string();
+    refused(
+        MONITORS,
+        json!({ "name": "leak", "endpoint": "e", "reference": profile, "window": { "rows": 10 } }),
+        "a profile file",
+    );
+    refused(
+        MONITORS,
+        json!({ "name": "leak", "endpoint": "e", "reference": "models:/leak/1", "window": { "rows": 10 } }),
+        "a version's profile",
+    );
+
+    let endpoints = http_json(server.port, "GET", "/api/2.0/smelt/endpoints", Value::Null);
+    assert_eq!(endpoints["endpoints"], json!([]), "{endpoints}");
+    let monitors = http_json(server.port, "GET", MONITORS, Value::Null);
+    assert_eq!(monitors["monitors"], json!([]), "{monitors}");
 }

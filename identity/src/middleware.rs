@@ -644,7 +644,22 @@ async fn filter_answer(
             kept.push(item);
         }
     }
-    *items = kept;
+    // MLflow's protobuf JSON leaves an empty list out; Smelt's lists keep it.
+    let mlflow_listing = matches!(
+        listing,
+        Listing::Experiments
+            | Listing::Runs
+            | Listing::LoggedModels
+            | Listing::RegisteredModels
+            | Listing::ModelVersions
+    );
+    if kept.is_empty() && mlflow_listing {
+        if let Some(object) = json.as_object_mut() {
+            object.remove(field);
+        }
+    } else {
+        json[field] = Value::Array(kept);
+    }
     let (mut parts, _) = response.into_parts();
     let bytes = Bytes::from(serde_json::to_vec(&json).unwrap_or_default());
     parts.headers.remove(header::CONTENT_LENGTH);

@@ -194,13 +194,24 @@ impl Resolver {
                 keys: vec![(permission::REGISTERED_MODEL, name.clone())],
                 label: format!("registered_model:{name}"),
             },
-            Target::ModelVersion(name) => Resolved {
-                keys: vec![
-                    ("registered_model_version", "*".into()),
-                    (permission::REGISTERED_MODEL, name.clone()),
-                ],
-                label: format!("registered_model:{name}"),
-            },
+            Target::ModelVersion(name) => {
+                // A version of a model that does not exist is refused, not
+                // 404, as MLflow refuses it (the version tier has no parent).
+                match self.tracking.get_registered_model(name).await {
+                    Ok(_) => {}
+                    Err(e) if e.code == ErrorCode::ResourceDoesNotExist => {
+                        return Err(permission::denied("Permission denied"));
+                    }
+                    Err(e) => return Err(e),
+                }
+                Resolved {
+                    keys: vec![
+                        ("registered_model_version", "*".into()),
+                        (permission::REGISTERED_MODEL, name.clone()),
+                    ],
+                    label: format!("registered_model:{name}"),
+                }
+            }
             Target::Endpoint(name) => Resolved {
                 keys: vec![(permission::ENDPOINT, name.clone())],
                 label: format!("endpoint:{name}"),

@@ -37,8 +37,12 @@ impl TrackedIo {
 impl MonitorIo for TrackedIo {
     async fn reference_profile(&self, reference: &str) -> Result<Profile, String> {
         let path = Path::new(reference);
-        if path.extension().is_some_and(|e| e == "json") && path.is_file() {
-            return read_profile(path);
+        if path.extension().is_some_and(|e| e == "json") {
+            // A server reads profile files only under its store or data roots.
+            self.locations.allows(reference).map_err(|e| e.message)?;
+            if path.is_file() {
+                return read_profile(path);
+            }
         }
         let uri = ModelUri::parse(reference).map_err(|e| e.message)?;
         let located = uri

@@ -308,9 +308,46 @@ impl Smelt {
         Ok(Chart { chart })
     }
 
+    /// Uploads a local file into the artifact store, in the folder `datasets`
+    /// of `experiment` (made when missing), and returns the URI a job spec
+    /// names it by (`mlflow-artifacts:/ID/datasets/NAME`). A server runs jobs
+    /// for its callers, so it reads their data from its artifact store, not
+    /// from its own disk; this is how a notebook's data gets there.
+    pub fn upload(&self, experiment: &str, file: impl AsRef<std::path::Path>) -> Result<String> {
+        let file = file.as_ref();
+        let name = file
+            .file_name()
+            .and_then(|name| name.to_str())
+            .ok_or_else(|| Error(format!("{} names no file to upload", file.display())))?;
+        let bytes = std::fs::read(file)
+            .map_err(|e| Error(format!("cannot read {}: {e}", file.display())))?;
+        let id = match self.experiment_id(experiment) {
+            Ok(id) => id,
+            Err(_) => {
+                let created = self.post(
+                    &format!("{MLFLOW}/experiments/create"),
+                    json!({ "name": experiment }),
+                )?;
+                text(&created["experiment_id"])
+            }
+        };
+        let what = format!("upload {}", file.display());
+        let url = format!(
+            "{}/api/2.0/mlflow-artifacts/artifacts/{id}/datasets/{}",
+            self.base,
+            encode(name)
+        );
+        let response = self
+            .login(self.agent.put(url))
+            .send(&bytes[..])
+            .map_err(|e| Error(format!("{what}: {e}")))?;
+        self.answer(&what, response)?;
+        Ok(format!("mlflow-artifacts:/{id}/datasets/{name}"))
+    }
+
     /// Trains a model on the server from a job spec (the TOML of `smelt
-    /// train`; data paths as the server sees them, under its `--data-roots`,
-    /// or artifact URIs) and waits for the job.
+    /// train`; data as artifact URIs, see [`Smelt::upload`], or paths as the
+    /// server sees them under its `--data-roots`) and waits for the job.
     pub fn train(&self, spec_toml: &str) -> Result<Job> {
         let submitted: JobResponse = self.smelt(
             "POST",

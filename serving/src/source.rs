@@ -128,11 +128,15 @@ impl ModelSource for RegistrySource {
                     uri: format!("runs:/{run_id}/{path}"),
                 })
             }
-            ModelUri::Folder(_) => folder_model(reference, text).unwrap_or_else(|| {
-                Err(ServeError::Internal(
-                    "a folder reference was not read as one".into(),
-                ))
-            }),
+            ModelUri::Folder(_) => {
+                // A server serves folders only under its store or data roots.
+                self.locations.allows(text).map_err(ServeError::from)?;
+                folder_model(reference, text).unwrap_or_else(|| {
+                    Err(ServeError::Internal(
+                        "a folder reference was not read as one".into(),
+                    ))
+                })
+            }
             other => Err(ServeError::InvalidInput(format!(
                 "'{other}' cannot be served; {SERVABLE}"
             ))),

@@ -10,10 +10,10 @@ use smelt_models::task::{distinct_labels, encode_target, infer_task};
 use smelt_models::{EncodedTarget, Task};
 use smelt_tracking::artifacts::ModelUri;
 
-use crate::data_roots::DataRoots;
 use crate::error::{TrainError, TrainResult};
 use crate::spec::{DataSpec, TaskKind};
 use crate::tracker::Tracking;
+use smelt_tracking::artifacts::DataRoots;
 
 /// A split's rows: features, target and where they came from.
 pub struct Split {
@@ -352,7 +352,7 @@ fn source(
     roots: &DataRoots,
 ) -> TrainResult<Source> {
     if let Some(path) = location_path(location, base_dir) {
-        return Ok(Source::File(roots.local(location, &path)?));
+        return Ok(Source::File(roots.local(location, &path).map_err(refused)?));
     }
     let tracking = tracking.ok_or_else(|| {
         TrainError::Data(format!(
@@ -414,16 +414,18 @@ fn split_uri(
         ))),
         ModelUri::Run { run_id, path } => {
             let run = tracking.block(tracking.store.get_run(run_id))?;
-            roots.run_artifacts(location, &run.info.artifact_uri, path)?;
+            roots
+                .run_artifacts(location, &run.info.artifact_uri, path)
+                .map_err(refused)?;
             Ok((run.info.artifact_uri, path.clone()))
         }
         // Objects given directly are read only from the server's own store.
         ModelUri::Location { .. } if roots.is_restricted() => {
-            roots.remote(location)?;
+            roots.remote(location).map_err(refused)?;
             split_location(location, &uri)
         }
         ModelUri::Folder(folder) if roots.is_restricted() => {
-            roots.local(location, folder)?;
+            roots.local(location, folder).map_err(refused)?;
             split_location(location, &uri)
         }
         other => split_location(location, other),
@@ -439,4 +441,10 @@ fn split_location(location: &str, uri: &ModelUri) -> TrainResult<(String, String
              s3://bucket/path or mlflow-artifacts:/path to a file"
         ))),
     }
+}
+
+/// A path the server does not read for its callers: the spec's mistake,
+/// said as the data roots say it.
+fn refused(error: smelt_tracking::Error) -> TrainError {
+    TrainError::Spec(error.message)
 }

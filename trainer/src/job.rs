@@ -28,7 +28,6 @@ use smelt_models::{
 use smelt_monitor::profile::{Profile, ProfileOptions};
 use smelt_tracking::entities::{Dataset, DatasetInput, Tag};
 
-use crate::data_roots::DataRoots;
 use crate::dataset::{PreparedData, Split, prepare};
 use crate::error::{TrainError, TrainResult};
 use crate::net_training::{NetTraining, train_net};
@@ -38,6 +37,7 @@ use crate::publish::{Published, publish_model};
 use crate::spec::{JobSpec, ModelSpec, TaskKind};
 use crate::tracker::{RunTracker, Tracking, run_closing};
 use crate::{device, metrics, plots};
+use smelt_tracking::artifacts::DataRoots;
 
 pub use crate::publish::MODEL_ARTIFACT_PATH;
 /// The resolved spec, saved with the run so `--resume RUN_ID` needs nothing else.

@@ -6,7 +6,6 @@
 //!
 //! Start reading at [`job`].
 
-pub mod data_roots;
 pub mod dataset;
 pub mod device;
 mod error;
@@ -23,9 +22,9 @@ pub mod publish;
 pub mod spec;
 pub mod tracker;
 
-pub use data_roots::DataRoots;
 pub use error::{TrainError, TrainResult};
 pub use job::{JobOptions, JobOutcome, run_job};
 pub use progress::ProgressMode;
+pub use smelt_tracking::artifacts::DataRoots;
 pub use spec::JobSpec;
 pub use tracker::{OpenArtifacts, RunTracker, Tracking};

@@ -69,6 +69,16 @@ pub async fn run(args: QuickstartArgs) -> anyhow::Result<()> {
         connect_host(args.server.host()),
         args.server.port()
     );
+    if let Some(flag) = args.server.secured_by() {
+        return Err(hinted(
+            format!(
+                "the quickstart does not take {flag}: it drives its own server over plain HTTP, without a login"
+            ),
+            format!(
+                "run the quickstart on this machine as it is, and `smelt server {flag} …` for a server others share"
+            ),
+        ));
+    }
     if args.server.port() == 0 {
         return Err(hinted(
             "the quickstart needs a known port",

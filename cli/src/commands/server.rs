@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use clap::Args;
-use smelt_tracking::artifacts::ArtifactLocations;
+use smelt_tracking::artifacts::{ArtifactLocations, DataRoots};
 use smelt_tracking::server::{self, ServerConfig};
 
 use crate::config::{default_artifacts_destination, local_store_uri, redact, smelt_home};
@@ -133,6 +133,18 @@ impl ServerArgs {
         self.port
     }
 
+    /// The flag that secures this server (`--auth`, `--tls-cert`), if any:
+    /// the quickstart drives its server as an anonymous plain-HTTP client.
+    pub(crate) fn secured_by(&self) -> Option<&'static str> {
+        if self.auth.auth {
+            Some("--auth")
+        } else if self.tls.is_set() {
+            Some("--tls-cert")
+        } else {
+            None
+        }
+    }
+
     /// Also lets jobs read files under `folder` (the quickstart's data).
     pub(crate) fn allow_data_root(&mut self, folder: std::path::PathBuf) {
         self.data_roots.push(folder);
@@ -203,28 +215,30 @@ pub async fn run(args: &ServerArgs) -> anyhow::Result<()> {
         redact(&config.backend_store_uri)
     );
 
-    let executor = start_executor(&home, &config, &bound, args)?;
+    let reads = caller_reads(&config, args)?;
+    let executor = start_executor(&home, &config, &bound, args, &reads)?;
     let identity =
         crate::shared::identity::start(&args.auth, &bound, executor.clone(), secure_cookies)
             .await?;
     let jobs = smelt_trainer::executor::api::router(executor.clone());
-    let (serving, monitors) = start_serving(&home, &config, &bound, args).await?;
+    let (serving, monitors) = start_serving(&home, &config, &bound, args, &reads).await?;
     let ui = smelt_ui::router(smelt_ui::UiState {
         store: bound.state().store.clone(),
-        open_artifacts: open_artifacts(&config),
+        open_artifacts: open_artifacts(&config, &reads),
         jobs: Some(executor.clone()),
         traffic: smelt_ui::traffic::TrafficHistory::start(serving.metrics.clone()),
         serving: Some(serving.clone()),
         monitors: Some(monitors.clone()),
         identity: identity.clone(),
     });
+    let with_identity = identity.is_some();
     let extra = jobs
         .merge(smelt_serving::http::server_router(serving))
         .merge(smelt_monitor::service::api::router(monitors))
         .merge(ui)
         .route(
             smelt_trainer::executor::api::OPENAPI_PATH,
-            axum::routing::get(|| async { axum::Json(openapi()) }),
+            axum::routing::get(move || async move { axum::Json(openapi(with_identity)) }),
         );
 
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
@@ -280,6 +294,7 @@ fn start_executor(
     config: &ServerConfig,
     bound: &server::BoundServer,
     args: &ServerArgs,
+    reads: &DataRoots,
 ) -> anyhow::Result<std::sync::Arc<smelt_trainer::executor::LocalExecutor>> {
     let workers = args.job_workers.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
@@ -287,23 +302,10 @@ fn start_executor(
     let tracking = smelt_trainer::Tracking {
         store: bound.state().store.clone(),
         tracking_uri: config.backend_store_uri.clone(),
-        open_artifacts: open_artifacts(config),
+        open_artifacts: open_artifacts(config, reads),
         runtime: tokio::runtime::Handle::current(),
     };
     let base_dir = std::env::current_dir().unwrap_or_else(|_| home.to_path_buf());
-    // Jobs are callers' requests: they read the server's artifact store and
-    // the folders the operator named, nothing else.
-    let stores: Vec<&str> = std::iter::once(config.artifacts_destination.as_str())
-        .chain(config.default_artifact_root.as_deref())
-        .collect();
-    let data_roots = smelt_trainer::DataRoots::only(&args.data_roots)
-        .map_err(|e| {
-            hinted(
-                e.to_string(),
-                "give existing folders to --data-roots / SMELT_DATA_ROOTS",
-            )
-        })?
-        .with_artifact_stores(&stores);
     let executor = smelt_trainer::executor::LocalExecutor::start(
         &home.join("jobs"),
         &base_dir,
@@ -312,7 +314,7 @@ fn start_executor(
         vec![std::sync::Arc::new(
             smelt_autopilot::runner::AutopilotRunner,
         )],
-        data_roots,
+        reads.clone(),
     )
     .map_err(|e| {
         hinted(
@@ -324,15 +326,36 @@ fn start_executor(
     Ok(std::sync::Arc::new(executor))
 }
 
-/// How this server reaches artifact locations: `mlflow-artifacts:` under
-/// its artifacts destination, as its proxy serves them.
-fn locations(config: &ServerConfig) -> ArtifactLocations {
+/// What the server reads for its callers (a job's data, an endpoint's
+/// model, a monitor's reference, the UI's artifact pages): its artifact
+/// store and the folders the operator names with `--data-roots`, nothing
+/// else, since a caller may name any folder as an experiment's artifact
+/// location or a model version's source.
+fn caller_reads(config: &ServerConfig, args: &ServerArgs) -> anyhow::Result<DataRoots> {
+    let stores: Vec<&str> = std::iter::once(config.artifacts_destination.as_str())
+        .chain(config.default_artifact_root.as_deref())
+        .collect();
+    Ok(DataRoots::only(&args.data_roots)
+        .map_err(|e| {
+            hinted(
+                e.message,
+                "give existing folders to --data-roots / SMELT_DATA_ROOTS",
+            )
+        })?
+        .with_artifact_stores(&stores))
+}
+
+/// How this server reaches artifact locations for its callers:
+/// `mlflow-artifacts:` under its artifacts destination, as its proxy serves
+/// them, and other locations only where `reads` allows.
+fn locations(config: &ServerConfig, reads: &DataRoots) -> ArtifactLocations {
     ArtifactLocations::new(&config.backend_store_uri, &config.artifacts_destination)
+        .reading_only(reads.clone())
 }
 
 /// Opens a run's artifact location the way this server stores it.
-fn open_artifacts(config: &ServerConfig) -> smelt_trainer::OpenArtifacts {
-    let locations = locations(config);
+fn open_artifacts(config: &ServerConfig, reads: &DataRoots) -> smelt_trainer::OpenArtifacts {
+    let locations = locations(config, reads);
     std::sync::Arc::new(move |uri: &str| locations.open(uri))
 }
 
@@ -345,6 +368,7 @@ async fn start_serving(
     config: &ServerConfig,
     bound: &server::BoundServer,
     args: &ServerArgs,
+    reads: &DataRoots,
 ) -> anyhow::Result<(
     std::sync::Arc<smelt_serving::Serving>,
     std::sync::Arc<smelt_monitor::service::Monitors>,
@@ -353,7 +377,7 @@ async fn start_serving(
     let store = bound.state().store.clone();
     let source = Arc::new(smelt_serving::RegistrySource::new(
         store.clone(),
-        locations(config),
+        locations(config, reads),
     ));
     let metrics = Arc::new(smelt_serving::metrics::ServingMetrics::new());
     let capture_dir = args
@@ -373,7 +397,7 @@ async fn start_serving(
         store.clone(),
         Arc::new(smelt_monitor::tracked_io::TrackedIo::new(
             store.clone(),
-            locations(config),
+            locations(config, reads),
         )),
         capture_dir.clone(),
         open_compute(args.compute.preference)?,
@@ -409,19 +433,32 @@ async fn start_serving(
     Ok((serving, monitors))
 }
 
-/// One OpenAPI document for Smelt's own API: the jobs and endpoints parts.
-fn openapi() -> serde_json::Value {
+/// One OpenAPI document for Smelt's own API: jobs, endpoints and monitors,
+/// and under `--auth` the identity routes (users, grants, roles, tokens,
+/// audit) with the logins every route then needs.
+fn openapi(with_identity: bool) -> serde_json::Value {
     let parse = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap_or_default();
     let mut document = parse(smelt_trainer::executor::api::OPENAPI);
-    let endpoints = parse(smelt_serving::http::manage::OPENAPI);
-    let monitors = parse(smelt_monitor::service::api::OPENAPI);
+    let mut parts = vec![
+        parse(smelt_serving::http::manage::OPENAPI),
+        parse(smelt_monitor::service::api::OPENAPI),
+    ];
+    let mut description = "Smelt's own API beside MLflow's: training jobs, model endpoints and monitors. Errors are MLflow-style {\"error_code\", \"message\"}.".to_string();
+    if with_identity {
+        let identity = parse(smelt_identity::api::OPENAPI);
+        document["security"] = identity["security"].clone();
+        description.push_str(
+            " This server runs with --auth: every route needs a login (HTTP Basic, a Bearer token or the UI's session), answering 401 without one and 403 PERMISSION_DENIED without the permission; MLflow's auth API, API tokens and the audit log are included.",
+        );
+        parts.push(identity);
+    }
     document["info"] = serde_json::json!({
         "title": "Smelt API",
         "version": "1",
-        "description": "Smelt's own API beside MLflow's: training jobs, model endpoints and monitors. Errors are MLflow-style {\"error_code\", \"message\"}."
+        "description": description,
     });
     for section in ["paths", "components"] {
-        for part in [&endpoints, &monitors] {
+        for part in &parts {
             let (Some(into), Some(from)) =
                 (document[section].as_object_mut(), part[section].as_object())
             else {

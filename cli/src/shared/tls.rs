@@ -32,6 +32,11 @@ pub struct TlsArgs {
 }
 
 impl TlsArgs {
+    /// Whether HTTPS was asked for.
+    pub fn is_set(&self) -> bool {
+        self.tls_cert.is_some() || self.tls_key.is_some()
+    }
+
     /// Reads the certificate and key, or `None` for plain HTTP. Errors name
     /// the flag at fault.
     pub fn load(&self) -> anyhow::Result<Option<TlsConfig>> {

@@ -27,6 +27,10 @@ use crate::Identity;
 use crate::authenticate::Caller;
 use crate::permission;
 
+/// The OpenAPI 3.1 document of these routes (`openapi.json` beside this
+/// file), which `smelt server --auth` merges into the one it serves.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
 /// Every identity route, for `smelt server --auth` to merge.
 pub fn router(identity: Arc<Identity>) -> Router {
     let mut router = Router::new();
@@ -187,30 +191,49 @@ impl<S: Send + Sync> FromRequest<S> for Params {
 }
 
 impl Params {
-    /// An optional parameter as text.
+    /// Whether the request names the parameter at all.
+    pub fn has(&self, name: &str) -> bool {
+        self.query.contains_key(name) || self.body.get(name).is_some_and(|v| !v.is_null())
+    }
+
+    /// An optional text parameter: the query string's, or a JSON string.
     pub fn optional(&self, name: &str) -> Option<String> {
         if let Some(value) = self.query.get(name) {
             return Some(value.clone());
         }
         match self.body.get(name)? {
             Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
             _ => None,
         }
     }
 
-    /// A required parameter, with MLflow's message when missing.
+    /// A required text parameter, with MLflow's message when missing.
     pub fn required(&self, name: &str) -> Result<String, ApiError> {
-        self.optional(name).ok_or_else(|| {
-            ApiError(Error::invalid(format!(
+        if let Some(text) = self.optional(name) {
+            return Ok(text);
+        }
+        Err(ApiError(Error::invalid(match self.body.get(name) {
+            Some(other) if !other.is_null() => {
+                format!("Parameter '{name}' must be a string, not {other}.")
+            }
+            _ => format!(
                 "Missing value for required parameter '{name}'. See the API docs for more information about request parameters."
-            )))
-        })
+            ),
+        })))
     }
 
-    /// A required integer id (`role_id`, `role_permission_id`).
+    /// A required integer id (`role_id`, `role_permission_id`): a JSON
+    /// number, or text that reads as one (MLflow's client sends either).
     pub fn id(&self, name: &str) -> Result<i64, ApiError> {
+        if !self.query.contains_key(name)
+            && let Some(Value::Number(number)) = self.body.get(name)
+        {
+            return number.as_i64().ok_or_else(|| {
+                ApiError(Error::invalid(format!(
+                    "Parameter '{name}' must be an integer. Got: '{number}'"
+                )))
+            });
+        }
         let text = self.required(name)?;
         text.trim().parse().map_err(|_| {
             ApiError(Error::invalid(format!(

@@ -8,9 +8,10 @@ use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 use smelt_tracking::api::ApiError;
-use smelt_tracking::store::identity::GrantRecord;
+use smelt_tracking::store::identity::{DEFAULT_WORKSPACE, GrantRecord};
 use smelt_tracking::{Error, ErrorCode};
 
+use super::roles::{admin_workspaces, view_user};
 use super::users::Empty;
 use super::{Params, user};
 use crate::Identity;
@@ -127,10 +128,19 @@ pub(crate) async fn get(
     params: Params,
 ) -> Result<Json<PermissionResult>, ApiError> {
     let username = params.required("username")?;
-    params.self_or_admin(&username)?;
     let type_name = params.required("resource_type")?;
     let resource_id = params.required("resource_id")?;
     let resource_type = resource_type(&type_name)?;
+    // The user, admins, and the admins of the resource's workspace (every
+    // resource lives in `default` while workspaces are off).
+    let workspace_admin = !params.caller.is_admin
+        && params.caller.username != username
+        && admin_workspaces(&identity, params.caller.user_id)
+            .await?
+            .contains(DEFAULT_WORKSPACE);
+    if !workspace_admin {
+        params.self_or_admin(&username)?;
+    }
     let target = user(&identity, &username).await?;
     let subject = crate::Caller {
         user_id: target.id,
@@ -193,7 +203,7 @@ pub(crate) async fn list(
     params: Params,
 ) -> Result<Json<PermissionList>, ApiError> {
     let username = params.required("username")?;
-    params.self_or_admin(&username)?;
+    view_user(&identity, &params, &username).await?;
     permissions_of(&identity, &username).await
 }
 

@@ -2,6 +2,7 @@
 //! their permissions and who holds them (MLflow 3.17's RBAC, workspaces off:
 //! every role lives in workspace `default` unless named otherwise).
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::Json;
@@ -125,6 +126,127 @@ async fn role(identity: &Identity, id: i64) -> Result<RoleRecord, ApiError> {
         .ok_or_else(|| missing_role(id))
 }
 
+/// The workspace a role request targets, resolved as MLflow resolves it:
+/// `role_id`, else `role_permission_id`, else `workspace`. `None` when the
+/// role or permission does not exist (callers refuse rather than say so).
+async fn target_workspace(
+    identity: &Identity,
+    params: &Params,
+) -> Result<Option<String>, ApiError> {
+    if params.has("role_id") {
+        let id = params.id("role_id")?;
+        return Ok(identity.store.get_role(id).await?.map(|r| r.workspace));
+    }
+    if params.has("role_permission_id") {
+        let id = params.id("role_permission_id")?;
+        let Some(held) = identity.store.get_role_permission(id).await? else {
+            return Ok(None);
+        };
+        return Ok(identity
+            .store
+            .get_role(held.role_id)
+            .await?
+            .map(|r| r.workspace));
+    }
+    match params.optional("workspace") {
+        Some(workspace) if !workspace.trim().is_empty() => Ok(Some(workspace)),
+        Some(_) => Err(ApiError(Error::invalid(
+            "Parameter 'workspace' must be a non-empty string.",
+        ))),
+        None => Err(ApiError(Error::invalid(
+            "Request must include one of: role_id, role_permission_id, workspace.",
+        ))),
+    }
+}
+
+/// Role administration (MLflow's `validate_can_manage_roles`): admins, and
+/// the admins of the role's workspace. Anyone else is refused, also for a
+/// role that does not exist, so a refusal does not tell whether it does.
+async fn manage_roles(identity: &Identity, params: &Params) -> Result<(), ApiError> {
+    if params.caller.is_admin {
+        return Ok(());
+    }
+    let allowed = match target_workspace(identity, params).await? {
+        Some(workspace) => admin_workspaces(identity, params.caller.user_id)
+            .await?
+            .contains(&workspace),
+        None => false,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(ApiError(permission::denied("Permission denied")))
+    }
+}
+
+/// Reading a role (MLflow's `validate_can_view_roles`): admins, and anyone
+/// holding a role in the role's workspace; a missing role is a refusal.
+async fn view_roles(identity: &Identity, params: &Params) -> Result<(), ApiError> {
+    if params.caller.is_admin {
+        return Ok(());
+    }
+    match target_workspace(identity, params).await? {
+        Some(workspace) => member_of(identity, params, &workspace).await,
+        None => Err(ApiError(permission::denied("Permission denied"))),
+    }
+}
+
+/// Reading a user's roles and grants (MLflow's `validate_can_view_user_roles`):
+/// the user, admins, and the admins of a workspace the user holds a role in.
+/// A user that does not exist is a refusal for anyone else.
+pub(crate) async fn view_user(
+    identity: &Identity,
+    params: &Params,
+    username: &str,
+) -> Result<(), ApiError> {
+    if params.caller.is_admin || params.caller.username == username {
+        return Ok(());
+    }
+    let administered = admin_workspaces(identity, params.caller.user_id).await?;
+    let shares_a_workspace = match identity.store.get_user(username).await? {
+        Some(target) if !administered.is_empty() => identity
+            .store
+            .list_user_roles(target.id)
+            .await?
+            .iter()
+            .any(|r| administered.contains(&r.workspace)),
+        _ => false,
+    };
+    if shares_a_workspace {
+        Ok(())
+    } else {
+        Err(ApiError(permission::denied("Permission denied")))
+    }
+}
+
+/// The workspaces `user_id` administers: those where it holds a role with
+/// the grant `(workspace, *, MANAGE)`, MLflow's one workspace-admin shape.
+pub(crate) async fn admin_workspaces(
+    identity: &Identity,
+    user_id: i64,
+) -> Result<BTreeSet<String>, ApiError> {
+    let mut workspaces = BTreeSet::new();
+    for held in identity.store.list_user_roles(user_id).await? {
+        if workspaces.contains(&held.workspace) {
+            continue;
+        }
+        let administers = identity
+            .store
+            .list_role_permissions(held.id)
+            .await?
+            .iter()
+            .any(|p| {
+                p.resource_type == "workspace"
+                    && p.resource_pattern == "*"
+                    && p.permission == Permission::Manage.as_str()
+            });
+        if administers {
+            workspaces.insert(held.workspace);
+        }
+    }
+    Ok(workspaces)
+}
+
 /// Admins, or anyone holding a role in that workspace.
 async fn member_of(identity: &Identity, params: &Params, workspace: &str) -> Result<(), ApiError> {
     if params.caller.is_admin {
@@ -179,7 +301,7 @@ pub(crate) async fn create(
     State(identity): State<Arc<Identity>>,
     params: Params,
 ) -> Result<Json<RoleResponse>, ApiError> {
-    params.admin_only()?;
+    manage_roles(&identity, &params).await?;
     let workspace = params.required("workspace")?;
     let name = params.required("name")?;
     check_role_name(&name)?;
@@ -206,9 +328,9 @@ pub(crate) async fn get(
     State(identity): State<Arc<Identity>>,
     params: Params,
 ) -> Result<Json<RoleResponse>, ApiError> {
+    view_roles(&identity, &params).await?;
     let id = params.id("role_id")?;
     let found = role(&identity, id).await?;
-    member_of(&identity, &params, &found.workspace).await?;
     Ok(Json(RoleResponse {
         role: role_json(&identity, found).await?,
     }))
@@ -234,7 +356,7 @@ pub(crate) async fn update(
     State(identity): State<Arc<Identity>>,
     params: Params,
 ) -> Result<Json<RoleResponse>, ApiError> {
-    params.admin_only()?;
+    manage_roles(&identity, &params).await?;
     let id = params.id("role_id")?;
     let name = params.optional("name");
     let description = params.optional("description");
@@ -260,7 +382,7 @@ pub(crate) async fn delete(
     State(identity): State<Arc<Identity>>,
     params: Params,
 ) -> Result<Json<Empty>, ApiError> {
-    params.admin_only()?;
+    manage_roles(&identity, &params).await?;
     let id = params.id("role_id")?;
     identity
         .store
@@ -275,7 +397,7 @@ pub(crate) async fn assign(
     State(identity): State<Arc<Identity>>,
     params: Params,
 ) -> Result<Json<AssignmentResponse>, ApiError> {
-    params.admin_only()?;
+    manage_roles(&identity, &params).await?;
     let username = params.required("username")?;
     let id = params.id("role_id")?;
     let target = user(&identity, &username).await?;
@@ -304,7 +426,7 @@ pub(crate) async fn unassign(
     State(identity): State<Arc<Identity>>,
     params: Params,
 ) -> Result<Json<Empty>, ApiError> {
-    params.admin_only()?;
+    manage_roles(&identity, &params).await?;
     let username = params.required("username")?;
     let id = params.id("role_id")?;
     let target = user(&identity, &username).await?;
@@ -326,7 +448,7 @@ pub(crate) async fn add_permission(
     State(identity): State<Arc<Identity>>,
     params: Params,
 ) -> Result<Json<RolePermissionResponse>, ApiError> {
-    params.admin_only()?;
+    manage_roles(&identity, &params).await?;
     let id = params.id("role_id")?;
     let resource_type = params.required("resource_type")?;
     let pattern = params.required("resource_pattern")?;
@@ -356,7 +478,7 @@ pub(crate) async fn remove_permission(
     State(identity): State<Arc<Identity>>,
     params: Params,
 ) -> Result<Json<Empty>, ApiError> {
-    params.admin_only()?;
+    manage_roles(&identity, &params).await?;
     let id = params.id("role_permission_id")?;
     identity.store.remove_role_permission(id).await?;
     identity.resolver.forget(None);
@@ -367,7 +489,7 @@ pub(crate) async fn update_permission(
     State(identity): State<Arc<Identity>>,
     params: Params,
 ) -> Result<Json<RolePermissionResponse>, ApiError> {
-    params.admin_only()?;
+    manage_roles(&identity, &params).await?;
     let id = params.id("role_permission_id")?;
     let level = params.required("permission")?;
     let existing = identity
@@ -391,9 +513,9 @@ pub(crate) async fn list_permissions(
     State(identity): State<Arc<Identity>>,
     params: Params,
 ) -> Result<Json<RolePermissionList>, ApiError> {
+    view_roles(&identity, &params).await?;
     let id = params.id("role_id")?;
-    let found = role(&identity, id).await?;
-    member_of(&identity, &params, &found.workspace).await?;
+    role(&identity, id).await?;
     let role_permissions = identity
         .store
         .list_role_permissions(id)
@@ -409,7 +531,7 @@ pub(crate) async fn user_roles(
     params: Params,
 ) -> Result<Json<RoleList>, ApiError> {
     let username = params.required("username")?;
-    params.self_or_admin(&username)?;
+    view_user(&identity, &params, &username).await?;
     let target = user(&identity, &username).await?;
     let mut roles = Vec::new();
     for found in identity.store.list_user_roles(target.id).await? {
@@ -422,7 +544,7 @@ pub(crate) async fn role_users(
     State(identity): State<Arc<Identity>>,
     params: Params,
 ) -> Result<Json<AssignmentList>, ApiError> {
-    params.admin_only()?;
+    manage_roles(&identity, &params).await?;
     let id = params.id("role_id")?;
     role(&identity, id).await?;
     let assignments = identity

@@ -45,10 +45,10 @@ pub(crate) async fn create(
     SmeltJson(request): SmeltJson<CreateToken>,
 ) -> Result<Json<TokenCreated>, SmeltError> {
     may_mint(&caller.via)?;
-    let name = request.name.trim();
-    if name.is_empty() || name.len() > 100 || name.contains('/') {
+    let name = request.name.as_str();
+    if name.is_empty() || name.chars().count() > 100 || name.contains('/') || name.trim() != name {
         return Err(SmeltError(Error::invalid(
-            "A token's name must be 1 to 100 characters, without '/'.",
+            "A token's name must be 1 to 100 characters, without '/' or spaces at either end.",
         )));
     }
     if let Some(endpoint) = &request.endpoint

@@ -10,7 +10,7 @@ use smelt_tracking::api::ApiError;
 use smelt_tracking::store::identity::UserRecord;
 use smelt_tracking::{Error, ErrorCode};
 
-use super::roles::{RoleJson, role_json};
+use super::roles::{RoleJson, admin_workspaces, role_json};
 use super::{Params, user};
 use crate::{Identity, hash_blocking, secrets};
 
@@ -44,7 +44,15 @@ pub(crate) async fn create(
     State(identity): State<Arc<Identity>>,
     params: Params,
 ) -> Result<Json<UserResponse>, ApiError> {
-    params.admin_only()?;
+    // Admins, and workspace admins, who seed the accounts they then give
+    // roles to (MLflow's `validate_can_create_user`); deleting stays admin-only.
+    if !params.caller.is_admin
+        && admin_workspaces(&identity, params.caller.user_id)
+            .await?
+            .is_empty()
+    {
+        params.admin_only()?;
+    }
     let username = params.required("username")?;
     let password = params.required("password")?;
     if username.trim().is_empty() || password.is_empty() {

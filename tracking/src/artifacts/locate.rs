@@ -19,6 +19,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
 
+use super::data_roots::{DATA_ROOTS_FLAG, DataRoots};
 use super::uri::ModelUri;
 use super::{
     ArtifactStore, open_artifact_store, read_error, resolve_artifact_uri, validate_relative_path,
@@ -49,6 +50,10 @@ pub enum ArtifactLocations {
     Destination {
         /// A folder, `file://…` or `s3://bucket/prefix`.
         root: String,
+        /// Which other locations may be opened: anywhere for the user's
+        /// own commands; a server opening them for its callers keeps to
+        /// its artifact store and data roots ([`ArtifactLocations::reading_only`]).
+        allowed: DataRoots,
     },
 }
 
@@ -65,7 +70,30 @@ impl ArtifactLocations {
         } else {
             ArtifactLocations::Destination {
                 root: destination.trim().to_string(),
+                allowed: DataRoots::anywhere(),
             }
+        }
+    }
+
+    /// The same locations, opening folders and object-store URIs only where
+    /// `allowed` says (a server acting for its callers: a client may name
+    /// any folder as an experiment's artifact location or a version's source).
+    pub fn reading_only(self, allowed: DataRoots) -> ArtifactLocations {
+        match self {
+            ArtifactLocations::Destination { root, .. } => {
+                ArtifactLocations::Destination { root, allowed }
+            }
+            proxy => proxy,
+        }
+    }
+
+    /// Whether a folder or object-store location may be read through these
+    /// locations (see [`ArtifactLocations::reading_only`]); the refusal is
+    /// `INVALID_PARAMETER_VALUE` naming `uri` as given.
+    pub fn allows(&self, uri: &str) -> Result<()> {
+        match self {
+            ArtifactLocations::Destination { allowed, .. } => allowed.location(uri),
+            ArtifactLocations::Proxy { .. } => Ok(()),
         }
     }
 
@@ -80,9 +108,12 @@ impl ArtifactLocations {
             ArtifactLocations::Proxy { tracking_url } => {
                 resolve_artifact_uri(uri, Some(tracking_url))
             }
-            ArtifactLocations::Destination { root } => match ModelUri::parse(uri)? {
+            ArtifactLocations::Destination { root, allowed } => match ModelUri::parse(uri)? {
                 ModelUri::ServerArtifact { path, .. } => self.open_destination(root, &path, uri),
-                ModelUri::Folder(_) | ModelUri::Location { .. } => open_artifact_store(uri),
+                ModelUri::Folder(_) | ModelUri::Location { .. } => {
+                    allowed.location(uri)?;
+                    open_artifact_store(uri)
+                }
                 other => Err(Error::invalid(format!(
                     "'{other}' is not an artifact location; resolve it with ModelUri::locate"
                 ))),
@@ -248,6 +279,10 @@ fn locate_location(
             "'{current}' is not an artifact location; it needs a tracking store to resolve"
         )));
     };
+    // Before anything else, so that a refusal says nothing of what exists.
+    if matches!(current, ModelUri::Folder(_) | ModelUri::Location { .. }) {
+        allowed(locations, &current.to_string(), asked)?;
+    }
     let store = match current {
         // Checked first: opening a local store creates its folder, and
         // naming a path must not create one.
@@ -350,6 +385,23 @@ fn location(asked: &ModelUri, uri: &str) -> Result<ModelUri> {
     })
 }
 
+/// Whether `locations` may open `uri`, which `asked` led to. The caller's
+/// own path is named in the refusal; a location the registry or a run
+/// named is not (it may be a folder of the server's).
+fn allowed(locations: &ArtifactLocations, uri: &str, asked: &ModelUri) -> Result<()> {
+    locations.allows(uri).map_err(|error| {
+        if asked.to_string() == uri {
+            return error;
+        }
+        tracing::warn!(%asked, location = %uri, %error, "refused an artifact location");
+        Error::invalid(format!(
+            "The artifacts of '{asked}' are stored outside this server's artifact store, so \
+             the server does not read them for a caller; ask its operator to allow the \
+             folder with {DATA_ROOTS_FLAG}"
+        ))
+    })
+}
+
 /// Opens `uri` through `locations`; an error names `asked` rather than the
 /// location (which may be a folder of the server's).
 fn open_named(
@@ -357,6 +409,7 @@ fn open_named(
     uri: &str,
     asked: &ModelUri,
 ) -> Result<Arc<dyn ArtifactStore>> {
+    allowed(locations, uri, asked)?;
     locations.open(uri).map_err(|error| {
         tracing::warn!(%asked, location = %uri, %error, "cannot open an artifact location");
         Error::new(
@@ -532,6 +585,51 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_server_opens_for_callers_only_its_store_and_data_roots() {
+        let dir = tempfile::tempdir().unwrap();
+        let destination = dir.path().join("artifacts");
+        let data = dir.path().join("data");
+        let secret = dir.path().join("secret");
+        for folder in [&destination, &data, &secret] {
+            std::fs::create_dir_all(folder).unwrap();
+        }
+        let destination_text = destination.display().to_string();
+        let roots = DataRoots::only(std::slice::from_ref(&data))
+            .unwrap()
+            .with_artifact_stores(&[destination_text.as_str(), "s3://bucket/store"]);
+        let server =
+            ArtifactLocations::new("sqlite:///x.db", &destination_text).reading_only(roots);
+        assert!(server.open("mlflow-artifacts:/1/abc/artifacts").is_ok());
+        assert!(
+            server
+                .open(&destination.join("1/abc").display().to_string())
+                .is_ok()
+        );
+        assert!(server.open(&data.display().to_string()).is_ok());
+        assert!(server.open("s3://bucket/store/1/abc").is_ok());
+        for outside in [
+            secret.display().to_string(),
+            format!("{}/../secret", data.display()),
+            "/etc".to_string(),
+            "file:///etc".to_string(),
+            "s3://other/store".to_string(),
+        ] {
+            let Err(error) = server.open(&outside) else {
+                panic!("{outside} was opened");
+            };
+            assert_eq!(error.code, ErrorCode::InvalidParameterValue, "{outside}");
+            assert!(
+                error.message.contains("--data-roots") || error.message.contains("artifact store"),
+                "{}",
+                error.message
+            );
+        }
+        // The user's own commands open what the user can.
+        let own = ArtifactLocations::new("sqlite:///x.db", &destination_text);
+        assert!(own.open(&secret.display().to_string()).is_ok());
+    }
+
+    #[test]
     fn tracking_uri_decides_where_mlflow_artifacts_go() {
         assert_eq!(
             ArtifactLocations::new("http://127.0.0.1:5000", "/ignored"),
@@ -542,7 +640,8 @@ mod tests {
         assert_eq!(
             ArtifactLocations::new("sqlite:///tmp/x.db", " /srv/artifacts "),
             ArtifactLocations::Destination {
-                root: "/srv/artifacts".into()
+                root: "/srv/artifacts".into(),
+                allowed: DataRoots::anywhere(),
             }
         );
         let local = ArtifactLocations::new("sqlite:///tmp/x.db", "/srv/artifacts");

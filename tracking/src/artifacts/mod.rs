@@ -21,6 +21,7 @@
 //! [`ModelUri::locate`] over [`ArtifactLocations`] (`locate.rs`); the
 //! commands, serving, the monitor and the server all go through them.
 
+pub mod data_roots;
 pub mod locate;
 pub mod object;
 pub mod path;
@@ -36,6 +37,7 @@ use futures::{StreamExt, TryStreamExt};
 use crate::entities::FileInfo;
 use crate::error::{Error, Result};
 
+pub use data_roots::{DATA_ROOTS_FLAG, DataRoots};
 pub use locate::{ArtifactLocations, Downloaded, Located};
 pub use object::ObjectArtifactStore;
 pub use path::validate_relative_path;

@@ -217,6 +217,8 @@ fn refusal_detail(body: &[u8]) -> String {
 
 fn error_from_response(status: u16, body: &[u8], what: &str) -> Error {
     let status_code = match status {
+        401 => ErrorCode::Unauthenticated,
+        403 => ErrorCode::PermissionDenied,
         404 => ErrorCode::ResourceDoesNotExist,
         413 => ErrorCode::RequestLimitExceeded,
         503 => ErrorCode::TemporarilyUnavailable,
@@ -609,11 +611,11 @@ mod tests {
         // A code this build does not know keeps its name; the status decides.
         let error = error_from_response(
             403,
-            br#"{"error_code":"PERMISSION_DENIED","message":"no"}"#,
+            br#"{"error_code":"SOMETHING_NEWER","message":"no"}"#,
             "GET u",
         );
-        assert_eq!(error.code, ErrorCode::BadRequest);
-        assert_eq!(error.message, "PERMISSION_DENIED: no");
+        assert_eq!(error.code, ErrorCode::PermissionDenied);
+        assert_eq!(error.message, "SOMETHING_NEWER: no");
 
         // Bare or HTML answers: the status decides, and 404 means "does not exist".
         let error = error_from_response(404, b"", "GET http://h/x");

@@ -38,6 +38,10 @@ pub struct GrantRecord {
     pub permission: String,
 }
 
+/// MLflow's workspace while workspaces are off: every role and resource is
+/// in it, the personal roles that hold a user's own grants included.
+pub const DEFAULT_WORKSPACE: &str = "default";
+
 /// A role: a named set of permissions in a workspace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleRecord {

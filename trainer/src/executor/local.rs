@@ -20,13 +20,13 @@ use std::sync::{Arc, Condvar, Mutex};
 use smelt_tracking::entities::Tag;
 
 use super::{Executor, JobRecord, JobRunner, JobStatus, RunContext, runner_for};
-use crate::data_roots::DataRoots;
 use crate::dataset::check_locations;
 use crate::error::{TrainError, TrainResult};
 use crate::job::{JobOptions, run_job};
 use crate::progress::ProgressMode;
 use crate::spec::JobSpec;
 use crate::tracker::{Tracking, now_ms};
+use smelt_tracking::artifacts::DataRoots;
 
 const RECORD: &str = "job.json";
 const SPEC: &str = "job.toml";

@@ -22,11 +22,11 @@ use std::sync::atomic::AtomicBool;
 
 use smelt_tracking::entities::Tag;
 
-use crate::data_roots::DataRoots;
 use crate::error::TrainResult;
 use crate::job::RunCallback;
 use crate::progress::ProgressMode;
 use crate::tracker::Tracking;
+use smelt_tracking::artifacts::DataRoots;
 
 /// Runs jobs.
 pub trait Executor: Send + Sync {

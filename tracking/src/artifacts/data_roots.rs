@@ -1,17 +1,17 @@
-//! Where a job may read its data. `smelt train` on the user's own machine
-//! reads whatever the user can ([`DataRoots::anywhere`]). A server runs jobs
-//! for whoever calls its API, so it reads only from its artifact store
-//! (`runs:/…`, `mlflow-artifacts:/…`) and from the folders its operator
-//! allows (`smelt server --data-roots`): a spec naming `/etc/passwd` is
-//! refused before anything is opened. Local paths are judged after
+//! Where the server may read files for a caller: a job's data, an
+//! endpoint's model folder, a monitor's reference. `smelt train` on the
+//! user's own machine reads whatever the user can ([`DataRoots::anywhere`]).
+//! A server acts for whoever calls its API, so it reads only from its
+//! artifact store (`runs:/…`, `mlflow-artifacts:/…`) and from the folders
+//! its operator allows (`smelt server --data-roots`): a spec naming
+//! `/etc/passwd` is refused before anything is opened. Local paths are judged after
 //! canonicalisation, so neither a symlink nor `..` leads out of a root, and
 //! refusals name the path as the caller wrote it, never what a symlink hid.
 
 use std::path::{Component, Path, PathBuf};
 
-use smelt_tracking::artifacts::ModelUri;
-
-use crate::error::{TrainError, TrainResult};
+use super::ModelUri;
+use crate::error::{Error, Result};
 
 /// The flag (and its variable) that allows data folders; refusals name it.
 pub const DATA_ROOTS_FLAG: &str = "smelt server --data-roots DIR (SMELT_DATA_ROOTS)";
@@ -41,7 +41,7 @@ impl DataRoots {
 
     /// Only the artifact store and `folders` (each must exist). The error
     /// names the folder that does not.
-    pub fn only(folders: &[PathBuf]) -> TrainResult<DataRoots> {
+    pub fn only(folders: &[PathBuf]) -> Result<DataRoots> {
         let folders = folders
             .iter()
             .map(|folder| {
@@ -49,13 +49,13 @@ impl DataRoots {
                     .ok()
                     .filter(|c| c.is_dir())
                     .ok_or_else(|| {
-                        TrainError::Data(format!(
+                        Error::invalid(format!(
                             "the data root {} is not a folder that exists",
                             folder.display()
                         ))
                     })
             })
-            .collect::<TrainResult<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>()?;
         Ok(DataRoots {
             restricted: true,
             folders,
@@ -72,8 +72,10 @@ impl DataRoots {
         for store in stores.iter().map(|s| s.as_ref().trim()) {
             match ModelUri::parse(store) {
                 Ok(ModelUri::Folder(folder)) => {
-                    if let Ok(canonical) = std::fs::canonicalize(&folder) {
-                        self.store_folders.push(canonical);
+                    // Resolved as far as it exists: the store's folder may
+                    // be made only when the first artifact is written.
+                    if let Some(real) = resolved(&folder) {
+                        self.store_folders.push(real);
                     }
                 }
                 Ok(ModelUri::Location { uri }) => {
@@ -98,7 +100,7 @@ impl DataRoots {
 
     /// The file to read for the local path `path`, which the caller wrote
     /// as `given`: the canonical path when it lies under a data root.
-    pub fn local(&self, given: &str, path: &Path) -> TrainResult<PathBuf> {
+    pub fn local(&self, given: &str, path: &Path) -> Result<PathBuf> {
         if !self.restricted {
             return Ok(path.to_path_buf());
         }
@@ -110,7 +112,7 @@ impl DataRoots {
 
     /// Checks a run's artifact location `root` (and `path` inside it), which
     /// `given` (`runs:/…`) resolved to.
-    pub fn run_artifacts(&self, given: &str, root: &str, path: &str) -> TrainResult<()> {
+    pub fn run_artifacts(&self, given: &str, root: &str, path: &str) -> Result<()> {
         if !self.restricted {
             return Ok(());
         }
@@ -125,23 +127,44 @@ impl DataRoots {
         if allowed {
             Ok(())
         } else {
-            Err(TrainError::Spec(format!(
-                "'{given}' is stored outside this server's artifact store, so a job on the \
-                 server cannot read it; log the data to a run of this server, or ask its \
-                 operator to allow the folder with {DATA_ROOTS_FLAG}"
+            Err(Error::invalid(format!(
+                "'{given}' is stored outside this server's artifact store, so the server \
+                 does not read it for a caller; log it to a run of this server, or ask \
+                 its operator to allow the folder with {DATA_ROOTS_FLAG}"
             )))
+        }
+    }
+
+    /// Checks an artifact location the server is about to open for a
+    /// caller (a run's, a model version's source, a monitor's reference):
+    /// `mlflow-artifacts:` is the server's own store; a folder must lie
+    /// under the store's folders or a data root, an object-store URI inside
+    /// the store. Registry and run forms are checked once resolved to one.
+    pub fn location(&self, uri: &str) -> Result<()> {
+        if !self.restricted {
+            return Ok(());
+        }
+        match ModelUri::parse(uri)? {
+            ModelUri::Folder(folder) => match resolved(&folder) {
+                Some(real) if under(&real, &self.store_folders) || under(&real, &self.folders) => {
+                    Ok(())
+                }
+                _ => Err(self.refusal(uri.trim())),
+            },
+            ModelUri::Location { uri: location } => self.remote(&location),
+            _ => Ok(()),
         }
     }
 
     /// Checks an object-store URI given directly (`s3://…`, `http(s)://…`):
     /// allowed only inside the server's own artifact store.
-    pub fn remote(&self, given: &str) -> TrainResult<()> {
+    pub fn remote(&self, given: &str) -> Result<()> {
         if !self.restricted || self.in_store(given.trim()) {
             return Ok(());
         }
-        Err(TrainError::Spec(format!(
-            "'{given}' is outside this server's artifact store, so a job on the server \
-             cannot read it; name the data as runs:/RUN_ID/path or mlflow-artifacts:/path"
+        Err(Error::invalid(format!(
+            "'{given}' is outside this server's artifact store, so the server does not \
+             read it for a caller; name it as runs:/RUN_ID/path or mlflow-artifacts:/path"
         )))
     }
 
@@ -155,11 +178,11 @@ impl DataRoots {
                 .any(|prefix| uri.starts_with(prefix.as_str()))
     }
 
-    fn refusal(&self, given: &str) -> TrainError {
-        TrainError::Spec(format!(
-            "'{given}' is outside the folders this server reads data from; a job on a \
-             server reads runs:/RUN_ID/path or mlflow-artifacts:/path URIs, or files \
-             under the folders its operator allows with {DATA_ROOTS_FLAG}"
+    fn refusal(&self, given: &str) -> Error {
+        Error::invalid(format!(
+            "'{given}' is outside the folders this server reads from for its callers; \
+             name it as runs:/RUN_ID/path or mlflow-artifacts:/path (upload it first), \
+             or ask the operator to allow its folder with {DATA_ROOTS_FLAG}"
         ))
     }
 }
@@ -202,7 +225,7 @@ fn under(path: &Path, folders: &[PathBuf]) -> bool {
 mod tests {
     use super::*;
 
-    fn message(result: TrainResult<impl std::fmt::Debug>) -> String {
+    fn message(result: Result<impl std::fmt::Debug>) -> String {
         result.unwrap_err().to_string()
     }
 
