@@ -15,8 +15,9 @@ runs at once, for `--duration` seconds:
   * reads of the monitor's reports (the monitor itself runs inside the server),
   * a training job every minute (registered as a new version of `soak`).
 
-It samples the server's resident memory (VmRSS) every 10 s and reports the
-RSS slope after warm-up (least squares over the samples after the first 20 %,
+It samples the server's resident memory (VmRSS, and its anonymous part
+RssAnon: the heap, without the database file pages SQLite maps, which grow
+with the database) every 10 s and reports the RSS and RssAnon slopes after warm-up (least squares over the samples after the first 20 %,
 MB/min; the goal is none), errors by kind (goal: none) and p50/p99 per
 operation in the first and the last 5 minutes (a sixth of a shorter run).
 The report goes to stdout as markdown and, with the raw samples, as JSON and
@@ -91,15 +92,20 @@ def slope_per_minute(samples):
 
 
 def rss_mb(pid: int):
-    """The process's resident set in MB from /proc, or None once it is gone."""
+    """The process's resident set and its anonymous part (RssAnon) in MB from
+    /proc, or None once it is gone."""
+    found = {}
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024.0
+                key = line.split(":", 1)[0]
+                if key in ("VmRSS", "RssAnon"):
+                    found[key] = int(line.split()[1]) / 1024.0
     except OSError:
         return None
-    return None
+    if "VmRSS" not in found:
+        return None
+    return found["VmRSS"], found.get("RssAnon", found["VmRSS"])
 
 
 class Recorder:
@@ -167,6 +173,7 @@ class Soak:
         self.stop = threading.Event()
         self.recorder = None
         self.rss = []  # (seconds since start, MB)
+        self.anon = []  # (seconds since start, MB of RssAnon)
         self.jobs = Counter()
         self.auth = (ADMIN_USER, ADMIN_PASSWORD) if args.auth else None
 
@@ -364,12 +371,14 @@ class Soak:
 
     def sampler(self, pid, start):
         while not self.stop.is_set():
-            mb = rss_mb(pid)
-            if mb is None:
+            sample = rss_mb(pid)
+            if sample is None:
                 self.recorder.error("server", "exited", "the server process is gone")
                 self.stop.set()
                 return
-            self.rss.append((time.monotonic() - start, mb))
+            now = time.monotonic() - start
+            self.rss.append((now, sample[0]))
+            self.anon.append((now, sample[1]))
             self.stop.wait(10)
 
     # -------------------------------------------------------------- run ----
@@ -389,8 +398,9 @@ class Soak:
         try:
             self.wait_ready(proc)
             s = self.session()
-            if args.auth and s.get(f"{self.base}/api/2.0/mlflow/experiments/search?max_results=1",
-                                   auth=None, timeout=10).status_code != 401:
+            # Not through the session, whose login every request carries.
+            if args.auth and requests.get(f"{self.base}/api/2.0/mlflow/experiments/search?max_results=1",
+                                          timeout=10).status_code != 401:
                 raise SystemExit("--auth: the server answered without credentials; is auth on?")
             self.first_model(s)
             self.endpoint_and_monitor(s)
@@ -481,6 +491,13 @@ class Soak:
                 "samples_after_warmup": len(after_warmup),
                 "samples": [[round(t, 1), round(v, 2)] for t, v in self.rss],
             },
+            "anon_mb": {
+                "first": self.anon[0][1] if self.anon else None,
+                "last": self.anon[-1][1] if self.anon else None,
+                "slope_after_warmup_mb_per_min": slope_per_minute(
+                    [(t, v) for t, v in self.anon if t >= 0.2 * elapsed]),
+                "samples": [[round(t, 1), round(v, 2)] for t, v in self.anon],
+            },
             "errors": dict(rec.errors),
             "error_examples": rec.error_examples,
             "jobs": dict(self.jobs),
@@ -512,6 +529,10 @@ def markdown(r):
         f"RSS: {fmt(rss['first'])} MB at the start, {fmt(rss['last'])} MB at the end, max {fmt(rss['max'])} MB; "
         f"slope after warm-up {fmt(rss['slope_after_warmup_mb_per_min'], 3)} MB/min "
         f"({rss['samples_after_warmup']} samples after the first 20 %).",
+        "",
+        f"Of it, anonymous memory (RssAnon: heap, not the database pages SQLite maps): "
+        f"{fmt(r['anon_mb']['first'])} MB at the start, {fmt(r['anon_mb']['last'])} MB at the end; "
+        f"slope after warm-up {fmt(r['anon_mb']['slope_after_warmup_mb_per_min'], 3)} MB/min.",
         "",
         f"Errors: {sum(r['errors'].values())}" + ("" if not r["errors"] else ""),
     ]

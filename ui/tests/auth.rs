@@ -33,7 +33,8 @@ struct Server {
 /// `default_permission` is given, listening on a loopback port.
 async fn start(default_permission: Option<Permission>) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let uri = format!("sqlite://{}/smelt.db", dir.path().display());
+    // Four slashes: `sqlite:///` + an absolute path (three would be relative).
+    let uri = format!("sqlite:///{}/smelt.db", dir.path().display());
     let store = Arc::new(SqlStore::open(&uri, "mlflow-artifacts:").await.unwrap());
     let identity = default_permission.map(|default_permission| {
         Identity::new(
