@@ -9,7 +9,7 @@ use smelt_api::Empty;
 use smelt_api::identity::{CreateToken, TokenCreated, TokenInfo, TokenList};
 use smelt_tracking::Error;
 use smelt_tracking::api::{SmeltError, SmeltJson};
-use smelt_tracking::store::identity::TokenRecord;
+use smelt_tracking::store::identity::{TokenRecord, UserRecord};
 use smelt_tracking::wire::now_ms;
 
 use super::Params;
@@ -93,19 +93,25 @@ pub(crate) async fn create(
     }))
 }
 
-pub(crate) async fn list(
-    State(identity): State<Arc<Identity>>,
-    params: Params,
-) -> Result<Json<TokenList>, SmeltError> {
+/// Whose tokens a call is about: `?username=` (admins only) or the caller.
+async fn owner(identity: &Identity, params: &Params) -> Result<(String, UserRecord), SmeltError> {
     let username = params
         .optional("username")
         .unwrap_or_else(|| params.caller.username.clone());
     params
         .self_or_admin(&username)
         .map_err(|e| SmeltError(e.0))?;
-    let owner = super::user(&identity, &username)
+    let owner = super::user(identity, &username)
         .await
         .map_err(|e| SmeltError(e.0))?;
+    Ok((username, owner))
+}
+
+pub(crate) async fn list(
+    State(identity): State<Arc<Identity>>,
+    params: Params,
+) -> Result<Json<TokenList>, SmeltError> {
+    let (username, owner) = owner(&identity, &params).await?;
     let tokens = identity
         .store
         .list_tokens(owner.id)
@@ -121,15 +127,7 @@ pub(crate) async fn revoke(
     Path(name): Path<String>,
     params: Params,
 ) -> Result<Json<Empty>, SmeltError> {
-    let username = params
-        .optional("username")
-        .unwrap_or_else(|| params.caller.username.clone());
-    params
-        .self_or_admin(&username)
-        .map_err(|e| SmeltError(e.0))?;
-    let owner = super::user(&identity, &username)
-        .await
-        .map_err(|e| SmeltError(e.0))?;
+    let (_, owner) = owner(&identity, &params).await?;
     identity
         .store
         .revoke_token(owner.id, &name, now_ms())
