@@ -11,7 +11,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use smelt_tracking::entities::{RunStatus, Tag};
 use smelt_tracking::store::UpdateRun;
-use smelt_trainer::executor::{JobRunner, RunContext, RunResult};
+use smelt_trainer::executor::{JobRunner, JobSummary, RunContext, RunResult};
 use smelt_trainer::{Tracking, TrainError, TrainResult};
 
 use crate::job::{AutopilotOptions, run_autopilot};
@@ -72,12 +72,16 @@ impl JobRunner for AutopilotRunner {
         TABLE
     }
 
-    fn check(&self, spec_toml: &str) -> TrainResult<(String, String)> {
+    fn check(&self, spec_toml: &str) -> TrainResult<JobSummary> {
         let spec = AutopilotSpec::from_toml(spec_toml, "the submitted autopilot spec")?;
-        Ok((
-            spec.experiment.unwrap_or_else(|| "Default".into()),
-            "autopilot".into(),
-        ))
+        let mut labels = spec.labels;
+        labels.sort();
+        labels.dedup();
+        Ok(JobSummary {
+            experiment: spec.experiment.unwrap_or_else(|| "Default".into()),
+            model: "autopilot".into(),
+            labels,
+        })
     }
 
     fn data_locations(&self, spec_toml: &str) -> TrainResult<Vec<String>> {

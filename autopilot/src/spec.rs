@@ -56,6 +56,10 @@ pub struct AutopilotSpec {
     pub run_name: Option<String>,
     #[serde(default)]
     pub register: Option<RegisterSpec>,
+    /// Labels a `smelt worker` needs to run this job (`smelt worker
+    /// --labels`), when a server sends jobs to workers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
 }
 
 fn default_budget() -> f64 {
@@ -87,6 +91,7 @@ impl AutopilotSpec {
             experiment: None,
             run_name: None,
             register: None,
+            labels: Vec::new(),
         }
     }
 
@@ -118,6 +123,9 @@ impl AutopilotSpec {
                 metric.name(),
                 problem.name()
             ));
+        }
+        for label in &self.labels {
+            smelt_trainer::executor::check_label(label)?;
         }
         if self.learners.as_ref().is_some_and(Vec::is_empty) {
             return Err("the learner list is empty".into());

@@ -75,6 +75,9 @@ enum Command {
     /// Queue training jobs on a smelt server and follow them
     #[command(subcommand)]
     Jobs(commands::jobs::JobsCommand),
+    /// Run the jobs servers queue on NATS (`smelt server --queue`), on this machine
+    #[command(long_about = commands::worker::LONG_ABOUT)]
+    Worker(commands::worker::WorkerArgs),
     /// Predict a CSV or Parquet file with a trained model
     #[command(long_about = commands::predict::LONG_ABOUT)]
     Predict(commands::predict::PredictArgs),
@@ -123,6 +126,7 @@ fn main() -> ExitCode {
             Command::Predict(args) => commands::predict::run(&global, args).await,
             Command::Autopilot(args) => commands::autopilot::run(&global, args).await,
             Command::Jobs(command) => commands::jobs::run(&global, command).await,
+            Command::Worker(args) => commands::worker::run(args).await,
             Command::Serve(args) => commands::serve::run(&global, args).await,
             Command::Endpoints(command) => commands::endpoints::run(&global, command).await,
             Command::Monitor(command) => commands::monitor::run(&global, command).await,

@@ -124,7 +124,12 @@ pub fn run_job(
     }
 
     let (run, resumed) = match &options.resume {
-        Some(run_id) => (RunTracker::resume(tracking, run_id)?.0, true),
+        Some(run_id) => {
+            let run = RunTracker::resume(tracking, run_id)?.0;
+            // Who runs it now (a job's new worker, say) replaces who did.
+            run.set_tags(&options.tags)?;
+            (run, true)
+        }
         None => {
             let experiment = spec.tracking.experiment.as_deref().unwrap_or("Default");
             let experiment_id = tracking.experiment_id(experiment)?;

@@ -195,6 +195,11 @@ pub struct TrainingSpec {
     /// when built with the `gpu` feature.
     #[serde(default = "default_device")]
     pub device: String,
+    /// Labels a `smelt worker` must carry to run this job when a server
+    /// sends jobs to workers (`smelt worker --labels gpu,highmem`); a GPU
+    /// `device` needs `gpu` without saying so.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
 }
 
 fn default_epochs() -> usize {
@@ -219,6 +224,19 @@ fn default_device() -> String {
     "cpu".into()
 }
 
+impl TrainingSpec {
+    /// The worker labels this job needs: its own, plus `gpu` for a GPU device.
+    pub fn required_labels(&self) -> Vec<String> {
+        let mut labels = self.labels.clone();
+        if self.device != "cpu" {
+            labels.push("gpu".into());
+        }
+        labels.sort();
+        labels.dedup();
+        labels
+    }
+}
+
 impl Default for TrainingSpec {
     fn default() -> Self {
         TrainingSpec {
@@ -233,6 +251,7 @@ impl Default for TrainingSpec {
             checkpoint_every: 1,
             log_every: default_log_every(),
             device: default_device(),
+            labels: Vec::new(),
         }
     }
 }
@@ -432,6 +451,9 @@ impl JobSpec {
         }
         if self.data.target.trim().is_empty() {
             return Err("data.target must name the column to predict".into());
+        }
+        for label in &t.labels {
+            crate::executor::check_label(label).map_err(|m| format!("training.labels: {m}"))?;
         }
         if let Some(stop) = &t.early_stopping {
             let known = EarlyStopping::watchable();

@@ -110,6 +110,10 @@ struct JobArgs {
     workers: Option<usize>,
     #[arg(long, help_heading = "Search")]
     seed: Option<u64>,
+    /// Labels a `smelt worker` must carry to run the job, when --server sends
+    /// jobs to workers (comma-separated, e.g. highmem)
+    #[arg(long, value_delimiter = ',', help_heading = "Search")]
+    labels: Vec<String>,
     /// Experiment for the runs (created if missing)
     #[arg(long, help_heading = "Tracking")]
     experiment: Option<String>,
@@ -208,6 +212,9 @@ fn build_spec(args: &JobArgs) -> anyhow::Result<(AutopilotSpec, PathBuf)> {
     if let Some(v) = args.seed {
         spec.seed = v;
     }
+    if !args.labels.is_empty() {
+        spec.labels = args.labels.clone();
+    }
     if args.experiment.is_some() {
         spec.experiment = args.experiment.clone();
     }
@@ -228,7 +235,11 @@ fn build_spec(args: &JobArgs) -> anyhow::Result<(AutopilotSpec, PathBuf)> {
 async fn start(global: &GlobalArgs, args: JobArgs) -> anyhow::Result<()> {
     let (spec, base_dir) = build_spec(&args)?;
     if let Some(base) = args.server.explicit() {
-        return submit(global, &base, &spec.with_absolute_paths(&base_dir)).await;
+        // The data travels with the job (see `smelt jobs submit`).
+        let mut spec = spec;
+        let client = crate::remote::client()?;
+        crate::shared::upload::send_autopilot_data(&mut spec, &base_dir, &client, &base).await?;
+        return submit(global, &base, &spec).await;
     }
     let ctx = Context::open(global).await?;
     let tracking = tracking_for(&ctx, &args.destination.resolve());

@@ -16,6 +16,7 @@ use crate::config::GlobalArgs;
 use crate::error::{failure, hinted};
 use crate::output::{self, print_json, print_table};
 use crate::remote::{NO_BODY, ServerArg, call};
+use crate::shared::upload::{send_autopilot_data, send_training_data};
 
 const JOBS_HINT: &str = "`smelt jobs list` shows the server's jobs";
 
@@ -23,14 +24,19 @@ const JOBS_HINT: &str = "`smelt jobs list` shows the server's jobs";
 pub enum JobsCommand {
     /// Queue a job spec on the server (a training spec, or an [autopilot] spec)
     Submit {
-        /// The job spec (TOML); local data paths are sent as absolute paths,
-        /// which the server reads only under its --data-roots (else give
-        /// runs:/RUN_ID/path or mlflow-artifacts:/path URIs)
+        /// The job spec (TOML). Local data files it names are uploaded to the
+        /// server's artifact store once (by content digest) and the job reads
+        /// them from there, so a worker on another host needs no shared
+        /// folder; runs:/… and mlflow-artifacts:/… URIs are sent as written
         #[arg(value_name = "JOB.toml")]
         spec: std::path::PathBuf,
         /// Wait for the job to finish, printing its log
         #[arg(long)]
         wait: bool,
+        /// Send local data paths as absolute paths instead of uploading the
+        /// files: the server (or its workers) reads them under its --data-roots
+        #[arg(long)]
+        no_upload: bool,
         #[command(flatten)]
         server: ServerArg,
     },
@@ -66,7 +72,12 @@ pub enum JobsCommand {
 pub async fn run(global: &GlobalArgs, command: JobsCommand) -> anyhow::Result<()> {
     let client = crate::remote::client()?;
     match command {
-        JobsCommand::Submit { spec, wait, server } => {
+        JobsCommand::Submit {
+            spec,
+            wait,
+            no_upload,
+            server,
+        } => {
             let base = server.url(global)?;
             let text = std::fs::read_to_string(&spec).map_err(|e| {
                 hinted(
@@ -74,28 +85,36 @@ pub async fn run(global: &GlobalArgs, command: JobsCommand) -> anyhow::Result<()
                     "examples/ has one per dataset",
                 )
             })?;
-            // Checked here (a bad spec fails before any request) and sent with
-            // absolute data paths, so the server reads the same local files.
+            // Checked here (a bad spec fails before any request); local data
+            // is uploaded, or with --no-upload sent as absolute paths.
             let base_dir = spec.parent().unwrap_or(Path::new("."));
             let source = spec.display().to_string();
             let is_autopilot = text
                 .parse::<toml::Table>()
                 .is_ok_and(|t| t.contains_key(smelt_autopilot::runner::TABLE));
             let text = if is_autopilot {
-                AutopilotSpec::from_toml(&text, &source)
-                    .map_err(|e| {
-                        hinted(e.to_string(), "`smelt autopilot --help` lists the fields")
-                    })?
-                    .with_absolute_paths(base_dir)
-                    .to_toml()
+                let mut parsed = AutopilotSpec::from_toml(&text, &source).map_err(|e| {
+                    hinted(e.to_string(), "`smelt autopilot --help` lists the fields")
+                })?;
+                if no_upload {
+                    parsed = parsed.with_absolute_paths(base_dir);
+                } else {
+                    send_autopilot_data(&mut parsed, base_dir, &client, &base).await?;
+                }
+                parsed.to_toml()
             } else {
-                let parsed = JobSpec::from_toml(&text, &source).map_err(|e| {
+                let mut parsed = JobSpec::from_toml(&text, &source).map_err(|e| {
                     hinted(
                         e.to_string(),
                         "examples/README.md documents every field of a job spec",
                     )
                 })?;
-                toml::to_string(&parsed.with_absolute_data_paths(base_dir))?
+                if no_upload {
+                    parsed = parsed.with_absolute_data_paths(base_dir);
+                } else {
+                    send_training_data(&mut parsed, base_dir, &client, &base).await?;
+                }
+                toml::to_string(&parsed)?
             };
             let submitted: JobResponse = call(
                 &client,

@@ -16,6 +16,7 @@ pub mod serve;
 pub mod server;
 pub mod tokens;
 pub mod train;
+pub mod worker;
 
 use clap::ValueEnum;
 use smelt_tracking::TrackingStore;

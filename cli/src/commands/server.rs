@@ -77,6 +77,11 @@ pub struct ServerArgs {
     #[arg(long, overrides_with = "serve_artifacts")]
     no_serve_artifacts: bool,
 
+    /// Send jobs to this NATS JetStream server (nats://HOST:PORT) for `smelt
+    /// worker` processes to run, instead of running them on this server's own
+    /// threads. Every server given the same queue shows the same jobs
+    #[arg(long, env = "SMELT_QUEUE", value_name = "URL")]
+    queue: Option<String>,
     /// Training jobs run at once by this server's executor [default: one per two cores]
     #[arg(long, env = "SMELT_JOB_WORKERS", value_name = "N")]
     job_workers: Option<usize>,
@@ -216,7 +221,7 @@ pub async fn run(args: &ServerArgs) -> anyhow::Result<()> {
     );
 
     let reads = caller_reads(&config, args)?;
-    let executor = start_executor(&home, &config, &bound, args, &reads)?;
+    let executor = start_executor(&home, &config, &bound, args, &reads).await?;
     let identity =
         crate::shared::identity::start(&args.auth, &bound, executor.clone(), secure_cookies)
             .await?;
@@ -287,15 +292,17 @@ fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// The in-process job executor: its queue under `$SMELT_HOME/jobs`, runs in
-/// the server's own store, artifacts through the server's destination.
-fn start_executor(
+/// The job executor: with `--queue`, jobs go to NATS for `smelt worker`
+/// processes; otherwise the in-process executor, its queue under
+/// `$SMELT_HOME/jobs`, runs them in the server's own store, artifacts
+/// through the server's destination.
+async fn start_executor(
     home: &std::path::Path,
     config: &ServerConfig,
     bound: &server::BoundServer,
     args: &ServerArgs,
     reads: &DataRoots,
-) -> anyhow::Result<std::sync::Arc<smelt_trainer::executor::LocalExecutor>> {
+) -> anyhow::Result<std::sync::Arc<dyn smelt_trainer::executor::Executor>> {
     let workers = args.job_workers.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
     });
@@ -306,14 +313,40 @@ fn start_executor(
         runtime: tokio::runtime::Handle::current(),
     };
     let base_dir = std::env::current_dir().unwrap_or_else(|_| home.to_path_buf());
+    let runners: Vec<std::sync::Arc<dyn smelt_trainer::executor::JobRunner>> =
+        vec![std::sync::Arc::new(
+            smelt_autopilot::runner::AutopilotRunner,
+        )];
+    if let Some(url) = &args.queue {
+        let queue = smelt_cluster::Queue::connect(&smelt_cluster::QueueOptions {
+            url: url.clone(),
+            name: "smelt-server".into(),
+        })
+        .await
+        .map_err(|e| {
+            hinted(
+                e.to_string(),
+                "start NATS with JetStream (nats-server -js) or fix --queue / SMELT_QUEUE",
+            )
+        })?;
+        println!(
+            "smelt server: jobs go to the queue at {} for `smelt worker` processes",
+            smelt_cluster::queue::redact(url)
+        );
+        return Ok(std::sync::Arc::new(smelt_cluster::jobs::NatsExecutor::new(
+            queue,
+            tracking,
+            runners,
+            base_dir,
+            reads.clone(),
+        )));
+    }
     let executor = smelt_trainer::executor::LocalExecutor::start(
         &home.join("jobs"),
         &base_dir,
         tracking,
         workers,
-        vec![std::sync::Arc::new(
-            smelt_autopilot::runner::AutopilotRunner,
-        )],
+        runners,
         reads.clone(),
     )
     .map_err(|e| {

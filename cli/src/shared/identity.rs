@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use clap::{Args, ValueEnum};
 use smelt_identity::{AuthConfig, Bootstrap, Directory, Identity, JobTargets, Permission};
 use smelt_tracking::Error;
-use smelt_trainer::executor::{Executor, JobRunner, LocalExecutor};
+use smelt_trainer::executor::{Executor, JobRunner};
 
 use crate::error::hinted;
 
@@ -67,7 +67,7 @@ pub struct AuthArgs {
 pub async fn start(
     args: &AuthArgs,
     bound: &smelt_tracking::server::BoundServer,
-    executor: Arc<LocalExecutor>,
+    executor: Arc<dyn Executor>,
     secure_cookies: bool,
 ) -> anyhow::Result<Option<Arc<Identity>>> {
     if !args.auth {
@@ -116,7 +116,7 @@ pub async fn start(
 
 /// Jobs as the identity gate sees them, from the server's executor.
 struct JobDirectory {
-    executor: Arc<LocalExecutor>,
+    executor: Arc<dyn Executor>,
 }
 
 #[async_trait]
@@ -127,7 +127,7 @@ impl Directory for JobDirectory {
             .parse::<toml::Table>()
             .is_ok_and(|table| table.contains_key(autopilot.table()));
         if is_autopilot {
-            let (experiment, _) = autopilot.check(spec_toml).map_err(Error::from)?;
+            let experiment = autopilot.check(spec_toml).map_err(Error::from)?.experiment;
             let spec =
                 smelt_autopilot::AutopilotSpec::from_toml(spec_toml, "the submitted job spec")
                     .map_err(Error::from)?;

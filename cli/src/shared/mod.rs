@@ -11,3 +11,4 @@ pub mod jobs;
 pub mod serving;
 pub mod signals;
 pub mod tls;
+pub mod upload;

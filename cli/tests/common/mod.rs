@@ -26,6 +26,12 @@ pub fn smelt_command(home: &Path) -> Command {
         .env_remove("SMELT_PORT")
         .env_remove("SMELT_DATA_ROOTS")
         .env_remove("SMELT_ALLOW_WEBHOOK_HOSTS")
+        .env_remove("SMELT_QUEUE")
+        .env_remove("SMELT_SERVER")
+        .env_remove("SMELT_WORKER_LABELS")
+        .env_remove("SMELT_WORKER_CONCURRENCY")
+        .env_remove("SMELT_WORKER_ACK_WAIT")
+        .env_remove("SMELT_WORKER_MAX_ATTEMPTS")
         .env_remove("RUST_LOG")
         .stdin(Stdio::null());
     command

@@ -19,12 +19,12 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use smelt_tracking::entities::Tag;
 
-use super::{Executor, JobRecord, JobRunner, JobStatus, RunContext, runner_for};
+use super::{
+    Executor, JobRecord, JobRunner, JobStatus, RunContext, Submission, check_submission, run_spec,
+};
 use crate::dataset::check_locations;
 use crate::error::{TrainError, TrainResult};
-use crate::job::{JobOptions, run_job};
 use crate::progress::ProgressMode;
-use crate::spec::JobSpec;
 use crate::tracker::{Tracking, now_ms};
 use smelt_tracking::artifacts::DataRoots;
 
@@ -121,29 +121,13 @@ impl LocalExecutor {
 
 impl Drop for LocalExecutor {
     fn drop(&mut self) {
-        self.stop();
+        LocalExecutor::stop(self);
     }
 }
 
 impl Executor for LocalExecutor {
     fn submit(&self, spec_toml: &str) -> TrainResult<JobRecord> {
-        let (experiment, model, locations) = match runner_for(&self.inner.runners, spec_toml) {
-            Some(runner) => {
-                let (experiment, label) = runner.check(spec_toml)?;
-                (experiment, label, runner.data_locations(spec_toml)?)
-            }
-            None => {
-                let spec = JobSpec::from_toml(spec_toml, "the submitted job spec")?;
-                (
-                    spec.tracking
-                        .experiment
-                        .clone()
-                        .unwrap_or_else(|| "Default".into()),
-                    spec.model.name().to_string(),
-                    spec.data.locations(),
-                )
-            }
-        };
+        let Submission { summary, locations } = check_submission(&self.inner.runners, spec_toml)?;
         check_locations(
             &locations,
             &self.inner.base_dir,
@@ -166,8 +150,8 @@ impl Executor for LocalExecutor {
             error: None,
             attempts: 0,
             model_version: None,
-            experiment: Some(experiment),
-            model: Some(model),
+            experiment: Some(summary.experiment),
+            model: Some(summary.model),
         };
         {
             let _guard = self.inner.records.lock().expect("records lock");
@@ -223,6 +207,10 @@ impl Executor for LocalExecutor {
             }
             _ => Ok(record),
         }
+    }
+
+    fn stop(&self) {
+        LocalExecutor::stop(self);
     }
 }
 
@@ -281,42 +269,21 @@ impl Inner {
         };
         let on_run: crate::job::RunCallback = Arc::new(move |run_id: &str| recorder.record(run_id));
         let tags = vec![Tag::new("smelt.job_id", job_id)];
-        let outcome = match runner_for(&self.runners, &text) {
-            Some(runner) => runner
-                .run(
-                    &text,
-                    &self.tracking,
-                    RunContext {
-                        base_dir: self.base_dir.clone(),
-                        data_roots: self.data_roots.clone(),
-                        previous_run: record.run_id.clone(),
-                        progress: ProgressMode::LogFile(log.clone()),
-                        cancel: cancel.clone(),
-                        tags,
-                        on_run,
-                    },
-                )
-                .map(|r| (r.run_id, r.model_version)),
-            None => JobSpec::from_toml(&text, "the job spec").and_then(|spec| {
-                let options = JobOptions {
-                    base_dir: self.base_dir.clone(),
-                    resume: record.run_id.clone(),
-                    progress: ProgressMode::LogFile(log.clone()),
-                    cancel: cancel.clone(),
-                    tags,
-                    on_run: Some(on_run),
-                    data_roots: self.data_roots.clone(),
-                };
-                run_job(&spec, &self.tracking, &options).map(|outcome| {
-                    let version = outcome
-                        .registered_model
-                        .as_ref()
-                        .zip(outcome.registered_version.as_ref())
-                        .map(|(n, v)| format!("models:/{n}/{v}"));
-                    (outcome.run_id, version)
-                })
-            }),
-        };
+        let outcome = run_spec(
+            &self.runners,
+            &text,
+            &self.tracking,
+            RunContext {
+                base_dir: self.base_dir.clone(),
+                data_roots: self.data_roots.clone(),
+                previous_run: record.run_id.clone(),
+                progress: ProgressMode::LogFile(log.clone()),
+                cancel: cancel.clone(),
+                tags,
+                on_run,
+            },
+        )
+        .map(|r| (r.run_id, r.model_version));
         self.running.lock().expect("running lock").remove(job_id);
         match outcome {
             Ok((run_id, model_version)) => {

@@ -23,8 +23,9 @@ use std::sync::atomic::AtomicBool;
 use smelt_tracking::entities::Tag;
 
 use crate::error::TrainResult;
-use crate::job::RunCallback;
+use crate::job::{JobOptions, RunCallback, run_job};
 use crate::progress::ProgressMode;
+use crate::spec::JobSpec;
 use crate::tracker::Tracking;
 use smelt_tracking::artifacts::DataRoots;
 
@@ -40,6 +41,9 @@ pub trait Executor: Send + Sync {
     fn logs(&self, job_id: &str) -> TrainResult<String>;
     /// Cancels a queued job, or stops a running one (its run ends KILLED).
     fn cancel(&self, job_id: &str) -> TrainResult<JobRecord>;
+    /// Stops taking new jobs (the server is shutting down); jobs already
+    /// running continue where they run.
+    fn stop(&self) {}
 }
 
 /// A kind of job besides training, told apart by its spec's top-level table
@@ -48,9 +52,9 @@ pub trait Executor: Send + Sync {
 pub trait JobRunner: Send + Sync {
     /// The top-level TOML table that marks this kind of spec.
     fn table(&self) -> &'static str;
-    /// Checks a submitted spec without running it; returns the experiment and
-    /// a label for listings.
-    fn check(&self, spec_toml: &str) -> TrainResult<(String, String)>;
+    /// Checks a submitted spec without running it: its experiment, a label
+    /// for listings and the worker labels it needs.
+    fn check(&self, spec_toml: &str) -> TrainResult<JobSummary>;
     /// Every data file or URI the spec reads, as written (relative paths
     /// resolve against the executor's base folder). The executor checks them
     /// against its [`DataRoots`] before it queues the job.
@@ -62,6 +66,106 @@ pub trait JobRunner: Send + Sync {
         tracking: &Tracking,
         context: RunContext,
     ) -> TrainResult<RunResult>;
+}
+
+/// What an executor learns from a spec when it is submitted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobSummary {
+    /// The experiment its run goes to.
+    pub experiment: String,
+    /// The model kind (or `autopilot`), for listings.
+    pub model: String,
+    /// Labels a `smelt worker` must carry to run it (`smelt worker --labels`),
+    /// sorted and without repeats.
+    pub labels: Vec<String>,
+}
+
+/// A checked submission: what [`check_submission`] found in a spec.
+pub struct Submission {
+    pub summary: JobSummary,
+    /// The data files and URIs it reads, as written.
+    pub locations: Vec<String>,
+}
+
+/// Checks a submitted spec of any kind (training, or a runner's table):
+/// parse, validate, and find its data. Both executors call it before they
+/// queue anything, so a bad spec is refused the same way wherever jobs run.
+pub fn check_submission(
+    runners: &[Arc<dyn JobRunner>],
+    spec_toml: &str,
+) -> TrainResult<Submission> {
+    match runner_for(runners, spec_toml) {
+        Some(runner) => Ok(Submission {
+            summary: runner.check(spec_toml)?,
+            locations: runner.data_locations(spec_toml)?,
+        }),
+        None => {
+            let spec = JobSpec::from_toml(spec_toml, "the submitted job spec")?;
+            Ok(Submission {
+                summary: JobSummary {
+                    experiment: spec
+                        .tracking
+                        .experiment
+                        .clone()
+                        .unwrap_or_else(|| "Default".into()),
+                    model: spec.model.name().to_string(),
+                    labels: spec.training.required_labels(),
+                },
+                locations: spec.data.locations(),
+            })
+        }
+    }
+}
+
+/// Runs one attempt of a job of any kind to its end, in `context`'s run
+/// when an earlier attempt had started one (training resumes from its last
+/// checkpoint). The in-process executor and `smelt worker` both run jobs
+/// through here, so a job does the same wherever it runs.
+pub fn run_spec(
+    runners: &[Arc<dyn JobRunner>],
+    spec_toml: &str,
+    tracking: &Tracking,
+    context: RunContext,
+) -> TrainResult<RunResult> {
+    if let Some(runner) = runner_for(runners, spec_toml) {
+        return runner.run(spec_toml, tracking, context);
+    }
+    let spec = JobSpec::from_toml(spec_toml, "the job spec")?;
+    let options = JobOptions {
+        base_dir: context.base_dir,
+        resume: context.previous_run,
+        progress: context.progress,
+        cancel: context.cancel,
+        tags: context.tags,
+        on_run: Some(context.on_run),
+        data_roots: context.data_roots,
+    };
+    let outcome = run_job(&spec, tracking, &options)?;
+    let model_version = outcome
+        .registered_model
+        .as_ref()
+        .zip(outcome.registered_version.as_ref())
+        .map(|(n, v)| format!("models:/{n}/{v}"));
+    Ok(RunResult {
+        run_id: outcome.run_id,
+        model_version,
+    })
+}
+
+/// Labels as `smelt worker --labels` and specs write them: lower-case
+/// letters, digits, `-` and `_` (they become parts of queue subjects).
+pub fn check_label(label: &str) -> Result<(), String> {
+    if label.is_empty()
+        || label.len() > 32
+        || !label
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+    {
+        return Err(format!(
+            "the worker label '{label}' is not valid: use 1 to 32 lower-case letters, digits, '-' or '_'"
+        ));
+    }
+    Ok(())
 }
 
 /// How the executor runs a job of another kind.
