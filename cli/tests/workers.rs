@@ -22,6 +22,7 @@ struct Nats {
     child: Child,
     port: u16,
     dir: PathBuf,
+    binary: &'static str,
 }
 
 impl Nats {
@@ -42,29 +43,12 @@ impl Nats {
             return None;
         };
         let port = free_port();
-        Some(Nats::spawn(binary, dir, port))
-    }
-
-    fn spawn(binary: &str, dir: &Path, port: u16) -> Nats {
-        std::fs::create_dir_all(dir).unwrap();
-        let log = std::fs::File::create(dir.with_extension(format!("nats-{port}.log"))).unwrap();
-        let child = Command::new(binary)
-            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
-            .arg(dir)
-            .stdout(Stdio::from(log.try_clone().unwrap()))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("nats-server starts");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "nats-server did not listen");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Nats {
-            child,
+        Some(Nats {
+            child: spawn_nats(binary, dir, port),
             port,
             dir: dir.to_path_buf(),
-        }
+            binary,
+        })
     }
 
     fn url(&self) -> String {
@@ -75,19 +59,27 @@ impl Nats {
     fn restart(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let binary = "nats-server";
-        let restarted = Nats::spawn(
-            if Command::new(binary).arg("--version").output().is_ok() {
-                binary
-            } else {
-                "/usr/sbin/nats-server"
-            },
-            &self.dir.clone(),
-            self.port,
-        );
-        let old = std::mem::replace(self, restarted);
-        std::mem::forget(old);
+        self.child = spawn_nats(self.binary, &self.dir, self.port);
     }
+}
+
+/// `nats-server -js` on `port` with file storage in `dir`, once it listens.
+fn spawn_nats(binary: &str, dir: &Path, port: u16) -> Child {
+    std::fs::create_dir_all(dir).unwrap();
+    let log = std::fs::File::create(dir.with_extension(format!("nats-{port}.log"))).unwrap();
+    let child = Command::new(binary)
+        .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+        .arg(dir)
+        .stdout(Stdio::from(log.try_clone().unwrap()))
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("nats-server starts");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nats-server did not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
 }
 
 impl Drop for Nats {
