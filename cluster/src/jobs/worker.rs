@@ -266,7 +266,7 @@ impl Worker {
         ));
         let cancel = Arc::new(AtomicBool::new(false));
         let lost_queue = Arc::new(AtomicBool::new(false));
-        let done = Arc::new(AtomicBool::new(false));
+        let done = Arc::new(Finished::default());
         let heartbeat = tokio::spawn(self.clone().heartbeat(
             job_id.clone(),
             message,
@@ -320,7 +320,7 @@ impl Worker {
                 log.line(
                     "lost the queue: the job is left to the next worker, which resumes its run\n",
                 );
-                done.store(true, Ordering::SeqCst);
+                done.set();
                 let _ = heartbeat.await;
                 return;
             }
@@ -338,7 +338,7 @@ impl Worker {
             ),
         };
         log.line(&line);
-        done.store(true, Ordering::SeqCst);
+        done.set();
         // The heartbeat task flushes the log and hands the message back.
         let Ok(message) = heartbeat.await else {
             return;
@@ -358,7 +358,7 @@ impl Worker {
         log: JobLog,
         cancel: Arc<AtomicBool>,
         lost_queue: Arc<AtomicBool>,
-        done: Arc<AtomicBool>,
+        done: Arc<Finished>,
     ) -> Option<Message> {
         let every = (self.options.ack_wait / 3).max(Duration::from_millis(100));
         // Past this without a heartbeat reaching NATS, another worker may
@@ -367,7 +367,7 @@ impl Worker {
         let mut last_ok = Instant::now();
         let mut sent = 0u64;
         loop {
-            let finished = done.load(Ordering::SeqCst);
+            let finished = done.is_set();
             sent = self.stream_log(&job_id, &log, sent).await;
             if finished {
                 return (!lost_queue.load(Ordering::SeqCst)).then_some(message);
@@ -388,7 +388,10 @@ impl Worker {
                 lost_queue.store(true, Ordering::SeqCst);
                 cancel.store(true, Ordering::SeqCst);
             }
-            tokio::time::sleep(every.min(Duration::from_millis(500))).await;
+            tokio::select! {
+                () = tokio::time::sleep(every.min(Duration::from_millis(500))) => {}
+                () = done.wait() => {}
+            }
         }
     }
 
@@ -455,6 +458,31 @@ impl Worker {
         );
         let _ = self.book.append_log(job_id, &stamped).await;
         self.record_outcome(job_id, status, error, version).await;
+    }
+}
+
+/// Tells the heartbeat that the job ended, at once rather than at its
+/// next tick (the outcome is recorded only after the heartbeat's last log
+/// flush).
+#[derive(Default)]
+struct Finished {
+    flag: AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+impl Finished {
+    fn set(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+        // `notify_one` keeps a permit when nobody waits yet: no lost wake-up.
+        self.notify.notify_one();
+    }
+
+    fn is_set(&self) -> bool {
+        self.flag.load(Ordering::SeqCst)
+    }
+
+    async fn wait(&self) {
+        self.notify.notified().await;
     }
 }
 
