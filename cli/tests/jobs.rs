@@ -46,26 +46,6 @@ fn data_root(dir: &tempfile::TempDir) -> String {
     dir.path().display().to_string()
 }
 
-fn job(home: &Path, server: &Server, id: &str) -> Value {
-    smelt_json(home, &["jobs", "status", id, "--server", &server.uri()])
-}
-
-fn wait_for(home: &Path, server: &Server, id: &str, what: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        let record = job(home, server, id);
-        if what(&record) {
-            return record;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "job never got there: {record}\n{}",
-            server.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 fn run_status(home: &Path, run_id: &str) -> String {
     let run = smelt_json(home, &["runs", "show", run_id]);
     run["info"]["status"].as_str().unwrap().to_string()
@@ -130,11 +110,11 @@ fn jobs_run_on_the_server_and_can_be_cancelled() {
     )
     .trim()
     .to_string();
-    wait_for(&home, &server, &id, |j| {
+    wait_for_job(&home, &server, &id, |j| {
         j["status"] == "RUNNING" && j["run_id"].is_string()
     });
     smelt_ok(&home, &["jobs", "cancel", &id, "--server", &server.uri()]);
-    let record = wait_for(&home, &server, &id, |j| j["status"] == "CANCELLED");
+    let record = wait_for_job(&home, &server, &id, |j| j["status"] == "CANCELLED");
     assert_eq!(
         run_status(&home, record["run_id"].as_str().unwrap()),
         "KILLED"
@@ -205,7 +185,7 @@ fn a_running_job_survives_a_server_restart() {
     )
     .trim()
     .to_string();
-    let record = wait_for(&home, &server, &id, |j| {
+    let record = wait_for_job(&home, &server, &id, |j| {
         j["status"] == "RUNNING" && j["run_id"].is_string()
     });
     let run_id = record["run_id"].as_str().unwrap().to_string();
@@ -230,7 +210,7 @@ fn a_running_job_survives_a_server_restart() {
         &home,
         &["--job-workers", "1", "--data-roots", &data_root(&dir)],
     );
-    let record = wait_for(&home, &server, &id, |j| j["status"] == "SUCCEEDED");
+    let record = wait_for_job(&home, &server, &id, |j| j["status"] == "SUCCEEDED");
     assert_eq!(
         record["run_id"].as_str(),
         Some(run_id.as_str()),

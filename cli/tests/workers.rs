@@ -192,26 +192,6 @@ fn submit(home: &Path, server: &Server, spec: &Path) -> String {
     .to_string()
 }
 
-fn job(home: &Path, server: &Server, id: &str) -> Value {
-    smelt_json(home, &["jobs", "status", id, "--server", &server.uri()])
-}
-
-fn wait_for(home: &Path, server: &Server, id: &str, what: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        let record = job(home, server, id);
-        if what(&record) {
-            return record;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "job never got there: {record}\n{}",
-            server.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 fn run(home: &Path, server: &Server, run_id: &str) -> Value {
     smelt_json(
         home,
@@ -262,7 +242,8 @@ fn a_worker_killed_mid_job_is_replaced_and_the_run_continues() {
     let server = Server::start(&home, &["--queue", &nats.url()]);
     let mut first = Worker::start(&home, &nats, &server, &[]);
 
-    let epochs = 30;
+    // Long enough that the kill below lands mid-job on any machine.
+    let epochs = 120;
     let spec = write_spec(dir.path(), "job.toml", epochs, "[256, 256]", "");
     let out = smelt(
         &home,
@@ -281,7 +262,7 @@ fn a_worker_killed_mid_job_is_replaced_and_the_run_continues() {
         "{said}"
     );
     let id = stdout(&out).trim().to_string();
-    let record = wait_for(&home, &server, &id, |j| {
+    let record = wait_for_job(&home, &server, &id, |j| {
         j["status"] == "RUNNING" && j["run_id"].is_string()
     });
     let run_id = record["run_id"].as_str().unwrap().to_string();
@@ -304,7 +285,7 @@ fn a_worker_killed_mid_job_is_replaced_and_the_run_continues() {
     let second = Worker::start(&home, &nats, &server, &[]);
     first.kill();
 
-    let record = wait_for(&home, &server, &id, |j| j["status"] == "SUCCEEDED");
+    let record = wait_for_job(&home, &server, &id, |j| j["status"] == "SUCCEEDED");
     assert_eq!(
         record["run_id"].as_str(),
         Some(run_id.as_str()),
@@ -370,12 +351,12 @@ fn cancel_reaches_the_worker_and_labels_route_jobs() {
 
     let long = write_spec(dir.path(), "long.toml", 5000, "[256, 256]", "");
     let id = submit(&home, &server, &long);
-    let record = wait_for(&home, &server, &id, |j| {
+    let record = wait_for_job(&home, &server, &id, |j| {
         j["status"] == "RUNNING" && j["run_id"].is_string()
     });
     // Cancelled through the other replica.
     smelt_ok(&home, &["jobs", "cancel", &id, "--server", &replica.uri()]);
-    let record2 = wait_for(&home, &server, &id, |j| j["status"] == "CANCELLED");
+    let record2 = wait_for_job(&home, &server, &id, |j| j["status"] == "CANCELLED");
     assert_eq!(record2["run_id"], record["run_id"]);
     let run_id = record["run_id"].as_str().unwrap();
     assert_eq!(run(&home, &server, run_id)["info"]["status"], "KILLED");
@@ -396,9 +377,9 @@ fn cancel_reaches_the_worker_and_labels_route_jobs() {
     );
     let id = submit(&home, &server, &needy);
     std::thread::sleep(Duration::from_secs(3));
-    assert_eq!(job(&home, &server, &id)["status"], "QUEUED");
+    assert_eq!(job_record(&home, &server, &id)["status"], "QUEUED");
     let big = Worker::start(&home, &nats, &server, &["--labels", "highmem"]);
-    wait_for(&home, &server, &id, |j| j["status"] == "SUCCEEDED");
+    wait_for_job(&home, &server, &id, |j| j["status"] == "SUCCEEDED");
     let listed = smelt_json(&home, &["jobs", "list", "--server", &replica.uri()]);
     assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
     assert!(
@@ -450,12 +431,12 @@ fn a_job_that_keeps_losing_its_worker_fails_and_nats_restarts_lose_nothing() {
     nats.restart();
     let worker = Worker::start(&home, &nats, &server, &[]);
     for id in &queued {
-        wait_for(&home, &server, id, |j| j["status"] == "SUCCEEDED");
+        wait_for_job(&home, &server, id, |j| j["status"] == "SUCCEEDED");
     }
     // A worker that was connected through a restart comes back.
     nats.restart();
     let id = submit_when_up(&home, &server, &quick);
-    wait_for(&home, &server, &id, |j| j["status"] == "SUCCEEDED");
+    wait_for_job(&home, &server, &id, |j| j["status"] == "SUCCEEDED");
     drop(worker);
 
     // A job whose worker dies every time: failed after --max-attempts.
@@ -463,13 +444,13 @@ fn a_job_that_keeps_losing_its_worker_fails_and_nats_restarts_lose_nothing() {
     let id = submit(&home, &server, &long);
     for attempt in 1..=2 {
         let mut doomed = Worker::start(&home, &nats, &server, &["--max-attempts", "2"]);
-        wait_for(&home, &server, &id, |j| {
+        wait_for_job(&home, &server, &id, |j| {
             j["status"] == "RUNNING" && j["attempts"] == attempt
         });
         doomed.kill();
     }
     let _last = Worker::start(&home, &nats, &server, &["--max-attempts", "2"]);
-    let record = wait_for(&home, &server, &id, |j| j["status"] == "FAILED");
+    let record = wait_for_job(&home, &server, &id, |j| j["status"] == "FAILED");
     let error = record["error"].as_str().unwrap();
     assert!(
         error.contains("started 2 times") && error.contains("worker was lost"),

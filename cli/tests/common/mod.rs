@@ -295,3 +295,30 @@ pub fn interrupt(mut child: std::process::Child) {
     let exit = child.wait().unwrap();
     assert!(exit.success(), "Ctrl-C ends the quickstart with {exit}");
 }
+
+/// A job's record, as `smelt jobs status --json` prints it.
+pub fn job_record(home: &Path, server: &Server, id: &str) -> Value {
+    smelt_json(home, &["jobs", "status", id, "--server", &server.uri()])
+}
+
+/// Polls a job until `what` holds (at most five minutes); returns its record.
+pub fn wait_for_job(
+    home: &Path,
+    server: &Server,
+    id: &str,
+    what: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let record = job_record(home, server, id);
+        if what(&record) {
+            return record;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "job never got there: {record}\n{}",
+            server.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -74,21 +74,9 @@ impl Executor for NatsExecutor {
         )?;
         let job_id = uuid::Uuid::new_v4().simple().to_string();
         let entry = JobEntry {
-            record: JobRecord {
-                job_id: job_id.clone(),
-                status: JobStatus::Queued,
-                run_id: None,
-                submitted_at: now_ms(),
-                started_at: None,
-                finished_at: None,
-                error: None,
-                attempts: 0,
-                model_version: None,
-                experiment: Some(summary.experiment),
-                model: Some(summary.model),
-            },
+            record: summary.queued_record(&job_id),
             spec: spec_toml.to_string(),
-            labels: summary.labels,
+            labels: summary.labels.clone(),
             cancel_requested: false,
             worker: None,
         };

@@ -206,7 +206,6 @@ impl Worker {
                 &job_id,
                 JobStatus::Cancelled,
                 None,
-                None,
                 "cancelled before it ran again\n",
             )
             .await;
@@ -222,7 +221,6 @@ impl Worker {
                 &job_id,
                 JobStatus::Failed,
                 Some(reason.clone()),
-                None,
                 &format!("failed: {reason}\n"),
             )
             .await;
@@ -444,20 +442,13 @@ impl Worker {
     }
 
     /// Ends a job that did not run (cancelled, or out of attempts).
-    async fn finish(
-        &self,
-        job_id: &str,
-        status: JobStatus,
-        error: Option<String>,
-        version: Option<String>,
-        line: &str,
-    ) {
+    async fn finish(&self, job_id: &str, status: JobStatus, error: Option<String>, line: &str) {
         let stamped = format!(
             "[{}] {line}",
             chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
         );
         let _ = self.book.append_log(job_id, &stamped).await;
-        self.record_outcome(job_id, status, error, version).await;
+        self.record_outcome(job_id, status, error, None).await;
     }
 }
 

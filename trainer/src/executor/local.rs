@@ -140,19 +140,7 @@ impl Executor for LocalExecutor {
             .map_err(|e| TrainError::io("cannot create the job folder", e))?;
         std::fs::write(folder.join(SPEC), spec_toml)
             .map_err(|e| TrainError::io("cannot save the job spec", e))?;
-        let record = JobRecord {
-            job_id: job_id.clone(),
-            status: JobStatus::Queued,
-            run_id: None,
-            submitted_at: now_ms(),
-            started_at: None,
-            finished_at: None,
-            error: None,
-            attempts: 0,
-            model_version: None,
-            experiment: Some(summary.experiment),
-            model: Some(summary.model),
-        };
+        let record = summary.queued_record(&job_id);
         {
             let _guard = self.inner.records.lock().expect("records lock");
             self.inner.write(&record)?;

@@ -80,6 +80,26 @@ pub struct JobSummary {
     pub labels: Vec<String>,
 }
 
+impl JobSummary {
+    /// The record of a job just queued under `job_id`, as every executor
+    /// writes it.
+    pub fn queued_record(&self, job_id: &str) -> JobRecord {
+        JobRecord {
+            job_id: job_id.to_string(),
+            status: JobStatus::Queued,
+            run_id: None,
+            submitted_at: crate::tracker::now_ms(),
+            started_at: None,
+            finished_at: None,
+            error: None,
+            attempts: 0,
+            model_version: None,
+            experiment: Some(self.experiment.clone()),
+            model: Some(self.model.clone()),
+        }
+    }
+}
+
 /// A checked submission: what [`check_submission`] found in a spec.
 pub struct Submission {
     pub summary: JobSummary,
