@@ -1,7 +1,7 @@
 //! The contract of Smelt's own HTTP APIs, written once.
 //!
 //! Every request and response body of the routes under `/api/2.0/smelt/`
-//! ([`jobs`], [`endpoints`], [`monitors`], [`identity`]: tokens and audit), the error body all of Smelt's
+//! ([`jobs`], [`endpoints`], [`monitors`], [`identity`]: tokens and audit), what server replicas tell each other ([`changes`]), the error body all of Smelt's
 //! routes answer with and its codes ([`error`]), and the names of the
 //! metrics the monitor logs ([`monitors::metrics`]). The servers (trainer,
 //! serving, monitor, mounted by `smelt server`), the CLI, the web UI and the
@@ -17,6 +17,7 @@
 //! MLflow's REST bodies are not here: the tracking crate owns them, since
 //! their shape is MLflow's, not ours.
 
+pub mod changes;
 pub mod endpoints;
 pub mod error;
 pub mod identity;

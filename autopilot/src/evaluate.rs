@@ -42,6 +42,14 @@ struct PreparedFold {
     valid_x: Features,
 }
 
+/// One fold's part of an evaluation: the held-out rows' predictions
+/// (`width` values a row, in the fold's row order) and the fit's wall time.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FoldOutput {
+    pub values: Vec<f64>,
+    pub seconds: f64,
+}
+
 /// What a configuration scored at one resource level.
 #[derive(Debug, Clone)]
 pub struct Evaluation {
@@ -55,9 +63,9 @@ pub struct Evaluation {
     pub seconds: f64,
 }
 
-pub struct Evaluator<'a> {
-    data: &'a Dataset,
-    plan: &'a FoldPlan,
+pub struct Evaluator {
+    data: Arc<Dataset>,
+    plan: Arc<FoldPlan>,
     metric: Metric,
     seed: u64,
     /// Rows with out-of-fold predictions: all rows under cross-validation, the
@@ -70,8 +78,8 @@ pub struct Evaluator<'a> {
     cache: Vec<Mutex<HashMap<PreprocessOptions, Arc<PreparedFold>>>>,
 }
 
-impl<'a> Evaluator<'a> {
-    pub fn new(data: &'a Dataset, plan: &'a FoldPlan, metric: Metric, seed: u64) -> Self {
+impl Evaluator {
+    pub fn new(data: Arc<Dataset>, plan: Arc<FoldPlan>, metric: Metric, seed: u64) -> Self {
         let eval_rows: Vec<usize> = if plan.covers_all_rows {
             (0..data.rows()).collect()
         } else {
@@ -85,6 +93,11 @@ impl<'a> Evaluator<'a> {
             position[row] = Some(i);
         }
         let truth = take_target(&data.target, &eval_rows);
+        let cache = plan
+            .folds
+            .iter()
+            .map(|_| Mutex::new(HashMap::new()))
+            .collect();
         Evaluator {
             truth,
             data,
@@ -93,11 +106,7 @@ impl<'a> Evaluator<'a> {
             seed,
             eval_rows,
             position,
-            cache: plan
-                .folds
-                .iter()
-                .map(|_| Mutex::new(HashMap::new()))
-                .collect(),
+            cache,
         }
     }
 
@@ -152,62 +161,122 @@ impl<'a> Evaluator<'a> {
         deadline: Instant,
     ) -> TrainResult<Evaluation> {
         let started = Instant::now();
-        let options = preprocess_options(config);
-        let task = &self.data.task;
-        let width = match task {
+        let mut folds = Vec::with_capacity(self.folds());
+        for index in 0..self.folds() {
+            folds.push(self.evaluate_fold(learner, config, resource, index, deadline)?);
+        }
+        let mut evaluation = self.combine(learner, &folds)?;
+        evaluation.seconds = started.elapsed().as_secs_f64();
+        Ok(evaluation)
+    }
+
+    /// Values per held-out row of fold `index` (one per class, or one).
+    fn width(&self) -> usize {
+        match &self.data.task {
             Task::Classification { classes } => classes.len(),
             Task::Regression => 1,
+        }
+    }
+
+    /// Fits `config` at `resource` on fold `index`'s training rows and
+    /// predicts its held-out rows: one piece of an evaluation, which a
+    /// distributed search runs on any worker (the fold's seed is the
+    /// search's plus its index, so every worker fits the same model).
+    pub fn evaluate_fold(
+        &self,
+        learner: Learner,
+        config: &Config,
+        resource: Resource,
+        index: usize,
+        deadline: Instant,
+    ) -> TrainResult<FoldOutput> {
+        let started = Instant::now();
+        let options = preprocess_options(config);
+        let task = &self.data.task;
+        let width = self.width();
+        let fold = self.plan.folds.get(index).ok_or_else(|| {
+            TrainError::Spec(format!(
+                "fold {index} does not exist: the search has {} folds",
+                self.folds()
+            ))
+        })?;
+        let prepared = self.prepared(index, options)?;
+        let (x, y) = match resource {
+            Resource::DataShare(share) if share < 1.0 => {
+                let order = smelt_data::shuffled_indices(
+                    prepared.train_x.rows,
+                    self.seed.wrapping_add(index as u64),
+                );
+                let keep = ((prepared.train_x.rows as f64 * share).ceil() as usize)
+                    .clamp(1, prepared.train_x.rows);
+                let mut rows = order[..keep].to_vec();
+                rows.sort_unstable();
+                (
+                    Cow::Owned(take_rows(&prepared.train_x, &rows)),
+                    Cow::Owned(take_target(&prepared.train_y, &rows)),
+                )
+            }
+            // The whole fold: fitted from the cache, not a copy of it.
+            _ => (
+                Cow::Borrowed(&prepared.train_x),
+                Cow::Borrowed(&prepared.train_y),
+            ),
         };
+        let fitted = fit(&FitRequest {
+            learner,
+            config,
+            resource,
+            task,
+            x: &x,
+            y: &y,
+            seed: self.seed.wrapping_add(index as u64),
+            deadline,
+        })?;
+        let outputs = fitted.predict(&prepared.valid_x, task)?;
+        let values = match outputs {
+            Outputs::Probabilities { values, .. } | Outputs::Values(values) => values,
+        };
+        if values.len() != fold.valid.len() * width {
+            return Err(TrainError::Training(format!(
+                "{} answered {} values for {} rows",
+                learner.name(),
+                values.len(),
+                fold.valid.len()
+            )));
+        }
+        Ok(FoldOutput {
+            values,
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// The evaluation made of every fold's output, in fold order: the
+    /// held-out predictions put in `eval_rows` order and scored.
+    pub fn combine(&self, learner: Learner, folds: &[FoldOutput]) -> TrainResult<Evaluation> {
+        let task = &self.data.task;
+        let width = self.width();
+        if folds.len() != self.folds() {
+            return Err(TrainError::Training(format!(
+                "{} came back with {} of {} folds",
+                learner.name(),
+                folds.len(),
+                self.folds()
+            )));
+        }
         let mut combined = vec![0.0; self.eval_rows.len() * width];
-        for (index, fold) in self.plan.folds.iter().enumerate() {
-            let prepared = self.prepared(index, options)?;
-            let (x, y) = match resource {
-                Resource::DataShare(share) if share < 1.0 => {
-                    let order = smelt_data::shuffled_indices(
-                        prepared.train_x.rows,
-                        self.seed.wrapping_add(index as u64),
-                    );
-                    let keep = ((prepared.train_x.rows as f64 * share).ceil() as usize)
-                        .clamp(1, prepared.train_x.rows);
-                    let mut rows = order[..keep].to_vec();
-                    rows.sort_unstable();
-                    (
-                        Cow::Owned(take_rows(&prepared.train_x, &rows)),
-                        Cow::Owned(take_target(&prepared.train_y, &rows)),
-                    )
-                }
-                // The whole fold: fitted from the cache, not a copy of it.
-                _ => (
-                    Cow::Borrowed(&prepared.train_x),
-                    Cow::Borrowed(&prepared.train_y),
-                ),
-            };
-            let fitted = fit(&FitRequest {
-                learner,
-                config,
-                resource,
-                task,
-                x: &x,
-                y: &y,
-                seed: self.seed.wrapping_add(index as u64),
-                deadline,
-            })?;
-            let outputs = fitted.predict(&prepared.valid_x, task)?;
-            let values = match outputs {
-                Outputs::Probabilities { values, .. } | Outputs::Values(values) => values,
-            };
-            if values.len() != fold.valid.len() * width {
+        for (fold, output) in self.plan.folds.iter().zip(folds) {
+            if output.values.len() != fold.valid.len() * width {
                 return Err(TrainError::Training(format!(
                     "{} answered {} values for {} rows",
                     learner.name(),
-                    values.len(),
+                    output.values.len(),
                     fold.valid.len()
                 )));
             }
             for (i, &row) in fold.valid.iter().enumerate() {
                 let at = self.position[row].expect("validation rows are evaluated");
                 combined[at * width..(at + 1) * width]
-                    .copy_from_slice(&values[i * width..(i + 1) * width]);
+                    .copy_from_slice(&output.values[i * width..(i + 1) * width]);
             }
         }
         let outputs = if task.is_classification() {
@@ -234,7 +303,7 @@ impl<'a> Evaluator<'a> {
             metrics: self.all_metrics(&outputs),
             outputs,
             score,
-            seconds: started.elapsed().as_secs_f64(),
+            seconds: folds.iter().map(|f| f.seconds).sum(),
         })
     }
 }

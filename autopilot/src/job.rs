@@ -22,6 +22,7 @@ use smelt_trainer::tracker::run_closing;
 use smelt_trainer::{RunTracker, Tracking, TrainError, TrainResult};
 
 use crate::candidates::{FitRequest, Learner, Resource, fit, preprocess_options};
+use crate::distributed::{DISTRIBUTED_WIDTH, Distribution, EvaluationPool};
 use crate::ensemble;
 use crate::evaluate::{Dataset, Evaluator};
 use crate::folds;
@@ -56,6 +57,9 @@ pub struct AutopilotOptions {
     /// Where the data may come from (anywhere for `smelt autopilot`; a
     /// server's executor limits it).
     pub data_roots: smelt_trainer::DataRoots,
+    /// Where fold fits run when not on this machine's threads (`smelt
+    /// worker`: on every worker's cores).
+    pub pool: Option<Arc<dyn EvaluationPool>>,
 }
 
 impl Default for AutopilotOptions {
@@ -67,6 +71,7 @@ impl Default for AutopilotOptions {
             on_run: None,
             cancel: Arc::new(AtomicBool::new(false)),
             data_roots: smelt_trainer::DataRoots::anywhere(),
+            pool: None,
         }
     }
 }
@@ -102,9 +107,60 @@ pub fn run_autopilot(
     options: &AutopilotOptions,
 ) -> TrainResult<AutopilotOutcome> {
     let started = Instant::now();
+    let prepared = prepare_search(spec, tracking, &options.base_dir, &options.data_roots)?;
+    let experiment = spec.experiment.as_deref().unwrap_or("Default");
+    let experiment_id = tracking.experiment_id(experiment)?;
+    let mut tags = host_tags("smelt autopilot", &options.base_dir);
+    tags.push(Tag::new("smelt.autopilot", "true"));
+    tags.extend(options.tags.iter().cloned());
+    let run = RunTracker::start(
+        tracking,
+        &experiment_id,
+        Some(spec.run_name.clone().unwrap_or_else(|| "autopilot".into())),
+        tags,
+    )?;
+    if let Some(on_run) = &options.on_run {
+        on_run(&run.run_id);
+    }
+    let mut progress = reporter(
+        &options.progress,
+        Duration::from_secs_f64(spec.time_budget_s),
+    );
+    for note in &prepared.notes {
+        progress.note(note);
+    }
+    let result = run_closing(&run, "Autopilot", || {
+        search_and_publish(spec, options, &run, &prepared, progress.as_mut(), started)
+    });
+    progress.finish();
+    result
+}
+
+/// What a search runs on: the data read and checked, the problem, the
+/// metric, the folds and the learners that apply. Built the same way
+/// wherever it is needed: by the job, and by every worker evaluating folds
+/// of a distributed search (reading the same data with the same seed gives
+/// the same rows and folds).
+pub struct PreparedSearch {
+    pub data: PreparedData,
+    pub dataset: Arc<Dataset>,
+    pub plan: Arc<folds::FoldPlan>,
+    pub metric: Metric,
+    pub learners: Vec<Learner>,
+    /// What was decided on the way (columns dropped, folds lowered, …).
+    pub notes: Vec<String>,
+}
+
+/// Reads and checks `spec`'s data and plans its search.
+pub fn prepare_search(
+    spec: &AutopilotSpec,
+    tracking: &Tracking,
+    base_dir: &Path,
+    data_roots: &smelt_trainer::DataRoots,
+) -> TrainResult<PreparedSearch> {
     spec.validate().map_err(TrainError::Spec)?;
     let mut notes = Vec::new();
-    let (data, problem) = read_data(spec, tracking, &options.base_dir, &options.data_roots)?;
+    let (data, problem) = read_data(spec, tracking, base_dir, data_roots)?;
     let metric = spec.metric.unwrap_or(problem.default_metric());
     if !problem.admits(metric) {
         return Err(TrainError::Spec(format!(
@@ -166,44 +222,14 @@ pub fn run_autopilot(
         )));
     }
 
-    let experiment = spec.experiment.as_deref().unwrap_or("Default");
-    let experiment_id = tracking.experiment_id(experiment)?;
-    let mut tags = host_tags("smelt autopilot", &options.base_dir);
-    tags.push(Tag::new("smelt.autopilot", "true"));
-    tags.extend(options.tags.iter().cloned());
-    let run = RunTracker::start(
-        tracking,
-        &experiment_id,
-        Some(spec.run_name.clone().unwrap_or_else(|| "autopilot".into())),
-        tags,
-    )?;
-    if let Some(on_run) = &options.on_run {
-        on_run(&run.run_id);
-    }
-    let mut progress = reporter(
-        &options.progress,
-        Duration::from_secs_f64(spec.time_budget_s),
-    );
-    for note in &notes {
-        progress.note(note);
-    }
-    let result = run_closing(&run, "Autopilot", || {
-        search_and_publish(
-            spec,
-            options,
-            &run,
-            &data,
-            &dataset,
-            &plan,
-            metric,
-            learners,
-            progress.as_mut(),
-            notes.clone(),
-            started,
-        )
-    });
-    progress.finish();
-    result
+    Ok(PreparedSearch {
+        data,
+        dataset: Arc::new(dataset),
+        plan: Arc::new(plan),
+        metric,
+        learners,
+        notes,
+    })
 }
 
 /// Reads the data, and infers (or takes) the problem type. A target whose
@@ -298,24 +324,34 @@ fn drop_empty_columns(features: &smelt_data::Frame, notes: &mut Vec<String>) -> 
     frame
 }
 
-#[allow(clippy::too_many_arguments)]
 fn search_and_publish(
     spec: &AutopilotSpec,
     options: &AutopilotOptions,
     run: &RunTracker,
-    data: &PreparedData,
-    dataset: &Dataset,
-    plan: &folds::FoldPlan,
-    metric: Metric,
-    learners: Vec<Learner>,
+    prepared: &PreparedSearch,
     progress: &mut dyn AutopilotProgress,
-    notes: Vec<String>,
     started: Instant,
 ) -> TrainResult<AutopilotOutcome> {
+    let PreparedSearch {
+        data,
+        dataset,
+        plan,
+        metric,
+        learners,
+        notes,
+    } = prepared;
+    let (dataset, plan, metric): (&Dataset, &folds::FoldPlan, Metric) = (dataset, plan, *metric);
+    let (learners, notes) = (learners.clone(), notes.clone());
+    // Configurations in flight: with a pool, a width that does not depend
+    // on how many workers there are (so the leaderboard does not either).
     let workers = spec.workers.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
+        if options.pool.is_some() {
+            DISTRIBUTED_WIDTH
+        } else {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        }
     });
     run.log_params(&[
         (
@@ -336,6 +372,15 @@ fn search_and_publish(
             dataset.features.columns().len().to_string(),
         ),
         ("workers".to_string(), workers.to_string()),
+        (
+            "fold_fits".to_string(),
+            if options.pool.is_some() {
+                "workers"
+            } else {
+                "local"
+            }
+            .to_string(),
+        ),
         ("seed".to_string(), spec.seed.to_string()),
         (
             "learners".to_string(),
@@ -353,7 +398,12 @@ fn search_and_publish(
     // The budget counts from the job's start: reading data is part of it.
     let spent = started.elapsed();
     let budget = Duration::from_secs_f64(spec.time_budget_s).saturating_sub(spent);
-    let evaluator = Evaluator::new(dataset, plan, metric, spec.seed);
+    let evaluator = Evaluator::new(
+        prepared.dataset.clone(),
+        prepared.plan.clone(),
+        metric,
+        spec.seed,
+    );
     let search = Search::new(
         &evaluator,
         metric,
@@ -367,6 +417,14 @@ fn search_and_publish(
         dataset.problem,
         dataset.has_missing,
     );
+    let search = match &options.pool {
+        Some(pool) => search.distributed(Distribution {
+            pool: pool.clone(),
+            search: run.run_id.clone(),
+            spec: spec.to_toml(),
+        }),
+        None => search,
+    };
     let mut observer = TrialRuns::new(run, metric, progress, options.cancel.clone());
     let result = search.run(&mut observer);
     let run_ids = observer.finish()?;

@@ -10,11 +10,13 @@
 //! ([`ensemble`]) over the best candidates' out-of-fold predictions picks
 //! the final model, which is refitted on all rows and published like any
 //! trained model. Trials are nested child runs ([`trial_runs`]); the parent
-//! holds the [`leaderboard`].
+//! holds the [`leaderboard`]. On `smelt worker`s a search's fold fits run
+//! on every worker's cores ([`distributed`]).
 //!
 //! Start reading at [`job`], then [`search`].
 
 pub mod candidates;
+pub mod distributed;
 pub mod ensemble;
 pub mod evaluate;
 pub mod folds;

@@ -64,8 +64,20 @@ impl AutopilotSpec {
     }
 }
 
-/// Runs `[autopilot]` specs in the server's executor.
-pub struct AutopilotRunner;
+/// Runs `[autopilot]` specs in the server's executor or a `smelt worker`.
+#[derive(Default)]
+pub struct AutopilotRunner {
+    /// Where fold fits run (`smelt worker`: every worker's cores); `None`
+    /// fits them on the job's own machine.
+    pool: Option<std::sync::Arc<dyn crate::distributed::EvaluationPool>>,
+}
+
+impl AutopilotRunner {
+    /// A runner whose searches fit their folds through `pool`.
+    pub fn distributed(pool: std::sync::Arc<dyn crate::distributed::EvaluationPool>) -> Self {
+        AutopilotRunner { pool: Some(pool) }
+    }
+}
 
 impl JobRunner for AutopilotRunner {
     fn table(&self) -> &'static str {
@@ -121,6 +133,7 @@ impl JobRunner for AutopilotRunner {
             on_run: Some(context.on_run),
             cancel: context.cancel,
             data_roots: context.data_roots,
+            pool: self.pool.clone(),
         };
         let outcome = run_autopilot(&spec, tracking, &options)?;
         Ok(RunResult {

@@ -30,6 +30,7 @@ use serde::Serialize;
 use smelt_data::{SeededRng, seeded_rng};
 
 use crate::candidates::{Learner, Resource};
+use crate::distributed::{Distribution, FoldTask, deadline_ms};
 use crate::evaluate::{Evaluation, Evaluator};
 use crate::problem::{Metric, Outputs};
 use crate::space::{self, Config};
@@ -123,7 +124,7 @@ struct Job {
 }
 
 pub struct Search<'a> {
-    evaluator: &'a Evaluator<'a>,
+    evaluator: &'a Evaluator,
     metric: Metric,
     options: SearchOptions,
     has_missing: bool,
@@ -133,11 +134,13 @@ pub struct Search<'a> {
     start: Instant,
     /// Seconds a refit of one full-resource model took per fold, by learner.
     fold_seconds: BTreeMap<Learner, f64>,
+    /// Where fold fits run when not on this machine's threads.
+    distribution: Option<Distribution>,
 }
 
 impl<'a> Search<'a> {
     pub fn new(
-        evaluator: &'a Evaluator<'a>,
+        evaluator: &'a Evaluator,
         metric: Metric,
         options: SearchOptions,
         problem: crate::problem::ProblemType,
@@ -153,7 +156,15 @@ impl<'a> Search<'a> {
             disabled: Vec::new(),
             start: Instant::now(),
             fold_seconds: BTreeMap::new(),
+            distribution: None,
         }
+    }
+
+    /// Runs every fold fit through `distribution`'s pool instead of this
+    /// machine's threads; the search decides exactly as it would locally.
+    pub fn distributed(mut self, distribution: Distribution) -> Self {
+        self.distribution = Some(distribution);
+        self
     }
 
     fn elapsed(&self) -> f64 {
@@ -242,7 +253,6 @@ impl<'a> Search<'a> {
                 break;
             }
             let deadline = self.hard_deadline();
-            let evaluator = self.evaluator;
             let work: Vec<(Learner, Config, Resource)> = jobs
                 .iter()
                 .map(|job| {
@@ -254,33 +264,21 @@ impl<'a> Search<'a> {
                     )
                 })
                 .collect();
-            let results: Vec<Result<Evaluation, String>> = std::thread::scope(|scope| {
-                let handles: Vec<_> = work
-                    .iter()
-                    .map(|(learner, config, resource)| {
-                        scope.spawn(move || {
-                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                                evaluator.evaluate(*learner, config, *resource, deadline)
-                            }))
-                            .map_err(|panic| panic_message(&panic))
-                            .and_then(|r| r.map_err(|e| e.to_string()))
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| {
-                        h.join()
-                            .unwrap_or_else(|_| Err("the trial thread died".into()))
-                    })
-                    .collect()
-            });
+            let results = match &self.distribution {
+                Some(distribution) => {
+                    self.evaluate_remotely(distribution, &jobs, &work, deadline, &*observer)
+                }
+                None => self.evaluate_here(&work, deadline),
+            };
             for (job, result) in jobs.into_iter().zip(results) {
                 let index = job.trial;
                 self.integrate(job, result);
                 let trial = self.trials[index].clone();
                 observer.trial_updated(&trial, self.best(), self.start.elapsed());
             }
+        }
+        if let Some(distribution) = &self.distribution {
+            distribution.pool.finished(&distribution.search);
         }
         // Trials still waiting for a level when time ran out stop here.
         let now = self.elapsed();
@@ -295,6 +293,79 @@ impl<'a> Search<'a> {
             trials: self.trials,
             elapsed: self.start.elapsed(),
         }
+    }
+
+    /// One batch on this machine: a thread per job, each fitting its folds.
+    fn evaluate_here(
+        &self,
+        work: &[(Learner, Config, Resource)],
+        deadline: Instant,
+    ) -> Vec<Result<Evaluation, String>> {
+        let evaluator = self.evaluator;
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = work
+                .iter()
+                .map(|(learner, config, resource)| {
+                    scope.spawn(move || {
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            evaluator.evaluate(*learner, config, *resource, deadline)
+                        }))
+                        .map_err(|panic| panic_message(&panic))
+                        .and_then(|r| r.map_err(|e| e.to_string()))
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err("the trial thread died".into()))
+                })
+                .collect()
+        })
+    }
+
+    /// One batch through the pool: a task per job and fold, all at once;
+    /// each job's folds are put back together as a local evaluation would.
+    fn evaluate_remotely(
+        &self,
+        distribution: &Distribution,
+        jobs: &[Job],
+        work: &[(Learner, Config, Resource)],
+        deadline: Instant,
+        observer: &dyn SearchObserver,
+    ) -> Vec<Result<Evaluation, String>> {
+        let folds = self.evaluator.folds();
+        let deadline_ms = deadline_ms(deadline);
+        let tasks: Vec<FoldTask> = jobs
+            .iter()
+            .zip(work)
+            .flat_map(|(job, (learner, config, resource))| {
+                (0..folds).map(move |fold| FoldTask {
+                    search: distribution.search.clone(),
+                    spec: distribution.spec.clone(),
+                    trial: job.trial + 1,
+                    rung: job.rung,
+                    fold,
+                    learner: *learner,
+                    config: config.clone(),
+                    resource: *resource,
+                    deadline_ms,
+                })
+            })
+            .collect();
+        let cancelled = || observer.cancelled();
+        let mut answers = distribution.pool.evaluate(tasks, &cancelled).into_iter();
+        // A job's seconds are its folds' fit times added up, as a local
+        // evaluation's are: what the budget plans with stays the same.
+        work.iter()
+            .map(|(learner, _, _)| {
+                let outputs: Result<Vec<_>, String> = answers.by_ref().take(folds).collect();
+                self.evaluator
+                    .combine(*learner, &outputs?)
+                    .map_err(|e| e.to_string())
+            })
+            .collect()
     }
 
     fn started_trials(&self) -> usize {

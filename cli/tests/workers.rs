@@ -4,7 +4,10 @@
 //! resumes on another worker, in the same run, no epoch missing), cancel
 //! reaching the worker, labels routing jobs, a job that keeps losing its
 //! worker failed with the reason, a NATS restart losing no queued job, and
-//! local data uploaded once so workers need no shared folder.
+//! local data uploaded once so workers need no shared folder; an autopilot
+//! search's fold fits spread over every worker, with the same leaderboard
+//! on one worker or three, and a worker lost mid-search costing nothing
+//! but its folds in flight.
 
 mod common;
 
@@ -116,6 +119,8 @@ impl Worker {
                 "3s",
             ])
             .args(extra)
+            // Each fold fit is logged at info.
+            .env("RUST_LOG", "warn,smelt_cluster=info")
             .stdout(Stdio::from(out.try_clone().unwrap()))
             .stderr(Stdio::from(out))
             .spawn()
@@ -483,4 +488,128 @@ fn submit_when_up(home: &Path, server: &Server, spec: &Path) -> String {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// An autopilot search on the server, through `smelt autopilot --server`;
+/// answers the finished job's record.
+fn autopilot_job(home: &Path, server: &Server, dir: &Path) -> Value {
+    std::fs::copy(dataset("wine.train.csv"), dir.join("wine.train.csv")).unwrap();
+    let id = smelt_ok(
+        home,
+        &[
+            "autopilot",
+            "--data",
+            dir.join("wine.train.csv").to_str().unwrap(),
+            "--target",
+            "target",
+            "--max-trials",
+            "12",
+            "--seed",
+            "11",
+            "--time-budget",
+            "600",
+            "--learners",
+            "gaussian_nb,logistic_regression,gbdt",
+            "--server",
+            &server.uri(),
+            "--quiet",
+        ],
+    )
+    .trim()
+    .to_string();
+    wait_for_job(home, server, &id, |j| {
+        matches!(j["status"].as_str(), Some("SUCCEEDED" | "FAILED"))
+    })
+}
+
+/// What a leaderboard decided (not how long it took).
+fn decisions(home: &Path, server: &Server, record: &Value) -> Value {
+    assert_eq!(
+        record["status"],
+        "SUCCEEDED",
+        "{record}\n{}",
+        server.log_text()
+    );
+    let run_id = record["run_id"].as_str().unwrap();
+    let board = smelt_json(
+        home,
+        &[
+            "autopilot",
+            "leaderboard",
+            run_id,
+            "--tracking-uri",
+            &server.uri(),
+        ],
+    );
+    let entries: Vec<Value> = board["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "rank": e["rank"], "model": e["model"], "learner": e["learner"],
+                "score": e["score"], "params": e["params"],
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "started": board["trials_started"], "complete": board["trials_complete"],
+        "pruned": board["trials_pruned"], "failed": board["trials_failed"],
+        "entries": entries,
+    })
+}
+
+/// Fold fits a worker's log shows.
+fn folds_fitted(worker: &Worker) -> usize {
+    worker.log_text().matches("fold fitted").count()
+}
+
+#[test]
+fn autopilot_folds_spread_over_workers_with_one_leaderboard() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(nats) = Nats::start(&dir.path().join("nats")) else {
+        return;
+    };
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let server = Server::start(&home, &["--queue", &nats.url()]);
+    let one = [Worker::start(&home, &nats, &server, &["--fold-slots", "1"])];
+    let alone = decisions(&home, &server, &autopilot_job(&home, &server, dir.path()));
+    assert_eq!(alone["started"], 12, "{alone}");
+    assert!(folds_fitted(&one[0]) > 0, "{}", one[0].log_text());
+
+    // Three workers: the folds spread, the leaderboard is the same.
+    let mut more = [
+        Worker::start(&home, &nats, &server, &["--fold-slots", "1"]),
+        Worker::start(&home, &nats, &server, &["--fold-slots", "1"]),
+    ];
+    let three = decisions(&home, &server, &autopilot_job(&home, &server, dir.path()));
+    assert_eq!(three, alone);
+    assert!(
+        more.iter().any(|w| folds_fitted(w) > 0),
+        "the new workers fitted folds too"
+    );
+
+    // A worker killed mid-search costs only its folds in flight: the search
+    // ends as it would have.
+    let before: Vec<usize> = more.iter().map(folds_fitted).collect();
+    let job = std::thread::scope(|scope| {
+        let running = scope.spawn(|| autopilot_job(&home, &server, dir.path()));
+        let deadline = Instant::now() + Duration::from_secs(120);
+        // Kill the first worker seen fitting a fold of this search.
+        let victim = loop {
+            if let Some(i) = (0..more.len()).find(|&i| folds_fitted(&more[i]) > before[i]) {
+                break Some(i);
+            }
+            if running.is_finished() || Instant::now() > deadline {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let victim = victim.expect("a second worker fitted folds of the search");
+        more[victim].kill();
+        running.join().unwrap()
+    });
+    let survived = decisions(&home, &server, &job);
+    assert_eq!(survived, alone);
 }

@@ -1,5 +1,9 @@
 //! Smelt scaled out over NATS JetStream: the job queue that `smelt server
-//! --queue nats://…` sends jobs to and `smelt worker` processes pull from.
+//! --queue nats://…` sends jobs to and `smelt worker` processes pull from;
+//! the fold fits of autopilot searches spread over every worker
+//! ([`evals`]); captured traffic as streams that monitors on any replica
+//! read once ([`capture`]); and the changes server replicas tell each
+//! other ([`changes`]).
 //!
 //! Start at [`jobs`]: [`jobs::NatsExecutor`] is the server's side of the
 //! trainer's `Executor` seam, [`jobs::Worker`] the worker's loop. Both share
@@ -14,7 +18,10 @@
 //! store with compare-and-set, and RAFT clustering: everything a job queue
 //! needs that would otherwise be written (and got wrong) here.
 
+pub mod capture;
+pub mod changes;
 pub mod error;
+pub mod evals;
 pub mod jobs;
 pub mod queue;
 

@@ -101,29 +101,7 @@ impl Queue {
             })
             .await
             .map_err(|e| ClusterError::nats("create the job log stream", e))?;
-        // The bucket's stream is made here, as JetStream's key-value
-        // convention lays it out (what `create_key_value` would send):
-        // async-nats 0.52's `create_key_value` first reads account details
-        // that nats-server 2.9 does not send.
-        jetstream
-            .get_or_create_stream(stream::Config {
-                name: format!("KV_{JOBS_BUCKET}"),
-                description: Some("Smelt job records".into()),
-                subjects: vec![format!("$KV.{JOBS_BUCKET}.>")],
-                max_messages_per_subject: 1,
-                storage: stream::StorageType::File,
-                allow_rollup: true,
-                deny_delete: true,
-                allow_direct: true,
-                discard: stream::DiscardPolicy::New,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| ClusterError::nats("create the job records bucket", e))?;
-        let records = jetstream
-            .get_key_value(JOBS_BUCKET)
-            .await
-            .map_err(|e| ClusterError::nats("open the job records bucket", e))?;
+        let records = bucket(&jetstream, JOBS_BUCKET, "Smelt job records", None).await?;
         Ok(Queue {
             client,
             jetstream,
@@ -133,6 +111,17 @@ impl Queue {
         })
     }
 
+    /// A key-value bucket beside the job records (created if missing);
+    /// with `max_age`, an entry not written for that long expires.
+    pub(crate) async fn bucket(
+        &self,
+        name: &str,
+        description: &str,
+        max_age: Option<Duration>,
+    ) -> ClusterResult<kv::Store> {
+        bucket(&self.jetstream, name, description, max_age).await
+    }
+
     /// Waits until everything published so far has reached the server.
     pub async fn flush(&self) -> ClusterResult<()> {
         self.client
@@ -140,6 +129,38 @@ impl Queue {
             .await
             .map_err(|e| ClusterError::nats("flush", e))
     }
+}
+
+/// Opens the key-value bucket `name`, creating it if missing. Its stream is
+/// made here, as JetStream's key-value convention lays it out (what
+/// `create_key_value` would send): async-nats 0.52's `create_key_value`
+/// first reads account details that nats-server 2.9 does not send.
+async fn bucket(
+    jetstream: &jetstream::Context,
+    name: &str,
+    description: &str,
+    max_age: Option<Duration>,
+) -> ClusterResult<kv::Store> {
+    jetstream
+        .get_or_create_stream(stream::Config {
+            name: format!("KV_{name}"),
+            description: Some(description.into()),
+            subjects: vec![format!("$KV.{name}.>")],
+            max_messages_per_subject: 1,
+            max_age: max_age.unwrap_or_default(),
+            storage: stream::StorageType::File,
+            allow_rollup: true,
+            deny_delete: true,
+            allow_direct: true,
+            discard: stream::DiscardPolicy::New,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| ClusterError::nats(&format!("create the bucket {name}"), e))?;
+    jetstream
+        .get_key_value(name)
+        .await
+        .map_err(|e| ClusterError::nats(&format!("open the bucket {name}"), e))
 }
 
 /// The URL as async-nats takes it; `nats://` is the only scheme offered on

@@ -10,6 +10,7 @@
 
 pub mod batcher;
 pub mod capture;
+pub mod changes;
 pub mod endpoint;
 pub mod error;
 pub mod http;
@@ -22,6 +23,7 @@ pub mod source;
 
 pub use batcher::{BatchConfig, BatchConfigExt};
 pub use capture::{Capture, CaptureRecord, CaptureSink, JsonlFiles};
+pub use changes::{Change, ChangeFeed};
 pub use endpoint::{CaptureConfig, EndpointSpec, EndpointSpecExt, VariantSpec};
 pub use error::ServeError;
 pub use serving::{Serving, ServingConfig};

@@ -8,14 +8,21 @@
 //! interval; when the answer changes it loads and warms the new version off
 //! the request path and swaps it in atomically. It also retries variants
 //! that could not load at start (after a restart, say).
+//!
+//! Several replicas on one database act as one: each change made here is
+//! published on the [`ChangeFeed`] (when the server has one), and a change
+//! heard from it ([`Serving::apply`]) re-reads that endpoint's definition
+//! or wakes the watcher at once. The watcher also re-reads every definition
+//! each poll, so a replica that missed a change still catches up.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use smelt_tracking::DefinitionStore;
 
 use crate::capture::Capture;
+use crate::changes::{Change, ChangeFeed};
 use crate::endpoint::{Endpoint, EndpointSpec, EndpointSpecExt, Variant};
 use crate::error::{Result, ServeError};
 use crate::loaded::LoadedModel;
@@ -55,6 +62,10 @@ pub struct Serving {
     /// Serialises create/update/delete so two changes to one endpoint
     /// cannot interleave their store writes and swaps.
     changes: tokio::sync::Mutex<()>,
+    /// Where this replica's changes go (`smelt server --queue`).
+    feed: OnceLock<Arc<dyn ChangeFeed>>,
+    /// Wakes the watcher before its next poll (a registry change).
+    wake: Arc<tokio::sync::Notify>,
 }
 
 impl Serving {
@@ -73,19 +84,61 @@ impl Serving {
             capture,
             config,
             changes: tokio::sync::Mutex::new(()),
+            feed: OnceLock::new(),
+            wake: Arc::new(tokio::sync::Notify::new()),
         })
     }
 
+    /// Publishes this replica's endpoint changes on `feed` from now on.
+    pub fn set_change_feed(&self, feed: Arc<dyn ChangeFeed>) {
+        if self.feed.set(feed).is_err() {
+            tracing::warn!("the change feed was already set; keeping the first");
+        }
+    }
+
+    /// Tells the other replicas (through the feed) or, without one, this
+    /// process: a change made here that others serve.
+    pub fn announce(&self, change: Change) {
+        match self.feed.get() {
+            Some(feed) => feed.publish(change),
+            None => self.wake.notify_one(),
+        }
+    }
+
+    /// Acts on a change some replica made: an endpoint's definition is read
+    /// again now; a registry change wakes the watcher, which re-resolves
+    /// every movable reference.
+    pub async fn apply(&self, change: Change) {
+        match change {
+            Change::Endpoint { name } => {
+                if let Err(error) = self.sync_endpoint(&name).await {
+                    tracing::warn!(endpoint = %name, %error,
+                        "cannot follow the endpoint's new definition; retrying at the next poll");
+                }
+            }
+            Change::Registry => self.wake.notify_one(),
+        }
+    }
+
     /// Starts the watcher; it stops when the last `Arc<Serving>` is gone.
+    /// Each poll (or sooner, when woken by a registry change) it follows
+    /// the stored definitions and re-resolves movable references.
     pub fn start_watcher(self: &Arc<Self>) {
         let weak = Arc::downgrade(self);
         let interval = self.config.poll_interval;
+        let wake = self.wake.clone();
         tokio::spawn(async move {
             loop {
-                tokio::time::sleep(interval).await;
+                let woken = tokio::select! {
+                    () = tokio::time::sleep(interval) => false,
+                    () = wake.notified() => true,
+                };
                 let Some(serving) = weak.upgrade() else {
                     return;
                 };
+                if !woken {
+                    serving.sync_definitions().await;
+                }
                 serving.refresh().await;
             }
         });
@@ -113,13 +166,7 @@ impl Serving {
                     continue;
                 }
             };
-            let endpoint = Arc::new(Endpoint::new(spec, &self.metrics)?);
-            for variant in endpoint.all_variants() {
-                if let Err(error) = self.load_variant(&endpoint, variant).await {
-                    tracing::warn!(endpoint = %name, variant = %variant.name, %error,
-                        "variant not loaded at start; retrying every poll interval");
-                }
-            }
+            let endpoint = self.admit(spec).await?;
             self.write().insert(name, endpoint);
             restored += 1;
         }
@@ -173,6 +220,9 @@ impl Serving {
         self.write()
             .insert(endpoint.spec.name.clone(), endpoint.clone());
         tracing::info!(endpoint = %endpoint.name, "endpoint created");
+        if persist {
+            self.announce_endpoint(&endpoint.name);
+        }
         Ok(endpoint)
     }
 
@@ -197,6 +247,7 @@ impl Serving {
             .insert(endpoint.spec.name.clone(), endpoint.clone());
         self.unload(&old, Some(&endpoint));
         tracing::info!(endpoint = %endpoint.name, "endpoint updated");
+        self.announce_endpoint(&endpoint.name);
         Ok(endpoint)
     }
 
@@ -214,6 +265,91 @@ impl Serving {
         self.write().remove(name);
         self.unload(&endpoint, None);
         tracing::info!(endpoint = %name, "endpoint deleted");
+        self.announce_endpoint(name);
+        Ok(())
+    }
+
+    /// Publishes an endpoint change to the other replicas (this one already
+    /// serves it).
+    fn announce_endpoint(&self, name: &str) {
+        if let Some(feed) = self.feed.get() {
+            feed.publish(Change::Endpoint { name: name.into() });
+        }
+    }
+
+    /// Brings one endpoint in line with its stored definition: created,
+    /// replaced or removed here as another replica left it. A definition
+    /// equal to what runs changes nothing.
+    pub async fn sync_endpoint(&self, name: &str) -> Result<()> {
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        let stored = store
+            .get_definition(ENDPOINT_KIND, name)
+            .await
+            .map_err(ServeError::from)?;
+        let _change = self.changes.lock().await;
+        self.follow(name, stored.as_deref()).await
+    }
+
+    /// Follows every stored definition: endpoints another replica created,
+    /// changed or deleted since the last look. Errors are logged; the next
+    /// poll tries again.
+    pub async fn sync_definitions(&self) {
+        let Some(store) = &self.store else {
+            return;
+        };
+        let stored: BTreeMap<String, String> = match store.list_definitions(ENDPOINT_KIND).await {
+            Ok(definitions) => definitions.into_iter().collect(),
+            Err(error) => {
+                tracing::warn!(%error, "cannot read endpoint definitions; retrying at the next poll");
+                return;
+            }
+        };
+        let _change = self.changes.lock().await;
+        let names: std::collections::BTreeSet<String> = stored
+            .keys()
+            .cloned()
+            .chain(self.read().keys().cloned())
+            .collect();
+        for name in names {
+            if let Err(error) = self
+                .follow(&name, stored.get(&name).map(String::as_str))
+                .await
+            {
+                tracing::warn!(endpoint = %name, %error,
+                    "cannot follow the endpoint's stored definition; retrying at the next poll");
+            }
+        }
+    }
+
+    /// Makes the running endpoint `name` match `stored` (its definition, or
+    /// `None` when deleted). The caller holds `changes`.
+    async fn follow(&self, name: &str, stored: Option<&str>) -> Result<()> {
+        let running = self.read().get(name).cloned();
+        let Some(body) = stored else {
+            if let Some(old) = running {
+                self.write().remove(name);
+                self.unload(&old, None);
+                tracing::info!(endpoint = %name, "endpoint deleted by another replica");
+            }
+            return Ok(());
+        };
+        let spec = serde_json::from_str::<EndpointSpec>(body)
+            .map_err(|e| ServeError::Internal(format!("unreadable endpoint definition: {e}")))?
+            .normalized()?;
+        if running.as_ref().is_some_and(|r| r.spec == spec) {
+            return Ok(());
+        }
+        let endpoint = self.admit(spec).await?;
+        self.write().insert(name.to_string(), endpoint.clone());
+        match running {
+            Some(old) => {
+                self.unload(&old, Some(&endpoint));
+                tracing::info!(endpoint = %name, "endpoint updated by another replica");
+            }
+            None => tracing::info!(endpoint = %name, "endpoint created by another replica"),
+        }
         Ok(())
     }
 
@@ -238,6 +374,20 @@ impl Serving {
         let endpoint = Arc::new(Endpoint::new(spec, &self.metrics)?);
         for variant in endpoint.all_variants() {
             self.load_variant(&endpoint, variant).await?;
+        }
+        Ok(endpoint)
+    }
+
+    /// An endpoint someone else defined (a restart, another replica): every
+    /// variant that loads now serves; one that cannot stays unloaded (503)
+    /// and the watcher retries it each poll.
+    async fn admit(&self, spec: EndpointSpec) -> Result<Arc<Endpoint>> {
+        let endpoint = Arc::new(Endpoint::new(spec, &self.metrics)?);
+        for variant in endpoint.all_variants() {
+            if let Err(error) = self.load_variant(&endpoint, variant).await {
+                tracing::warn!(endpoint = %endpoint.name, variant = %variant.name, %error,
+                    "variant not loaded; retrying every poll interval");
+            }
         }
         Ok(endpoint)
     }

@@ -55,11 +55,16 @@ impl Tracking {
 }
 
 /// One run being written.
+/// The tag naming the `smelt worker` that runs (or last ran) a run.
+pub const WORKER_TAG: &str = "smelt.worker";
+
 pub struct RunTracker {
     tracking: Tracking,
     pub run_id: String,
     pub experiment_id: String,
     artifacts: Arc<dyn ArtifactStore>,
+    /// The worker this attempt tagged the run with ([`WORKER_TAG`]), if any.
+    worker: std::sync::Mutex<Option<String>>,
 }
 
 impl RunTracker {
@@ -69,6 +74,7 @@ impl RunTracker {
         run_name: Option<String>,
         tags: Vec<Tag>,
     ) -> TrainResult<Self> {
+        let worker = worker_of(&tags);
         let run = tracking.block(tracking.store.create_run(&CreateRun {
             experiment_id: experiment_id.to_string(),
             user_id: std::env::var("USER").ok(),
@@ -76,7 +82,9 @@ impl RunTracker {
             start_time: Some(now_ms()),
             tags,
         }))?;
-        Self::attach(tracking, run)
+        let tracker = Self::attach(tracking, run)?;
+        *tracker.lock_worker() = worker;
+        Ok(tracker)
     }
 
     /// Reopens an existing run (for `--resume`), marking it RUNNING again.
@@ -103,7 +111,29 @@ impl RunTracker {
             run_id: run.info.run_id,
             experiment_id: run.info.experiment_id,
             artifacts,
+            worker: std::sync::Mutex::new(None),
         })
+    }
+
+    fn lock_worker(&self) -> std::sync::MutexGuard<'_, Option<String>> {
+        self.worker.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether another worker has since resumed this run (its
+    /// [`WORKER_TAG`] names someone else): this attempt was stopped after
+    /// losing the job queue, and the run is no longer its to close.
+    pub fn taken_over(&self) -> bool {
+        let Some(ours) = self.lock_worker().clone() else {
+            return false;
+        };
+        match self.tracking.block(self.store().get_run(&self.run_id)) {
+            Ok(run) => run
+                .data
+                .tags
+                .iter()
+                .any(|t| t.key == WORKER_TAG && t.value != ours),
+            Err(_) => false,
+        }
     }
 
     pub fn tracking(&self) -> &Tracking {
@@ -128,6 +158,9 @@ impl RunTracker {
     }
 
     pub fn set_tags(&self, tags: &[Tag]) -> TrainResult<()> {
+        if let Some(worker) = worker_of(tags) {
+            *self.lock_worker() = Some(worker);
+        }
         for chunk in tags.chunks(100) {
             self.tracking
                 .block(self.store().log_batch(&self.run_id, &[], &[], chunk))?;
@@ -285,6 +318,12 @@ pub fn run_closing<T>(
         });
     match &result {
         Ok(_) => run.end(RunStatus::Finished)?,
+        // A worker cut off from the queue stops its attempt (or fails with
+        // the link); if another worker resumed the run meanwhile, closing it
+        // would end that worker's attempt.
+        Err(_) if run.taken_over() => {
+            tracing::warn!(run_id = %run.run_id, "another worker resumed this run; leaving it open");
+        }
         Err(TrainError::Cancelled) => {
             let _ = run.set_tags(&[Tag::new("smelt.error", "cancelled")]);
             run.end(RunStatus::Killed)?;
@@ -301,4 +340,11 @@ pub fn run_closing<T>(
         }
     }
     result
+}
+
+/// The worker a set of tags names, if any.
+fn worker_of(tags: &[Tag]) -> Option<String> {
+    tags.iter()
+        .find(|t| t.key == WORKER_TAG)
+        .map(|t| t.value.clone())
 }

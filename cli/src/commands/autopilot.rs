@@ -258,6 +258,8 @@ async fn start(global: &GlobalArgs, args: JobArgs) -> anyhow::Result<()> {
         cancel,
         // The user's own process reads what the user can.
         data_roots: smelt_trainer::DataRoots::anywhere(),
+        // Fold fits on this machine's cores.
+        pool: None,
     };
     let job = tokio::task::spawn_blocking(move || {
         smelt_autopilot::run_autopilot(&spec, &tracking, &options)

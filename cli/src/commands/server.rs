@@ -79,7 +79,9 @@ pub struct ServerArgs {
 
     /// Send jobs to this NATS JetStream server (nats://HOST:PORT) for `smelt
     /// worker` processes to run, instead of running them on this server's own
-    /// threads. Every server given the same queue shows the same jobs
+    /// threads. Every server given the same queue shows the same jobs, and
+    /// servers sharing a database hear each other's endpoint and alias
+    /// changes at once (each still re-reads them every poll)
     #[arg(long, env = "SMELT_QUEUE", value_name = "URL")]
     queue: Option<String>,
     /// Training jobs run at once by this server's executor [default: one per two cores]
@@ -89,6 +91,18 @@ pub struct ServerArgs {
     /// Where endpoints write captured requests (JSON lines) [default: $SMELT_HOME/capture]
     #[arg(long, env = "SMELT_CAPTURE_DIR", value_name = "DIR")]
     capture_dir: Option<std::path::PathBuf>,
+
+    /// Send captured requests to NATS JetStream (nats://HOST:PORT) instead of
+    /// --capture-dir: one stream per endpoint that every server replica
+    /// writes to, read by monitors through a durable consumer, each window
+    /// evaluated by exactly one replica
+    #[arg(
+        long,
+        env = "SMELT_CAPTURE_SINK",
+        value_name = "URL",
+        conflicts_with = "capture_dir"
+    )]
+    capture_sink: Option<String>,
 
     /// Folders whose files jobs submitted to this server may read as data
     /// (comma-separated). Without it, jobs read data only from the artifact
@@ -221,12 +235,26 @@ pub async fn run(args: &ServerArgs) -> anyhow::Result<()> {
     );
 
     let reads = caller_reads(&config, args)?;
-    let executor = start_executor(&home, &config, &bound, args, &reads).await?;
+    let queue = connect_queue(args).await?;
+    let executor = start_executor(&home, &config, &bound, args, &reads, queue.as_ref()).await?;
     let identity =
         crate::shared::identity::start(&args.auth, &bound, executor.clone(), secure_cookies)
             .await?;
     let jobs = smelt_trainer::executor::api::router(executor.clone());
     let (serving, monitors) = start_serving(&home, &config, &bound, args, &reads).await?;
+    if let Some(queue) = &queue {
+        // Replicas on the same NATS tell each other of endpoint and alias
+        // changes, so each swaps at once rather than at its next poll.
+        let changes = smelt_cluster::changes::NatsChanges::new(queue);
+        serving.set_change_feed(changes.clone());
+        changes.follow(serving.clone()).await.map_err(|e| {
+            hinted(
+                e.to_string(),
+                "check that NATS is up at --queue / SMELT_QUEUE",
+            )
+        })?;
+    }
+    let registry_writes = serving.clone();
     let ui = smelt_ui::router(smelt_ui::UiState {
         store: bound.state().store.clone(),
         open_artifacts: open_artifacts(&config, &reads),
@@ -252,21 +280,23 @@ pub async fn run(args: &ServerArgs) -> anyhow::Result<()> {
         eprintln!("smelt server: shutting down (finishing requests in flight)");
         let _ = stopping_tx.send(());
     };
-    let serve = match &identity {
+    let app = smelt_tracking::api::router(bound.state().clone()).merge(extra);
+    let app = match &identity {
         // Every route, MLflow's included, behind the identity gate.
-        Some(identity) => {
-            let app = smelt_tracking::api::router(bound.state().clone())
-                .merge(extra)
-                .merge(smelt_identity::api::router(identity.clone()))
-                .merge(smelt_identity::session::router(identity.clone()))
-                .layer(axum::middleware::from_fn_with_state(
-                    identity.clone(),
-                    smelt_identity::middleware::guard,
-                ));
-            futures::future::Either::Left(bound.serve_app(app, shutdown))
-        }
-        None => futures::future::Either::Right(bound.serve_with(extra, shutdown)),
+        Some(identity) => app
+            .merge(smelt_identity::api::router(identity.clone()))
+            .merge(smelt_identity::session::router(identity.clone()))
+            .layer(axum::middleware::from_fn_with_state(
+                identity.clone(),
+                smelt_identity::middleware::guard,
+            )),
+        None => app,
     };
+    let app = app.layer(axum::middleware::from_fn_with_state(
+        registry_writes,
+        announce_registry_writes,
+    ));
+    let serve = bound.serve_app(app, shutdown);
     tokio::pin!(serve);
     tokio::select! {
         result = &mut serve => result?,
@@ -281,6 +311,46 @@ pub async fn run(args: &ServerArgs) -> anyhow::Result<()> {
     }
     executor.stop();
     Ok(())
+}
+
+/// After a request that changed the model registry succeeds (an alias moved
+/// through MLflow's API, by a client or a worker publishing a model),
+/// endpoints on every replica re-resolve their references at once.
+async fn announce_registry_writes(
+    axum::extract::State(serving): axum::extract::State<std::sync::Arc<smelt_serving::Serving>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let writes = smelt_tracking::api::changes_registry(request.method(), request.uri().path());
+    let response = next.run(request).await;
+    if writes && response.status().is_success() {
+        serving.announce(smelt_serving::Change::Registry);
+    }
+    response
+}
+
+/// The NATS connection of `--queue`, if given: jobs, and the changes that
+/// server replicas tell each other.
+async fn connect_queue(args: &ServerArgs) -> anyhow::Result<Option<smelt_cluster::Queue>> {
+    let Some(url) = &args.queue else {
+        return Ok(None);
+    };
+    let queue = smelt_cluster::Queue::connect(&smelt_cluster::QueueOptions {
+        url: url.clone(),
+        name: "smelt-server".into(),
+    })
+    .await
+    .map_err(|e| {
+        hinted(
+            e.to_string(),
+            "start NATS with JetStream (nats-server -js) or fix --queue / SMELT_QUEUE",
+        )
+    })?;
+    println!(
+        "smelt server: jobs go to the queue at {} for `smelt worker` processes",
+        smelt_cluster::queue::redact(url)
+    );
+    Ok(Some(queue))
 }
 
 /// Whether a host name or address only listens on this machine.
@@ -302,6 +372,7 @@ async fn start_executor(
     bound: &server::BoundServer,
     args: &ServerArgs,
     reads: &DataRoots,
+    queue: Option<&smelt_cluster::Queue>,
 ) -> anyhow::Result<std::sync::Arc<dyn smelt_trainer::executor::Executor>> {
     let workers = args.job_workers.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
@@ -315,26 +386,11 @@ async fn start_executor(
     let base_dir = std::env::current_dir().unwrap_or_else(|_| home.to_path_buf());
     let runners: Vec<std::sync::Arc<dyn smelt_trainer::executor::JobRunner>> =
         vec![std::sync::Arc::new(
-            smelt_autopilot::runner::AutopilotRunner,
+            smelt_autopilot::runner::AutopilotRunner::default(),
         )];
-    if let Some(url) = &args.queue {
-        let queue = smelt_cluster::Queue::connect(&smelt_cluster::QueueOptions {
-            url: url.clone(),
-            name: "smelt-server".into(),
-        })
-        .await
-        .map_err(|e| {
-            hinted(
-                e.to_string(),
-                "start NATS with JetStream (nats-server -js) or fix --queue / SMELT_QUEUE",
-            )
-        })?;
-        println!(
-            "smelt server: jobs go to the queue at {} for `smelt worker` processes",
-            smelt_cluster::queue::redact(url)
-        );
+    if let Some(queue) = queue {
         return Ok(std::sync::Arc::new(smelt_cluster::jobs::NatsExecutor::new(
-            queue,
+            queue.clone(),
             tracking,
             runners,
             base_dir,
@@ -413,10 +469,7 @@ async fn start_serving(
         locations(config, reads),
     ));
     let metrics = Arc::new(smelt_serving::metrics::ServingMetrics::new());
-    let capture_dir = args
-        .capture_dir
-        .clone()
-        .unwrap_or_else(|| home.join("capture"));
+    let (sink, feed) = capture(home, args).await?;
     // Webhooks are callers' choices: only public addresses, and what the
     // operator allows.
     let webhooks = smelt_monitor::service::WebhookPolicy::allowing(&args.allow_webhook_hosts)
@@ -432,7 +485,7 @@ async fn start_serving(
             store.clone(),
             locations(config, reads),
         )),
-        capture_dir.clone(),
+        feed,
         open_compute(args.compute.preference)?,
         webhooks,
     );
@@ -441,11 +494,7 @@ async fn start_serving(
         metrics.add_source(Box::new(move || monitors.gauges.render()));
     }
     monitors.start_scheduler();
-    let capture = smelt_serving::Capture::start(
-        Arc::new(smelt_serving::JsonlFiles::new(capture_dir)),
-        10_000,
-        metrics.clone(),
-    );
+    let capture = smelt_serving::Capture::start(sink, 10_000, metrics.clone());
     let serving = smelt_serving::Serving::new(
         source,
         Some(store),
@@ -464,6 +513,41 @@ async fn start_serving(
     }
     serving.start_watcher();
     Ok((serving, monitors))
+}
+
+/// Where endpoints write captured traffic and monitors read it: JSON lines
+/// under `--capture-dir`, or a JetStream stream per endpoint with
+/// `--capture-sink nats://…`.
+async fn capture(
+    home: &std::path::Path,
+    args: &ServerArgs,
+) -> anyhow::Result<(
+    std::sync::Arc<dyn smelt_serving::CaptureSink>,
+    std::sync::Arc<dyn smelt_monitor::service::CaptureFeed>,
+)> {
+    if let Some(url) = &args.capture_sink {
+        let stream = smelt_cluster::capture::NatsCapture::connect(url, Default::default())
+            .await
+            .map_err(|e| {
+                hinted(
+                    e.to_string(),
+                    "start NATS with JetStream (nats-server -js) or fix --capture-sink / SMELT_CAPTURE_SINK",
+                )
+            })?;
+        println!(
+            "smelt server: captured traffic goes to JetStream at {}",
+            smelt_cluster::queue::redact(url)
+        );
+        return Ok((stream.clone(), stream));
+    }
+    let folder = args
+        .capture_dir
+        .clone()
+        .unwrap_or_else(|| home.join("capture"));
+    Ok((
+        std::sync::Arc::new(smelt_serving::JsonlFiles::new(&folder)),
+        std::sync::Arc::new(smelt_monitor::service::CaptureFiles::new(folder)),
+    ))
 }
 
 /// One OpenAPI document for Smelt's own API: jobs, endpoints and monitors,

@@ -54,6 +54,11 @@ pub struct WorkerArgs {
         value_name = "N"
     )]
     concurrency: usize,
+    /// Fold fits of autopilot searches run at once: every worker lends its
+    /// cores to whichever search is running, wherever (0: none) [default:
+    /// one per core]
+    #[arg(long, env = "SMELT_WORKER_FOLD_SLOTS", value_name = "N")]
+    fold_slots: Option<usize>,
     /// What this worker offers, for jobs that need it (comma-separated, e.g.
     /// gpu,highmem); a worker also runs jobs that need no label
     #[arg(
@@ -133,6 +138,38 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
         runtime: tokio::runtime::Handle::current(),
     };
     let scratch = smelt_home().join("worker").join(&name);
+    let base_dir = std::env::current_dir().unwrap_or_else(|_| scratch.clone());
+    // Autopilot searches this worker runs fit their folds on every worker;
+    // this worker fits folds of any search.
+    let pool = smelt_cluster::evals::NatsPool::new(&queue, args.ack_wait)
+        .await
+        .map_err(|e| {
+            hinted(
+                e.to_string(),
+                "check that NATS is up at --queue / SMELT_QUEUE",
+            )
+        })?;
+    let fold_slots = args.fold_slots.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let folds = smelt_cluster::evals::FoldWorker::new(
+        &queue,
+        smelt_autopilot::distributed::FoldEvaluator::new(
+            tracking.clone(),
+            base_dir.clone(),
+            data_roots.clone(),
+        ),
+        &name,
+        fold_slots,
+        args.ack_wait,
+    )
+    .await
+    .map_err(|e| {
+        hinted(
+            e.to_string(),
+            "check that NATS is up at --queue / SMELT_QUEUE",
+        )
+    })?;
     let worker = Worker::new(
         queue,
         WorkerOptions {
@@ -141,16 +178,18 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
             labels: args.labels.clone(),
             ack_wait: args.ack_wait,
             max_attempts: args.max_attempts,
-            base_dir: std::env::current_dir().unwrap_or_else(|_| scratch.clone()),
+            base_dir,
             data_roots,
             scratch,
         },
         tracking,
-        vec![Arc::new(smelt_autopilot::runner::AutopilotRunner)],
+        vec![Arc::new(
+            smelt_autopilot::runner::AutopilotRunner::distributed(pool),
+        )],
     )
     .map_err(|e| hinted(e.to_string(), "`smelt worker --help` explains the flags"))?;
     println!(
-        "smelt worker {name}: taking jobs from {} (labels: {}, {} at once), logging to {server}",
+        "smelt worker {name}: taking jobs from {} (labels: {}, {} at once; {fold_slots} autopilot fold fits at once), logging to {server}",
         smelt_cluster::queue::redact(&args.queue),
         smelt_cluster::jobs::labels_key(&args.labels),
         args.concurrency
@@ -164,7 +203,17 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
             std::process::exit(130);
         });
     };
-    worker.run(shutdown).await?;
+    // Fold fits stop taking work when the jobs do.
+    let (stop_folds, folds_stopped) = tokio::sync::oneshot::channel::<()>();
+    let folds = tokio::spawn(folds.run(async {
+        let _ = folds_stopped.await;
+    }));
+    let result = worker.run(shutdown).await;
+    let _ = stop_folds.send(());
+    if let Ok(Err(error)) = folds.await {
+        tracing::warn!(%error, "the fold fits stopped");
+    }
+    result?;
     Ok(())
 }
 

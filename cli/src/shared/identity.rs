@@ -122,7 +122,7 @@ struct JobDirectory {
 #[async_trait]
 impl Directory for JobDirectory {
     async fn job_targets(&self, spec_toml: &str) -> Result<JobTargets, Error> {
-        let autopilot = smelt_autopilot::runner::AutopilotRunner;
+        let autopilot = smelt_autopilot::runner::AutopilotRunner::default();
         let is_autopilot = spec_toml
             .parse::<toml::Table>()
             .is_ok_and(|table| table.contains_key(autopilot.table()));

@@ -32,6 +32,8 @@ pub fn smelt_command(home: &Path) -> Command {
         .env_remove("SMELT_WORKER_CONCURRENCY")
         .env_remove("SMELT_WORKER_ACK_WAIT")
         .env_remove("SMELT_WORKER_MAX_ATTEMPTS")
+        .env_remove("SMELT_WORKER_FOLD_SLOTS")
+        .env_remove("SMELT_CAPTURE_SINK")
         .env_remove("RUST_LOG")
         .stdin(Stdio::null());
     command
@@ -91,12 +93,26 @@ pub fn http(
     path: &str,
     body: Option<&[u8]>,
 ) -> std::io::Result<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    http_to("127.0.0.1", port, method, path, body)
+}
+
+/// [`http`] to a server at `host` (an address another test host listens on).
+pub fn http_to(
+    host: &str,
+    port: u16,
+    method: &str,
+    path: &str,
+    body: Option<&[u8]>,
+) -> std::io::Result<(u16, String)> {
+    let address: std::net::SocketAddr = format!("{host}:{port}")
+        .parse()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{e}")))?;
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(10))?;
     stream.set_read_timeout(Some(Duration::from_secs(60)))?;
     stream.set_write_timeout(Some(Duration::from_secs(60)))?;
     let body = body.unwrap_or(b"");
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\
+        "{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );

@@ -295,7 +295,7 @@ impl Worker {
             cancel: cancel.clone(),
             tags: vec![
                 Tag::new("smelt.job_id", &job_id),
-                Tag::new("smelt.worker", &self.options.name),
+                Tag::new(smelt_trainer::tracker::WORKER_TAG, &self.options.name),
             ],
             on_run,
         };
@@ -314,7 +314,10 @@ impl Worker {
                 result.model_version,
                 format!("finished: run {}\n", result.run_id),
             ),
-            Err(TrainError::Cancelled) if lost_queue.load(Ordering::SeqCst) => {
+            // Stopped after losing the queue (or failing because the link
+            // went with it): the job is redelivered, and another worker may
+            // already be resuming the run, so nothing is recorded here.
+            Err(_) if lost_queue.load(Ordering::SeqCst) => {
                 log.line(
                     "lost the queue: the job is left to the next worker, which resumes its run\n",
                 );

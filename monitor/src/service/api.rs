@@ -166,7 +166,9 @@ mod tests {
         let monitors = Monitors::new(
             store,
             Arc::new(Io),
-            dir.path().join("capture"),
+            Arc::new(crate::service::CaptureFiles::new(
+                dir.path().join("capture"),
+            )),
             Compute::select(Preference::Cpu).unwrap(),
             crate::service::WebhookPolicy::public_only(),
         );

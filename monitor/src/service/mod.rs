@@ -14,11 +14,11 @@
 mod alert;
 pub mod api;
 pub mod egress;
+pub mod feed;
 mod gauges;
 mod spec;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,6 +31,7 @@ use smelt_tracking::store::CreateRun;
 use smelt_tracking::{ErrorCode, TrackingStore};
 
 pub use egress::WebhookPolicy;
+pub use feed::{CaptureFeed, CaptureFiles, PassLease};
 pub use gauges::Gauges;
 /// The API's bodies are `smelt-api`'s; re-exported where they always were.
 pub use smelt_api::monitors::{MonitorStatus, WindowSummary};
@@ -70,6 +71,9 @@ pub trait MonitorIo: Send + Sync {
 pub struct MonitorState {
     /// How far the capture files were read.
     pub cursor: CaptureCursor,
+    /// The last stream sequence read, when traffic comes from a stream.
+    #[serde(default)]
+    pub stream_sequence: u64,
     /// Requests of the window still open (at most
     /// [`crate::live::MAX_WINDOW_ROWS`] rows of it).
     pub pending: Vec<CapturedRequest>,
@@ -166,7 +170,7 @@ fn store_error(error: smelt_tracking::Error) -> MonitorError {
 pub struct Monitors {
     store: Arc<dyn TrackingStore>,
     io: Arc<dyn MonitorIo>,
-    capture_root: PathBuf,
+    feed: Arc<dyn CaptureFeed>,
     /// Prometheus gauges.
     pub gauges: Gauges,
     /// Where webhooks may point (`smelt server --allow-webhook-hosts`).
@@ -178,20 +182,20 @@ pub struct Monitors {
 }
 
 impl Monitors {
-    /// Monitors over `store`, reading capture files under `capture_root`,
-    /// their heavy sums (MMD, histograms) on `compute`, alerting only
-    /// webhooks that `webhooks` allows.
+    /// Monitors over `store`, reading captured traffic from `feed`, their
+    /// heavy sums (MMD, histograms) on `compute`, alerting only webhooks
+    /// that `webhooks` allows.
     pub fn new(
         store: Arc<dyn TrackingStore>,
         io: Arc<dyn MonitorIo>,
-        capture_root: PathBuf,
+        feed: Arc<dyn CaptureFeed>,
         compute: Compute,
         webhooks: WebhookPolicy,
     ) -> Arc<Monitors> {
         Arc::new(Monitors {
             store,
             io,
-            capture_root,
+            feed,
             gauges: Gauges::default(),
             webhooks,
             pass: tokio::sync::Mutex::new(BTreeMap::new()),
@@ -231,8 +235,17 @@ impl Monitors {
                     .checked_add(Duration::from_secs(spec.every_seconds));
                 next.is_some_and(|next| next <= now)
             };
-            if due && let Err(error) = self.run(&spec.name).await {
-                tracing::warn!(monitor = %spec.name, %error, "monitor pass failed; retrying at the next interval");
+            if !due {
+                continue;
+            }
+            match self.pass(&spec.name, Duration::ZERO).await {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    tracing::debug!(monitor = %spec.name, "another server runs this pass");
+                }
+                Err(error) => {
+                    tracing::warn!(monitor = %spec.name, %error, "monitor pass failed; retrying at the next interval");
+                }
             }
         }
     }
@@ -316,6 +329,9 @@ impl Monitors {
     /// Deletes a monitor and its state (its run stays, as history).
     pub async fn delete(&self, name: &str) -> Result<(), MonitorError> {
         let _pass = self.pass.lock().await;
+        if let Ok(spec) = self.get(name).await {
+            self.feed.forget(name, &spec.endpoint).await;
+        }
         self.store
             .delete_definition(MONITOR_KIND, name)
             .await
@@ -330,18 +346,47 @@ impl Monitors {
         }
     }
 
-    /// Reads new traffic and evaluates every window it closes.
+    /// Reads new traffic and evaluates every window it closes. When another
+    /// server replica is running this monitor's pass, waits a few seconds
+    /// for it, then answers `TEMPORARILY_UNAVAILABLE`.
     pub async fn run(&self, name: &str) -> Result<Vec<WindowSummary>, MonitorError> {
+        self.pass(name, Duration::from_secs(10))
+            .await?
+            .ok_or_else(|| MonitorError::Store {
+                code: ErrorCode::TemporarilyUnavailable,
+                message: format!(
+                    "monitor '{name}' is being run by another server replica; try again shortly"
+                ),
+            })
+    }
+
+    /// One pass, if this server gets to hold it within `wait` (`None`
+    /// otherwise).
+    async fn pass(
+        &self,
+        name: &str,
+        wait: Duration,
+    ) -> Result<Option<Vec<WindowSummary>>, MonitorError> {
         let mut last = self.pass.lock().await;
         last.insert(name.to_string(), Instant::now());
         let spec = self.get(name).await?;
+        let until = Instant::now() + wait;
+        let _lease = loop {
+            match self.feed.hold(name).await.map_err(MonitorError::Failed)? {
+                Some(lease) => break lease,
+                None if Instant::now() >= until => return Ok(None),
+                None => tokio::time::sleep(Duration::from_millis(250)).await,
+            }
+        };
+        // Read after holding the pass: another replica may have moved it.
         let mut state = self.state(name).await?;
-        let fresh = state
-            .cursor
-            .read_new(&self.capture_root.join(&spec.endpoint))
+        let fresh = self
+            .feed
+            .read_new(name, &spec.endpoint, &mut state)
+            .await
             .map_err(|e| {
                 MonitorError::Failed(format!(
-                    "cannot read the capture files of '{}': {e}",
+                    "cannot read the captured traffic of '{}': {e}",
                     spec.endpoint
                 ))
             })?;
@@ -386,7 +431,11 @@ impl Monitors {
             }
         }
         self.save_state(name, &state).await?;
-        Ok(summaries)
+        if let Err(error) = self.feed.saved(name, &spec.endpoint).await {
+            // The saved position still skips these records if they come again.
+            tracing::warn!(monitor = %name, %error, "cannot acknowledge the traffic read");
+        }
+        Ok(Some(summaries))
     }
 
     /// Logs a window to the monitor's run, updates gauges, alerts.

@@ -260,6 +260,29 @@ fn mlflow_routes() -> Router<Arc<AppState>> {
         .layer(axum::middleware::from_fn(refuse_oversized_bodies))
 }
 
+/// Whether a request to MLflow's REST API can change what a model reference
+/// resolves to (an alias, a version, a stage, a model's name): every write
+/// under `registered-models/` and `model-versions/`, with or without the
+/// `ajax-api` prefix. Servers that host endpoints re-resolve after such a
+/// request succeeds instead of at their next poll.
+pub fn changes_registry(method: &axum::http::Method, path: &str) -> bool {
+    use axum::http::Method;
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return false;
+    }
+    let Some(route) = ["/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"]
+        .iter()
+        .find_map(|prefix| path.strip_prefix(prefix))
+    else {
+        return false;
+    };
+    let writes_tags = route.ends_with("/set-tag") || route.ends_with("/delete-tag");
+    (route.starts_with("registered-models/") || route.starts_with("model-versions/"))
+        && !writes_tags
+        && !route.ends_with("/search")
+        && !route.ends_with("/get-latest-versions")
+}
+
 /// The whole HTTP API of the tracking server.
 pub fn router(state: Arc<AppState>) -> Router {
     let artifact_routes = Router::new()
@@ -287,4 +310,40 @@ pub fn router(state: Arc<AppState>) -> Router {
             close_connection_after_payload_too_large,
         ))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::Method;
+
+    use super::changes_registry;
+
+    #[test]
+    fn registry_writes_are_told_apart_from_reads_and_tags() {
+        for (method, path) in [
+            (Method::POST, "/api/2.0/mlflow/registered-models/alias"),
+            (Method::DELETE, "/api/2.0/mlflow/registered-models/alias"),
+            (Method::POST, "/api/2.0/mlflow/model-versions/create"),
+            (
+                Method::POST,
+                "/ajax-api/2.0/mlflow/model-versions/transition-stage",
+            ),
+            (Method::DELETE, "/api/2.0/mlflow/model-versions/delete"),
+            (Method::POST, "/api/2.0/mlflow/registered-models/rename"),
+        ] {
+            assert!(changes_registry(&method, path), "{method} {path}");
+        }
+        for (method, path) in [
+            (Method::GET, "/api/2.0/mlflow/registered-models/alias"),
+            (
+                Method::POST,
+                "/api/2.0/mlflow/registered-models/get-latest-versions",
+            ),
+            (Method::POST, "/api/2.0/mlflow/model-versions/set-tag"),
+            (Method::POST, "/api/2.0/mlflow/runs/create"),
+            (Method::POST, "/api/2.0/smelt/endpoints"),
+        ] {
+            assert!(!changes_registry(&method, path), "{method} {path}");
+        }
+    }
 }

@@ -161,8 +161,8 @@ pub struct AliasForm {
     version: String,
 }
 
-/// Moves (or creates) an alias, then shows the model again. Serving
-/// endpoints following the alias swap on their next poll.
+/// Moves (or creates) an alias, then shows the model again. Endpoints
+/// following the alias swap at once, on every replica.
 pub async fn set_alias(
     State(ui): Shared,
     Path(name): Path<String>,
@@ -176,6 +176,7 @@ pub async fn set_alias(
         .set_registered_model_alias(&name, alias, form.version.trim())
         .await?;
     tracing::info!(model = %name, alias, version = %form.version, "alias moved from the web UI");
+    announce_registry_change(&ui);
     Ok(Redirect::to(&format!("/ui/models/{}", segment(&name))).into_response())
 }
 
@@ -187,5 +188,13 @@ pub async fn delete_alias(
     ui.store
         .delete_registered_model_alias(&name, form.alias.trim())
         .await?;
+    announce_registry_change(&ui);
     Ok(Redirect::to(&format!("/ui/models/{}", segment(&name))).into_response())
+}
+
+/// Tells the endpoints (of every replica) that an alias moved.
+fn announce_registry_change(ui: &crate::UiState) {
+    if let Some(serving) = &ui.serving {
+        serving.announce(smelt_serving::Change::Registry);
+    }
 }
