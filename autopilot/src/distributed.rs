@@ -32,10 +32,13 @@ use crate::space::Config;
 use crate::spec::AutopilotSpec;
 
 /// Configurations in flight at once when fold fits are distributed and the
-/// spec names no `workers`: enough to keep several workers' cores busy,
-/// and the same whatever the number of workers, so a seed and a trial limit
-/// give one leaderboard.
-pub const DISTRIBUTED_WIDTH: usize = 8;
+/// spec names no `workers`: 4 × the folds (20 fits with 5 folds) keeps
+/// several workers' cores busy, and the same whatever the number of
+/// workers, so a seed and a trial limit give one leaderboard. A wider batch
+/// waits longer for its slowest fit and adapts less (8 gave fewer complete
+/// trials in 30 s than 4 on one or two workers: `scripts/bench_cluster.py
+/// autopilot`).
+pub const DISTRIBUTED_WIDTH: usize = 4;
 
 /// Searches whose data a worker keeps ready.
 const KEPT_SEARCHES: usize = 2;

@@ -3,7 +3,7 @@
 //!
 //! | object | kind | holds |
 //! |---|---|---|
-//! | `SMELT_CAPTURE_<endpoint>` | stream, `smelt.capture.<endpoint>`, file storage, oldest dropped past `max_age`/`max_bytes` | one message per captured request: serving's capture record as JSON (`serving/CAPTURE.md`) |
+//! | `SMELT_CAPTURE_<endpoint>` | stream, `smelt.capture.<endpoint>`, file storage, oldest dropped past `max_age`/`max_bytes` | one message per batch the capture thread writes (up to 256 KiB): serving's capture records as JSON lines (`serving/CAPTURE.md`) |
 //! | `monitor-<name>` | durable pull consumer on its endpoint's stream, acknowledge-all | how far the monitor has read |
 //! | `smelt_monitor_leases` | key-value bucket, entries expire after 15 s unless renewed | which server runs a monitor's pass now |
 //!
@@ -43,8 +43,10 @@ pub const CAPTURE_SUBJECT: &str = "smelt.capture";
 const LEASE_BUCKET: &str = "smelt_monitor_leases";
 /// A lease not renewed for this long expires (its server died mid-pass).
 const LEASE_TTL: Duration = Duration::from_secs(15);
-/// Most records one read takes; a pass reads until the stream is drained.
-const READ_BATCH: usize = 5_000;
+/// Most messages one read takes; a pass reads until the stream is drained.
+const READ_BATCH: usize = 1_000;
+/// Largest message the sink publishes (NATS' default limit is 1 MiB).
+const MESSAGE_BYTES: usize = 256 * 1024;
 
 /// How long captured traffic is kept.
 #[derive(Debug, Clone)]
@@ -148,18 +150,37 @@ impl NatsCapture {
         Ok(())
     }
 
-    /// Publishes records and waits until JetStream has stored each.
+    /// Publishes records, as JSON lines, a message per endpoint and up to
+    /// [`MESSAGE_BYTES`] (a message per record cost NATS more than the
+    /// records did), and waits until JetStream has stored each message.
     async fn publish(&self, records: &[CaptureRecord]) -> ClusterResult<()> {
-        let mut acks = Vec::with_capacity(records.len());
+        let mut by_endpoint: std::collections::BTreeMap<&str, Vec<Vec<u8>>> = Default::default();
         for record in records {
-            self.ensure_stream(&record.endpoint).await?;
-            let payload = serde_json::to_vec(record).expect("capture records serialise");
-            let ack = self
-                .jetstream
-                .publish(subject(&record.endpoint), payload.into())
-                .await
-                .map_err(|e| ClusterError::nats("publish captured traffic", e))?;
-            acks.push(ack);
+            let messages = by_endpoint.entry(record.endpoint.as_str()).or_default();
+            let line = serde_json::to_vec(record).expect("capture records serialise");
+            match messages.last_mut() {
+                Some(open) if open.len() + line.len() < MESSAGE_BYTES => {
+                    open.extend_from_slice(&line);
+                    open.push(b'\n');
+                }
+                _ => {
+                    let mut message = line;
+                    message.push(b'\n');
+                    messages.push(message);
+                }
+            }
+        }
+        let mut acks = Vec::new();
+        for (endpoint, messages) in by_endpoint {
+            self.ensure_stream(endpoint).await?;
+            for payload in messages {
+                let ack = self
+                    .jetstream
+                    .publish(subject(endpoint), payload.into())
+                    .await
+                    .map_err(|e| ClusterError::nats("publish captured traffic", e))?;
+                acks.push(ack);
+            }
         }
         for ack in acks {
             ack.await
@@ -362,10 +383,13 @@ impl CaptureFeed for NatsCapture {
                 let sequence = message.info().map_err(|e| e.to_string())?.stream_sequence;
                 if sequence > state.stream_sequence {
                     state.stream_sequence = sequence;
-                    match serde_json::from_slice::<CapturedRequest>(&message.payload) {
-                        Ok(request) if !request.shadow => requests.push(request),
-                        Ok(_) => {}
-                        Err(_) => state.cursor.malformed_lines += 1,
+                    let lines = message.payload.split(|b| *b == b'\n');
+                    for line in lines.filter(|l| !l.trim_ascii().is_empty()) {
+                        match serde_json::from_slice::<CapturedRequest>(line) {
+                            Ok(request) if !request.shadow => requests.push(request),
+                            Ok(_) => {}
+                            Err(_) => state.cursor.malformed_lines += 1,
+                        }
                     }
                 }
                 last = Some(message);

@@ -132,14 +132,21 @@ impl NatsPool {
             .await
             .map_err(|e| ClusterError::nats("listen for fold answers", e))?;
         let mut waiting: HashMap<String, usize> = HashMap::new();
+        let mut stored = Vec::with_capacity(tasks.len());
         for (index, task) in tasks.iter().enumerate() {
             waiting.insert(task.key(), index);
             let payload = serde_json::to_vec(task).expect("fold tasks serialise");
-            self.jetstream
-                .publish(format!("{TASKS_SUBJECT}.{search}"), payload.into())
-                .await
-                .map_err(|e| ClusterError::nats("queue a fold fit", e))?
-                .await
+            stored.push(
+                self.jetstream
+                    .publish(format!("{TASKS_SUBJECT}.{search}"), payload.into())
+                    .await
+                    .map_err(|e| ClusterError::nats("queue a fold fit", e))?,
+            );
+        }
+        // All published before any acknowledgement is awaited: one round
+        // trip for the batch, not one per fold.
+        for ack in stored {
+            ack.await
                 .map_err(|e| ClusterError::nats("queue a fold fit", e))?;
         }
         let mut outcomes: Vec<Option<Result<FoldOutput, String>>> = vec![None; tasks.len()];
@@ -269,22 +276,26 @@ impl FoldWorker {
         let this = Arc::new(self);
         tokio::pin!(shutdown);
         loop {
-            let permit = tokio::select! {
+            // As many tasks as there are free slots, in one pull.
+            let first = tokio::select! {
                 () = &mut shutdown => return Ok(()),
                 permit = slots.clone().acquire_owned() => permit.expect("the semaphore stays open"),
             };
+            let mut permits = vec![first];
+            while let Ok(permit) = slots.clone().try_acquire_owned() {
+                permits.push(permit);
+            }
             let pulled = tokio::select! {
                 () = &mut shutdown => return Ok(()),
-                pulled = pull_one(&consumer) => pulled,
+                pulled = pull(&consumer, permits.len()) => pulled,
             };
-            let Some(message) = pulled else {
-                continue;
-            };
-            let worker = this.clone();
-            tokio::spawn(async move {
-                worker.fit(message).await;
-                drop(permit);
-            });
+            for (message, permit) in pulled.into_iter().zip(permits) {
+                let worker = this.clone();
+                tokio::spawn(async move {
+                    worker.fit(message).await;
+                    drop(permit);
+                });
+            }
         }
     }
 
@@ -349,25 +360,33 @@ impl FoldWorker {
     }
 }
 
-/// One task, waiting at most a second.
-async fn pull_one(consumer: &PullConsumer) -> Option<jetstream::Message> {
+/// Up to `count` tasks waiting now (waiting at most a second for one).
+async fn pull(consumer: &PullConsumer, count: usize) -> Vec<jetstream::Message> {
     let batch = consumer
         .fetch()
-        .max_messages(1)
+        .max_messages(count)
         .expires(Duration::from_secs(1))
         .messages()
         .await;
+    let mut pulled = Vec::new();
     match batch {
-        Ok(mut batch) => match batch.next().await {
-            Some(Ok(message)) => Some(message),
-            _ => None,
-        },
+        Ok(mut batch) => {
+            while let Some(next) = batch.next().await {
+                match next {
+                    Ok(message) => pulled.push(message),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "fold task pull failed");
+                        break;
+                    }
+                }
+            }
+        }
         Err(e) => {
             tracing::debug!(error = %e, "fold task pull failed");
             tokio::time::sleep(Duration::from_millis(500)).await;
-            None
         }
     }
+    pulled
 }
 
 #[cfg(test)]
