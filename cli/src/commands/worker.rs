@@ -115,12 +115,7 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
         name: format!("smelt-worker-{name}"),
     })
     .await
-    .map_err(|e| {
-        hinted(
-            e.to_string(),
-            "start NATS with JetStream (nats-server -js) or fix --queue / SMELT_QUEUE",
-        )
-    })?;
+    .map_err(nats_unreachable)?;
     let store = smelt_tracking::open_store(&server, "mlflow-artifacts:")
         .await
         .map_err(|e| hinted(e.message, format!("is `smelt server` running at {server}?")))?;
@@ -143,12 +138,7 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
     // this worker fits folds of any search.
     let pool = smelt_cluster::evals::NatsPool::new(&queue, args.ack_wait)
         .await
-        .map_err(|e| {
-            hinted(
-                e.to_string(),
-                "check that NATS is up at --queue / SMELT_QUEUE",
-            )
-        })?;
+        .map_err(nats_unreachable)?;
     let fold_slots = args.fold_slots.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
@@ -164,12 +154,7 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
         args.ack_wait,
     )
     .await
-    .map_err(|e| {
-        hinted(
-            e.to_string(),
-            "check that NATS is up at --queue / SMELT_QUEUE",
-        )
-    })?;
+    .map_err(nats_unreachable)?;
     let worker = Worker::new(
         queue,
         WorkerOptions {
@@ -215,6 +200,14 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<()> {
     }
     result?;
     Ok(())
+}
+
+/// A NATS failure at start, with what to do about it.
+fn nats_unreachable(error: smelt_cluster::ClusterError) -> anyhow::Error {
+    hinted(
+        error.to_string(),
+        "start NATS with JetStream (nats-server -js) or fix --queue / SMELT_QUEUE",
+    )
 }
 
 fn hostname_or_unknown() -> String {
