@@ -5,7 +5,8 @@
 //! what has gathered (up to [`BATCH`] lines, or every [`FLUSH_EVERY`]) in
 //! one transaction, so auditing `log-metric` costs a channel send, not a
 //! database write. When the queue is full a request waits for room rather
-//! than dropping its line.
+//! than dropping its line. Reading the log first flushes the queue
+//! ([`AuditLog::flush`]), so it shows every request answered before it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,35 +20,48 @@ pub const BATCH: usize = 500;
 pub const FLUSH_EVERY: Duration = Duration::from_millis(200);
 const QUEUE: usize = 10_000;
 
+/// What the writer task receives.
+enum Item {
+    Line(AuditRecord),
+    /// Write what has gathered now, then say so.
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
 /// Where requests send their audit lines.
 #[derive(Clone)]
 pub struct AuditLog {
-    sender: mpsc::Sender<AuditRecord>,
+    sender: mpsc::Sender<Item>,
 }
 
 impl AuditLog {
     /// Starts the writer task on the current runtime.
     pub fn start(store: Arc<dyn IdentityStore>) -> AuditLog {
-        let (sender, mut receiver) = mpsc::channel::<AuditRecord>(QUEUE);
+        let (sender, mut receiver) = mpsc::channel::<Item>(QUEUE);
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
             loop {
-                let Some(first) = receiver.recv().await else {
-                    break;
-                };
-                batch.push(first);
+                let mut flushed = Vec::new();
+                match receiver.recv().await {
+                    None => break,
+                    Some(Item::Line(first)) => batch.push(first),
+                    Some(Item::Flush(done)) => flushed.push(done),
+                }
                 let deadline = tokio::time::sleep(FLUSH_EVERY);
                 tokio::pin!(deadline);
-                while batch.len() < BATCH {
+                while batch.len() < BATCH && flushed.is_empty() {
                     tokio::select! {
                         next = receiver.recv() => match next {
-                            Some(record) => batch.push(record),
+                            Some(Item::Line(record)) => batch.push(record),
+                            Some(Item::Flush(done)) => flushed.push(done),
                             None => break,
                         },
                         () = &mut deadline => break,
                     }
                 }
                 write(&*store, &mut batch).await;
+                for done in flushed {
+                    let _ = done.send(());
+                }
             }
             write(&*store, &mut batch).await;
         });
@@ -56,8 +70,17 @@ impl AuditLog {
 
     /// Queues a line (waits only while the queue is full).
     pub async fn record(&self, record: AuditRecord) {
-        if let Err(mpsc::error::TrySendError::Full(record)) = self.sender.try_send(record) {
-            let _ = self.sender.send(record).await;
+        if let Err(mpsc::error::TrySendError::Full(item)) = self.sender.try_send(Item::Line(record))
+        {
+            let _ = self.sender.send(item).await;
+        }
+    }
+
+    /// Waits until every line queued before this call is written.
+    pub async fn flush(&self) {
+        let (done, written) = tokio::sync::oneshot::channel();
+        if self.sender.send(Item::Flush(done)).await.is_ok() {
+            let _ = written.await;
         }
     }
 }

@@ -46,6 +46,8 @@ pub(crate) async fn list(
     };
     let since = number("since_ms", 0)?;
     let limit = number("limit", 1000)?.clamp(1, MAX_LINES);
+    // Every request answered before this one is in what it reads.
+    identity.audit.flush().await;
     let entries = identity
         .store
         .list_audit(since, limit)
