@@ -284,11 +284,13 @@ impl Serving {
         let Some(store) = &self.store else {
             return Ok(());
         };
+        // Read under the lock: a definition read before a local change
+        // finished would undo it.
+        let _change = self.changes.lock().await;
         let stored = store
             .get_definition(ENDPOINT_KIND, name)
             .await
             .map_err(ServeError::from)?;
-        let _change = self.changes.lock().await;
         self.follow(name, stored.as_deref()).await
     }
 
@@ -299,6 +301,9 @@ impl Serving {
         let Some(store) = &self.store else {
             return;
         };
+        // Read under the lock: a list read while this process was creating
+        // an endpoint would lack it, and following it would delete it.
+        let _change = self.changes.lock().await;
         let stored: BTreeMap<String, String> = match store.list_definitions(ENDPOINT_KIND).await {
             Ok(definitions) => definitions.into_iter().collect(),
             Err(error) => {
@@ -306,7 +311,6 @@ impl Serving {
                 return;
             }
         };
-        let _change = self.changes.lock().await;
         let names: std::collections::BTreeSet<String> = stored
             .keys()
             .cloned()
